@@ -1,0 +1,12 @@
+"""hfonnx: Hugging Face tokenizers in C and direct ONNX export of BERT and T5."""
+from . import errors
+from ._hfonnx import *  # noqa: F401,F403  (filled in by the subsystems)
+from .errors import (ExportError, GraphError, HfonnxError, TokenizerError,
+                     UnsupportedModelError, WeightError)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "HfonnxError", "TokenizerError", "GraphError", "WeightError",
+    "UnsupportedModelError", "ExportError", "errors", "__version__",
+]
