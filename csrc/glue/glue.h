@@ -48,6 +48,22 @@ int hfo_py_graph_exec(PyObject *module);
 int hfo_py_export_exec(PyObject *module);
 int hfo_py_tokenizer_exec(PyObject *module);
 
+/* ---- the Graph object (py_graph.c), for other glue files --------------- */
+struct hfo_graph;
+struct hfo_value;
+/* The builder inside an hfonnx.Graph; borrowed.  NULL + TypeError if
+ * `graph_obj` is not a Graph. */
+struct hfo_graph *hfo_py_graph_get(PyObject *graph_obj);
+/* Keep `obj` (e.g. a numpy array whose memory a weight borrows) alive as long
+ * as the graph.  0 or -1 with an exception set. */
+int hfo_py_graph_keep(PyObject *graph_obj, PyObject *obj);
+/* A new reference to an hfonnx.Value for `v` of the graph; NULL on error. */
+PyObject *hfo_py_value_new(PyObject *graph_obj, struct hfo_value *v);
+/* Raise the Python exception matching the graph's recorded error (kind ->
+ * GraphError, WeightError, UnsupportedModelError, ExportError, MemoryError),
+ * clear the graph's error so it can be used again, return -1. */
+int hfo_py_graph_raise(PyObject *graph_obj);
+
 /* Subsystem traverse/clear hooks are not needed: every object we hold is in
  * hfo_py_state and module.c visits all of them. */
 
