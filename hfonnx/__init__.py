@@ -1,6 +1,6 @@
 """hfonnx: Hugging Face tokenizers in C and direct ONNX export of BERT and T5."""
 from . import errors
-from ._hfonnx import *  # noqa: F401,F403  (filled in by the subsystems)
+from .graph import DEFAULT_OPSET, Graph, Value
 from .export import export, load_config, load_weights  # noqa: E402
 from .errors import (ExportError, GraphError, HfonnxError, TokenizerError,
                      UnsupportedModelError, WeightError)
@@ -10,5 +10,6 @@ __version__ = "0.1.0"
 __all__ = [
     "HfonnxError", "TokenizerError", "GraphError", "WeightError",
     "UnsupportedModelError", "ExportError", "errors", "__version__",
+    "Graph", "Value", "DEFAULT_OPSET",
     "export", "load_config", "load_weights",
 ]

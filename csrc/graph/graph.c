@@ -1,0 +1,671 @@
+/* graph.c: the graph context: values, nodes, names, constants, errors. */
+#include "graph_impl.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static value_rec no_input_rec;
+hfo_value *const HFO_NO_INPUT = &no_input_rec.pub;
+
+/* ---- small containers -------------------------------------------------- */
+
+int hfo_ptr_vec_push(ptr_vec *v, void *p)
+{
+    if (v->len == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 16;
+        void **items = realloc(v->items, cap * sizeof *items);
+        if (items == NULL)
+            return -1;
+        v->items = items;
+        v->cap = cap;
+    }
+    v->items[v->len++] = p;
+    return 0;
+}
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static void *name_map_get(const name_map *m, const char *key)
+{
+    if (m->cap == 0)
+        return NULL;
+    size_t i = hash_str(key) & (m->cap - 1);
+    while (m->keys[i] != NULL) {
+        if (strcmp(m->keys[i], key) == 0)
+            return m->vals[i];
+        i = (i + 1) & (m->cap - 1);
+    }
+    return NULL;
+}
+
+static int name_map_put(name_map *m, const char *key, void *val)
+{
+    if ((m->len + 1) * 2 > m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 256;
+        const char **keys = calloc(cap, sizeof *keys);
+        void **vals = calloc(cap, sizeof *vals);
+        if (keys == NULL || vals == NULL) {
+            free(keys);
+            free(vals);
+            return -1;
+        }
+        for (size_t j = 0; j < m->cap; j++) {
+            if (m->keys[j] == NULL)
+                continue;
+            size_t i = hash_str(m->keys[j]) & (cap - 1);
+            while (keys[i] != NULL)
+                i = (i + 1) & (cap - 1);
+            keys[i] = m->keys[j];
+            vals[i] = m->vals[j];
+        }
+        free(m->keys);
+        free(m->vals);
+        m->keys = keys;
+        m->vals = vals;
+        m->cap = cap;
+    }
+    size_t i = hash_str(key) & (m->cap - 1);
+    while (m->keys[i] != NULL) {
+        if (strcmp(m->keys[i], key) == 0) {
+            m->vals[i] = val;
+            return 0;
+        }
+        i = (i + 1) & (m->cap - 1);
+    }
+    m->keys[i] = key;
+    m->vals[i] = val;
+    m->len++;
+    return 0;
+}
+
+static void name_map_free(name_map *m)
+{
+    free(m->keys);
+    free(m->vals);
+}
+
+/* ---- dtypes ------------------------------------------------------------ */
+
+size_t hfo_dtype_size(hfo_dtype dt)
+{
+    switch (dt) {
+    case HFO_FLOAT: case HFO_INT32: case HFO_UINT32: return 4;
+    case HFO_UINT8: case HFO_INT8: case HFO_BOOL: return 1;
+    case HFO_UINT16: case HFO_INT16: case HFO_FLOAT16: case HFO_BFLOAT16: return 2;
+    case HFO_INT64: case HFO_DOUBLE: case HFO_UINT64: return 8;
+    default: return 0;
+    }
+}
+
+static const struct { const char *name; hfo_dtype dt; } dtype_names[] = {
+    {"float", HFO_FLOAT}, {"float32", HFO_FLOAT}, {"uint8", HFO_UINT8},
+    {"int8", HFO_INT8}, {"uint16", HFO_UINT16}, {"int16", HFO_INT16},
+    {"int32", HFO_INT32}, {"int64", HFO_INT64}, {"string", HFO_STRING},
+    {"bool", HFO_BOOL}, {"float16", HFO_FLOAT16}, {"double", HFO_DOUBLE},
+    {"float64", HFO_DOUBLE}, {"uint32", HFO_UINT32}, {"uint64", HFO_UINT64},
+    {"bfloat16", HFO_BFLOAT16},
+};
+
+const char *hfo_dtype_name(hfo_dtype dt)
+{
+    for (size_t i = 0; i < sizeof dtype_names / sizeof dtype_names[0]; i++)
+        if (dtype_names[i].dt == dt)
+            return dtype_names[i].name;
+    return "undefined";
+}
+
+hfo_dtype hfo_dtype_from_name(const char *name)
+{
+    for (size_t i = 0; i < sizeof dtype_names / sizeof dtype_names[0]; i++)
+        if (strcmp(dtype_names[i].name, name) == 0)
+            return dtype_names[i].dt;
+    return HFO_UNDEFINED;
+}
+
+/* ---- the context ------------------------------------------------------- */
+
+hfo_graph *hfo_graph_new(const char *name, int opset)
+{
+    hfo_graph *g = calloc(1, sizeof *g);
+    if (g == NULL)
+        return NULL;
+    g->name = hfo_arena_strdup(&g->arena, name ? name : "graph");
+    opset_rec *os = hfo_arena_alloc(&g->arena, sizeof *os);
+    if (g->name == NULL || os == NULL || hfo_ptr_vec_push(&g->opsets, os) < 0) {
+        hfo_graph_free(g);
+        return NULL;
+    }
+    os->domain = "";
+    os->version = opset > 0 ? opset : HFO_DEFAULT_OPSET;
+    return g;
+}
+
+void hfo_graph_free(hfo_graph *g)
+{
+    if (g == NULL)
+        return;
+    free(g->values.items);
+    free(g->nodes.items);
+    free(g->inputs.items);
+    free(g->outputs.items);
+    free(g->opsets.items);
+    free(g->metadata.items);
+    name_map_free(&g->value_names);
+    name_map_free(&g->node_names);
+    free(g->err);
+    hfo_arena_free(&g->arena);
+    free(g);
+}
+
+int hfo_graph_opset(const hfo_graph *g)
+{
+    return ((opset_rec *)g->opsets.items[0])->version;
+}
+
+int hfo_graph_import_domain(hfo_graph *g, const char *domain, int version)
+{
+    for (size_t i = 0; i < g->opsets.len; i++) {
+        opset_rec *os = g->opsets.items[i];
+        if (strcmp(os->domain, domain) == 0) {
+            if (os->version != version) {
+                hfo_graph_fail(g, HFO_ERR_USAGE, "domain '%s' already imported at version %d, not %d",
+                               domain, os->version, version);
+                return -1;
+            }
+            return 0;
+        }
+    }
+    opset_rec *os = hfo_arena_alloc(&g->arena, sizeof *os);
+    if (os == NULL || (os->domain = hfo_arena_strdup(&g->arena, domain)) == NULL
+        || hfo_ptr_vec_push(&g->opsets, os) < 0) {
+        hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    os->version = version;
+    return 0;
+}
+
+void hfo_graph_set_producer(hfo_graph *g, const char *name, const char *version)
+{
+    g->producer_name = name ? hfo_arena_strdup(&g->arena, name) : NULL;
+    g->producer_version = version ? hfo_arena_strdup(&g->arena, version) : NULL;
+}
+
+void hfo_graph_set_doc(hfo_graph *g, const char *doc)
+{
+    g->doc = doc ? hfo_arena_strdup(&g->arena, doc) : NULL;
+}
+
+int hfo_graph_add_metadata(hfo_graph *g, const char *key, const char *value)
+{
+    for (size_t i = 0; i < g->metadata.len; i++) {
+        kv_rec *kv = g->metadata.items[i];
+        if (strcmp(kv->key, key) == 0) {
+            kv->value = hfo_arena_strdup(&g->arena, value);
+            return kv->value ? 0 : -1;
+        }
+    }
+    kv_rec *kv = hfo_arena_alloc(&g->arena, sizeof *kv);
+    if (kv == NULL || (kv->key = hfo_arena_strdup(&g->arena, key)) == NULL
+        || (kv->value = hfo_arena_strdup(&g->arena, value)) == NULL
+        || hfo_ptr_vec_push(&g->metadata, kv) < 0) {
+        hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- errors ------------------------------------------------------------ */
+
+int hfo_graph_failed(const hfo_graph *g) { return g->err_kind != HFO_ERR_NONE; }
+const char *hfo_graph_error(const hfo_graph *g) { return g->err ? g->err : ""; }
+hfo_error_kind hfo_graph_error_kind(const hfo_graph *g) { return g->err_kind; }
+
+void *hfo_graph_fail(hfo_graph *g, hfo_error_kind kind, const char *fmt, ...)
+{
+    if (g->err_kind != HFO_ERR_NONE)   /* sticky: keep the first cause */
+        return NULL;
+    g->err_kind = kind;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (g->err = malloc((size_t)n + 1)) != NULL) {
+        va_start(ap, fmt);
+        vsnprintf(g->err, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    return NULL;
+}
+
+void hfo_graph_clear_error(hfo_graph *g)
+{
+    free(g->err);
+    g->err = NULL;
+    g->err_kind = HFO_ERR_NONE;
+}
+
+/* ---- values ------------------------------------------------------------ */
+
+static int check_dims(hfo_graph *g, const char *what, int rank, const hfo_dim *dims)
+{
+    if (rank < -1 || rank > HFO_MAX_RANK) {
+        hfo_graph_fail(g, HFO_ERR_USAGE, "%s: rank %d is out of range (-1..%d)", what, rank, HFO_MAX_RANK);
+        return -1;
+    }
+    if (rank > 0 && dims == NULL) {
+        hfo_graph_fail(g, HFO_ERR_USAGE, "%s: rank %d given without dims", what, rank);
+        return -1;
+    }
+    return 0;
+}
+
+static void copy_dims(hfo_graph *g, hfo_value *v, int rank, const hfo_dim *dims)
+{
+    v->rank = rank;
+    for (int i = 0; i < rank && i < HFO_MAX_RANK; i++) {
+        v->dims[i].size = dims[i].param ? -1 : dims[i].size;
+        v->dims[i].param = dims[i].param ? hfo_arena_strdup(&g->arena, dims[i].param) : NULL;
+    }
+}
+
+/* A new value named `name` (must be unused). */
+static value_rec *value_new(hfo_graph *g, const char *name, hfo_value_kind kind, hfo_dtype dtype)
+{
+    if (name == NULL || name[0] == '\0')
+        return hfo_graph_fail(g, HFO_ERR_USAGE, "a value needs a non-empty name");
+    if (name_map_get(&g->value_names, name) != NULL)
+        return hfo_graph_fail(g, HFO_ERR_USAGE, "the graph already has a value named '%s'", name);
+    value_rec *v = hfo_arena_alloc(&g->arena, sizeof *v);
+    if (v == NULL || (v->pub.name = hfo_arena_strdup(&g->arena, name)) == NULL
+        || name_map_put(&g->value_names, v->pub.name, v) < 0
+        || hfo_ptr_vec_push(&g->values, v) < 0)
+        return hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+    v->pub.kind = kind;
+    v->pub.dtype = dtype;
+    v->pub.rank = -1;
+    v->pub.index = (int)(g->values.len - 1);
+    return v;
+}
+
+hfo_value *hfo_graph_input(hfo_graph *g, const char *name, hfo_dtype dtype,
+                           int rank, const hfo_dim *dims)
+{
+    if (hfo_graph_failed(g) || check_dims(g, name ? name : "input", rank, dims) < 0)
+        return NULL;
+    if (hfo_dtype_size(dtype) == 0 && dtype != HFO_STRING)
+        return hfo_graph_fail(g, HFO_ERR_USAGE, "input '%s': unsupported dtype %d", name, (int)dtype);
+    value_rec *v = value_new(g, name, HFO_VALUE_INPUT, dtype);
+    if (v == NULL)
+        return NULL;
+    copy_dims(g, &v->pub, rank, dims);
+    if (hfo_ptr_vec_push(&g->inputs, v) < 0)
+        return hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+    return &v->pub;
+}
+
+size_t hfo_value_nelems(const value_rec *v)
+{
+    size_t n = 1;
+    for (int i = 0; i < v->pub.rank; i++)
+        n *= (size_t)v->pub.dims[i].size;
+    return n;
+}
+
+size_t hfo_value_nbytes(const value_rec *v)
+{
+    return hfo_value_nelems(v) * hfo_dtype_size(v->pub.dtype);
+}
+
+static value_rec *weight_new(hfo_graph *g, const char *name, hfo_dtype dtype,
+                             int rank, const int64_t *shape)
+{
+    if (hfo_graph_failed(g))
+        return NULL;
+    if (rank < 0 || rank > HFO_MAX_RANK || (rank > 0 && shape == NULL))
+        return hfo_graph_fail(g, HFO_ERR_USAGE, "weight '%s': bad rank %d", name ? name : "?", rank);
+    if (hfo_dtype_size(dtype) == 0)
+        return hfo_graph_fail(g, HFO_ERR_USAGE, "weight '%s': unsupported dtype %s",
+                              name ? name : "?", hfo_dtype_name(dtype));
+    for (int i = 0; i < rank; i++)
+        if (shape[i] < 0)
+            return hfo_graph_fail(g, HFO_ERR_USAGE, "weight '%s': negative dimension %" PRId64,
+                                  name ? name : "?", shape[i]);
+    value_rec *v = value_new(g, name, HFO_VALUE_WEIGHT, dtype);
+    if (v == NULL)
+        return NULL;
+    v->pub.rank = rank;
+    for (int i = 0; i < rank; i++)
+        v->pub.dims[i].size = shape[i];
+    v->src_dtype = dtype;
+    return v;
+}
+
+hfo_value *hfo_graph_weight(hfo_graph *g, const char *name, hfo_dtype dtype,
+                            int rank, const int64_t *shape,
+                            const void *data, hfo_dtype src_dtype, hfo_xform xform)
+{
+    int ok_conv = src_dtype == dtype
+        || (dtype == HFO_FLOAT && (src_dtype == HFO_FLOAT16 || src_dtype == HFO_BFLOAT16));
+    if (!hfo_graph_failed(g) && !ok_conv)
+        return hfo_graph_fail(g, HFO_ERR_USAGE, "weight '%s': cannot store %s data as %s",
+                              name ? name : "?", hfo_dtype_name(src_dtype), hfo_dtype_name(dtype));
+    if (!hfo_graph_failed(g) && xform == HFO_XFORM_TRANSPOSE && rank != 2)
+        return hfo_graph_fail(g, HFO_ERR_USAGE, "weight '%s': only 2-D weights can be transposed, got rank %d",
+                              name ? name : "?", rank);
+    int64_t stored[HFO_MAX_RANK];
+    for (int i = 0; i < rank && i < HFO_MAX_RANK; i++)
+        stored[i] = shape[i];
+    if (xform == HFO_XFORM_TRANSPOSE && rank == 2) {
+        stored[0] = shape[1];
+        stored[1] = shape[0];
+    }
+    value_rec *v = weight_new(g, name, dtype, rank, stored);
+    if (v == NULL)
+        return NULL;
+    v->data = data;
+    v->src_dtype = src_dtype;
+    v->xform = xform;
+    return &v->pub;
+}
+
+hfo_value *hfo_graph_weight_copy(hfo_graph *g, const char *name, hfo_dtype dtype,
+                                 int rank, const int64_t *shape, const void *data)
+{
+    value_rec *v = weight_new(g, name, dtype, rank, shape);
+    if (v == NULL)
+        return NULL;
+    v->data = hfo_arena_memdup(&g->arena, data, hfo_value_nbytes(v));
+    if (v->data == NULL)
+        return hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory copying weight '%s'", name);
+    return &v->pub;
+}
+
+/* Constants are named by dtype and value ("const_int64_0_m1", "const_float_0.125"),
+ * so the name is the key that makes them shared; long ones by a hash. */
+static char *const_name(hfo_graph *g, hfo_dtype dtype, int rank, const int64_t *shape,
+                        const void *data, size_t nelems)
+{
+    char buf[256];
+    size_t len = 0;
+    len += (size_t)snprintf(buf, sizeof buf, "const_%s", hfo_dtype_name(dtype));
+    if (rank > 1) {
+        for (int i = 0; i < rank && len < 128; i++)
+            len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%" PRId64, i ? "x" : "_s", shape[i]);
+    }
+    if (nelems <= 8) {
+        if (rank >= 1)
+            len += (size_t)snprintf(buf + len, sizeof buf - len, "_v");
+        for (size_t i = 0; i < nelems && len < sizeof buf - 40; i++) {
+            char num[40];
+            switch (dtype) {
+            case HFO_INT64: snprintf(num, sizeof num, "%" PRId64, ((const int64_t *)data)[i]); break;
+            case HFO_INT32: snprintf(num, sizeof num, "%" PRId32, ((const int32_t *)data)[i]); break;
+            case HFO_FLOAT: snprintf(num, sizeof num, "%.9g", (double)((const float *)data)[i]); break;
+            case HFO_DOUBLE: snprintf(num, sizeof num, "%.17g", ((const double *)data)[i]); break;
+            case HFO_BOOL: case HFO_UINT8: snprintf(num, sizeof num, "%u", ((const uint8_t *)data)[i]); break;
+            default: goto hashed;
+            }
+            for (char *c = num; *c; c++)
+                if (*c == '-') *c = 'm';
+            len += (size_t)snprintf(buf + len, sizeof buf - len, "_%s", num);
+        }
+        if (rank == 0 || nelems > 0)
+            return hfo_arena_strdup(&g->arena, buf);
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "_empty");
+        return hfo_arena_strdup(&g->arena, buf);
+    }
+hashed:;
+    uint64_t h = 1469598103934665603ULL;
+    const unsigned char *p = data;
+    for (size_t i = 0; i < nelems * hfo_dtype_size(dtype); i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    snprintf(buf + len, sizeof buf - len, "_h%016" PRIx64, h);
+    return hfo_arena_strdup(&g->arena, buf);
+}
+
+hfo_value *hfo_const(hfo_graph *g, hfo_dtype dtype, int rank, const int64_t *shape,
+                     const void *data)
+{
+    if (hfo_graph_failed(g))
+        return NULL;
+    if (rank < 0 || rank > HFO_MAX_RANK || hfo_dtype_size(dtype) == 0)
+        return hfo_graph_fail(g, HFO_ERR_USAGE, "constant: bad rank %d or dtype %s", rank, hfo_dtype_name(dtype));
+    size_t n = 1;
+    for (int i = 0; i < rank; i++)
+        n *= (size_t)shape[i];
+    char *name = const_name(g, dtype, rank, shape, data, n);
+    if (name == NULL)
+        return hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+    value_rec *old = name_map_get(&g->value_names, name);
+    if (old != NULL) {
+        int same = old->is_const && old->pub.dtype == dtype && old->pub.rank == rank
+            && hfo_value_nelems(old) == n
+            && memcmp(old->data, data, n * hfo_dtype_size(dtype)) == 0;
+        if (same)
+            return &old->pub;
+        name = hfo_arena_printf(&g->arena, "%s_%zu", name, g->values.len);
+        if (name == NULL)
+            return hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+    }
+    hfo_value *v = hfo_graph_weight_copy(g, name, dtype, rank, shape, data);
+    if (v != NULL)
+        ((value_rec *)v)->is_const = 1;
+    return v;
+}
+
+hfo_value *hfo_const_i64s(hfo_graph *g, size_t n, const int64_t *v)
+{
+    int64_t shape[1] = {(int64_t)n};
+    return hfo_const(g, HFO_INT64, 1, shape, v);
+}
+
+hfo_value *hfo_const_i64(hfo_graph *g, int64_t v)
+{
+    return hfo_const(g, HFO_INT64, 0, NULL, &v);
+}
+
+hfo_value *hfo_const_f32(hfo_graph *g, float v)
+{
+    return hfo_const(g, HFO_FLOAT, 0, NULL, &v);
+}
+
+void hfo_value_set_shape(hfo_graph *g, hfo_value *v, int rank, const hfo_dim *dims)
+{
+    if (v == NULL || check_dims(g, v->name, rank, dims) < 0)
+        return;
+    copy_dims(g, v, rank, dims);
+}
+
+hfo_value *hfo_graph_find(const hfo_graph *g, const char *name)
+{
+    value_rec *v = name_map_get(&g->value_names, name);
+    return v ? &v->pub : NULL;
+}
+
+size_t hfo_graph_n_nodes(const hfo_graph *g) { return g->nodes.len; }
+size_t hfo_graph_n_values(const hfo_graph *g) { return g->values.len; }
+
+hfo_value *hfo_graph_value_at(const hfo_graph *g, size_t i)
+{
+    return i < g->values.len ? &((value_rec *)g->values.items[i])->pub : NULL;
+}
+
+static int rename_value(hfo_graph *g, value_rec *v, const char *name)
+{
+    const char *copy = hfo_arena_strdup(&g->arena, name);
+    if (copy == NULL || name_map_put(&g->value_names, copy, v) < 0) {
+        hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    /* the old name stays mapped to nothing useful: point it at NULL */
+    name_map_put(&g->value_names, v->pub.name, NULL);
+    v->pub.name = copy;
+    return 0;
+}
+
+hfo_value *hfo_graph_output(hfo_graph *g, hfo_value *pv, const char *name,
+                            int rank, const hfo_dim *dims)
+{
+    if (hfo_graph_failed(g) || pv == NULL)
+        return NULL;
+    if (pv == HFO_NO_INPUT)
+        return hfo_graph_fail(g, HFO_ERR_USAGE, "output '%s': no value given", name ? name : "?");
+    value_rec *v = (value_rec *)pv;
+    if (name == NULL || name[0] == '\0')
+        name = v->pub.name;
+    if (check_dims(g, name, rank, dims) < 0)
+        return NULL;
+    for (size_t i = 0; i < g->outputs.len; i++)
+        if (strcmp(((value_rec *)g->outputs.items[i])->pub.name, name) == 0)
+            return hfo_graph_fail(g, HFO_ERR_USAGE, "the graph already has an output named '%s'", name);
+    value_rec *existing = name_map_get(&g->value_names, name);
+    if (existing == v) {
+        /* already called that */
+    } else if (v->pub.kind == HFO_VALUE_NODE && !v->is_output && existing == NULL) {
+        if (rename_value(g, v, name) < 0)
+            return NULL;
+    } else {
+        if (existing != NULL)
+            return hfo_graph_fail(g, HFO_ERR_USAGE, "output '%s': another value already has that name", name);
+        hfo_value *in[1] = {&v->pub};
+        hfo_value **out = hfo_op(g, "Identity", NULL, NULL, 1, in, 1, 0, NULL);
+        if (out == NULL || rename_value(g, (value_rec *)out[0], name) < 0)
+            return NULL;
+        v = (value_rec *)out[0];
+    }
+    if (dims != NULL || rank >= 0)
+        copy_dims(g, &v->pub, rank, dims);
+    v->is_output = 1;
+    if (hfo_ptr_vec_push(&g->outputs, v) < 0)
+        return hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+    return &v->pub;
+}
+
+/* ---- nodes ------------------------------------------------------------- */
+
+static const char *unique_node_name(hfo_graph *g, const char *want)
+{
+    if (name_map_get(&g->node_names, want) == NULL)
+        return hfo_arena_strdup(&g->arena, want);
+    for (size_t k = 1;; k++) {
+        char *cand = hfo_arena_printf(&g->arena, "%s_%zu", want, k);
+        if (cand == NULL || name_map_get(&g->node_names, cand) == NULL)
+            return cand;
+    }
+}
+
+static int copy_attr(hfo_graph *g, hfo_attr *dst, const hfo_attr *src)
+{
+    *dst = *src;
+    hfo_arena *a = &g->arena;
+    if ((dst->name = hfo_arena_strdup(a, src->name)) == NULL)
+        return -1;
+    switch (src->type) {
+    case HFO_ATTR_STRING:
+        return (dst->s = hfo_arena_strdup(a, src->s ? src->s : "")) ? 0 : -1;
+    case HFO_ATTR_INTS:
+        return (dst->ints = hfo_arena_memdup(a, src->ints, src->n * sizeof *src->ints)) ? 0 : -1;
+    case HFO_ATTR_FLOATS:
+        return (dst->floats = hfo_arena_memdup(a, src->floats, src->n * sizeof *src->floats)) ? 0 : -1;
+    case HFO_ATTR_STRINGS: {
+        const char **s = hfo_arena_alloc(a, (src->n ? src->n : 1) * sizeof *s);
+        if (s == NULL)
+            return -1;
+        for (size_t i = 0; i < src->n; i++)
+            if ((s[i] = hfo_arena_strdup(a, src->strings[i])) == NULL)
+                return -1;
+        dst->strings = s;
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}
+
+hfo_value **hfo_op(hfo_graph *g, const char *op_type, const char *domain,
+                   const char *name, size_t n_in, hfo_value *const *in,
+                   size_t n_out, size_t n_attr, const hfo_attr *attrs)
+{
+    if (hfo_graph_failed(g))
+        return NULL;
+    for (size_t i = 0; i < n_in; i++)
+        if (in[i] == NULL)    /* an earlier op failed */
+            return NULL;
+    if (op_type == NULL || op_type[0] == '\0')
+        return hfo_graph_fail(g, HFO_ERR_USAGE, "op type is empty");
+    if (domain == NULL)
+        domain = "";
+    if (name == NULL || name[0] == '\0')
+        name = op_type;
+
+    value_rec **ins = hfo_arena_alloc(&g->arena, (n_in ? n_in : 1) * sizeof *ins);
+    if (ins == NULL)
+        return hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n_in; i++) {
+        if (in[i] == HFO_NO_INPUT) {
+            ins[i] = NULL;
+            continue;
+        }
+        value_rec *v = (value_rec *)in[i];
+        if (v->pub.index < 0 || (size_t)v->pub.index >= g->values.len
+            || g->values.items[v->pub.index] != v)
+            return hfo_graph_fail(g, HFO_ERR_USAGE, "node '%s': input %zu belongs to another graph", name, i);
+        ins[i] = v;
+    }
+    hfo_dtype out_dtypes[64];
+    if (n_out > 64)
+        return hfo_graph_fail(g, HFO_ERR_USAGE, "node '%s': too many outputs (%zu)", name, n_out);
+    for (size_t i = 0; i < n_out; i++)
+        out_dtypes[i] = HFO_UNDEFINED;
+    if (hfo_op_check(g, op_type, domain, name, n_in, ins, n_out, n_attr, attrs, out_dtypes) < 0)
+        return NULL;
+    if (domain[0] != '\0') {
+        int imported = 0;
+        for (size_t i = 0; i < g->opsets.len; i++)
+            imported |= strcmp(((opset_rec *)g->opsets.items[i])->domain, domain) == 0;
+        if (!imported)
+            return hfo_graph_fail(g, HFO_ERR_USAGE, "node '%s': domain '%s' is not imported "
+                                  "(import it first, e.g. with version 1)", name, domain);
+    }
+
+    node_rec *n = hfo_arena_alloc(&g->arena, sizeof *n);
+    if (n == NULL)
+        return hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+    n->op_type = hfo_arena_strdup(&g->arena, op_type);
+    n->domain = hfo_arena_strdup(&g->arena, domain);
+    n->name = unique_node_name(g, name);
+    n->n_in = n_in;
+    n->in = ins;
+    n->n_out = n_out;
+    n->out = hfo_arena_alloc(&g->arena, (n_out ? n_out : 1) * sizeof *n->out);
+    n->n_attr = n_attr;
+    n->attrs = hfo_arena_alloc(&g->arena, (n_attr ? n_attr : 1) * sizeof *n->attrs);
+    if (n->op_type == NULL || n->domain == NULL || n->name == NULL || n->out == NULL || n->attrs == NULL)
+        return hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n_attr; i++)
+        if (copy_attr(g, &n->attrs[i], &attrs[i]) < 0)
+            return hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n_out; i++) {
+        char *vname = hfo_arena_printf(&g->arena, "%s_output_%zu", n->name, i);
+        if (vname == NULL)
+            return hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+        value_rec *v = value_new(g, vname, HFO_VALUE_NODE, out_dtypes[i]);
+        if (v == NULL)
+            return NULL;
+        v->producer = n;
+        n->out[i] = &v->pub;
+    }
+    if (name_map_put(&g->node_names, n->name, n) < 0 || hfo_ptr_vec_push(&g->nodes, n) < 0)
+        return hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+    return n->out;
+}

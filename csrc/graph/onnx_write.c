@@ -1,0 +1,727 @@
+/* onnx_write.c: serialize a graph as an ONNX ModelProto, straight to disk.
+ *
+ * protobuf-c packs every message except the weights' bytes.  Protobuf lets a
+ * message's fields come in any order and a repeated field's items be spread
+ * out, so the file is laid down as
+ *
+ *   ModelProto fields (graph left out)
+ *   tag(graph) len  GraphProto fields (initializers left out)
+ *                   tag(initializer) len  TensorProto header  tag(raw_data) len  <bytes>
+ *                   ... one per weight
+ *
+ * with every length known beforehand, and each weight's bytes streamed from
+ * the caller's memory (converted or transposed a chunk at a time), so the
+ * model never exists whole in memory.  Large weights may go to an external
+ * data file instead, at 4096-aligned offsets so onnxruntime can map them.
+ * Both files appear under temporary names and are renamed when complete.
+ * Assumes a little-endian host, as ONNX's raw_data is little-endian.
+ */
+#include "graph_impl.h"
+#include "onnx.pb-c.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CHUNK_BYTES (1u << 20)
+#define PROTOBUF_LIMIT ((uint64_t)2 << 30)
+#define EXTERNAL_ALIGN 4096
+
+/* ---- a ProtobufCBuffer that appends to a FILE ------------------------- */
+
+typedef struct file_sink {
+    ProtobufCBuffer base;
+    FILE *f;
+    int failed;
+    uint64_t written;
+} file_sink;
+
+static void sink_append(ProtobufCBuffer *buf, size_t len, const uint8_t *data)
+{
+    file_sink *s = (file_sink *)buf;
+    if (s->failed || len == 0)
+        return;
+    if (fwrite(data, 1, len, s->f) != len)
+        s->failed = errno ? errno : EIO;
+    s->written += len;
+}
+
+static void sink_init(file_sink *s, FILE *f)
+{
+    memset(s, 0, sizeof *s);
+    s->base.append = sink_append;
+    s->f = f;
+}
+
+static size_t varint_size(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static void put_varint(file_sink *s, uint64_t v)
+{
+    uint8_t b[10];
+    size_t n = 0;
+    while (v >= 0x80) {
+        b[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    b[n++] = (uint8_t)v;
+    sink_append(&s->base, n, b);
+}
+
+/* a length-delimited field's tag: (field << 3) | 2 */
+static void put_len_tag(file_sink *s, unsigned field, uint64_t len)
+{
+    put_varint(s, ((uint64_t)field << 3) | 2u);
+    put_varint(s, len);
+}
+
+/* ---- weight bytes: copy, convert, transpose ----------------------------- */
+
+static float f16_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+    if (exp == 0x1f) {
+        bits = sign | 0x7f800000u | (man << 13);            /* inf, nan */
+    } else if (exp != 0) {
+        bits = sign | ((exp + 112) << 23) | (man << 13);     /* normal */
+    } else if (man == 0) {
+        bits = sign;                                          /* zero */
+    } else {                                                  /* subnormal: renormalize */
+        exp = 113;
+        while (!(man & 0x400)) {
+            man <<= 1;
+            exp--;
+        }
+        bits = sign | (exp << 23) | ((man & 0x3ff) << 13);
+    }
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+static float bf16_to_f32(uint16_t h)
+{
+    uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+/* element `i` of `src` (stored as `dt`) as float */
+static inline float load_as_f32(const void *src, hfo_dtype dt, size_t i)
+{
+    uint16_t h;
+    switch (dt) {
+    case HFO_FLOAT16:
+        memcpy(&h, (const uint8_t *)src + 2 * i, 2);
+        return f16_to_f32(h);
+    case HFO_BFLOAT16:
+        memcpy(&h, (const uint8_t *)src + 2 * i, 2);
+        return bf16_to_f32(h);
+    default: {
+        float f;
+        memcpy(&f, (const uint8_t *)src + 4 * i, 4);
+        return f;
+    }
+    }
+}
+
+/* Write the stored bytes of weight `v` to `s`, through `buf` (CHUNK_BYTES). */
+static void write_weight_bytes(file_sink *s, const value_rec *v, uint8_t *buf)
+{
+    size_t es = hfo_dtype_size(v->pub.dtype);
+    size_t n = hfo_value_nelems(v);
+    int convert = v->src_dtype != v->pub.dtype;   /* to float, checked when added */
+    if (v->xform == HFO_XFORM_NONE && !convert) {
+        sink_append(&s->base, n * es, v->data);
+        return;
+    }
+    if (v->xform == HFO_XFORM_NONE) {
+        size_t per = CHUNK_BYTES / 4;
+        for (size_t i0 = 0; i0 < n && !s->failed; i0 += per) {
+            size_t k = n - i0 < per ? n - i0 : per;
+            float *out = (float *)buf;
+            for (size_t i = 0; i < k; i++)
+                out[i] = load_as_f32(v->data, v->src_dtype, i0 + i);
+            sink_append(&s->base, k * 4, buf);
+        }
+        return;
+    }
+    /* transpose: stored [c, r] from memory [r, c]; out[j][i] = src[i][j] */
+    size_t c = (size_t)v->pub.dims[0].size, r = (size_t)v->pub.dims[1].size;
+    if (r == 0 || c == 0)
+        return;
+    size_t rows = CHUNK_BYTES / (r * es);
+    if (rows == 0)
+        rows = 1;
+    uint8_t *big = NULL;
+    if (rows * r * es > CHUNK_BYTES) {   /* one stored row is larger than a chunk */
+        big = malloc(r * es);
+        if (big == NULL) {
+            s->failed = ENOMEM;
+            return;
+        }
+        buf = big;
+    }
+    for (size_t j0 = 0; j0 < c && !s->failed; j0 += rows) {
+        size_t j1 = j0 + rows < c ? j0 + rows : c;
+        if (convert) {
+            float *out = (float *)buf;
+            for (size_t i = 0; i < r; i++)
+                for (size_t j = j0; j < j1; j++)
+                    out[(j - j0) * r + i] = load_as_f32(v->data, v->src_dtype, i * c + j);
+        } else if (es == 4) {
+            const uint32_t *src = v->data;
+            uint32_t *out = (uint32_t *)buf;
+            for (size_t i = 0; i < r; i++)
+                for (size_t j = j0; j < j1; j++)
+                    out[(j - j0) * r + i] = src[i * c + j];
+        } else {
+            const uint8_t *src = v->data;
+            for (size_t i = 0; i < r; i++)
+                for (size_t j = j0; j < j1; j++)
+                    memcpy(buf + ((j - j0) * r + i) * es, src + (i * c + j) * es, es);
+        }
+        sink_append(&s->base, (j1 - j0) * r * es, buf);
+    }
+    free(big);
+}
+
+/* ---- building the protobuf messages (in a scratch arena) ---------------- */
+
+typedef struct writer {
+    hfo_graph *g;
+    hfo_arena scratch;
+    int oom;
+} writer;
+
+static void *walloc(writer *w, size_t n)
+{
+    void *p = hfo_arena_alloc(&w->scratch, n);
+    if (p == NULL)
+        w->oom = 1;
+    return p;
+}
+
+static char *wstr(const char *s)
+{
+    return (char *)(s ? s : "");   /* protobuf-c never writes through these */
+}
+
+static Onnx__TypeProto *type_proto(writer *w, const hfo_value *v)
+{
+    Onnx__TypeProto *t = walloc(w, sizeof *t);
+    Onnx__TypeProto__Tensor *tt = walloc(w, sizeof *tt);
+    if (t == NULL || tt == NULL)
+        return NULL;
+    onnx__type_proto__init(t);
+    onnx__type_proto__tensor__init(tt);
+    t->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+    t->tensor_type = tt;
+    tt->elem_type = (int32_t)v->dtype;
+    if (v->rank < 0)
+        return t;
+    Onnx__TensorShapeProto *sh = walloc(w, sizeof *sh);
+    Onnx__TensorShapeProto__Dimension **dims = walloc(w, (size_t)(v->rank + 1) * sizeof *dims);
+    if (sh == NULL || dims == NULL)
+        return NULL;
+    onnx__tensor_shape_proto__init(sh);
+    for (int i = 0; i < v->rank; i++) {
+        Onnx__TensorShapeProto__Dimension *d = walloc(w, sizeof *d);
+        if (d == NULL)
+            return NULL;
+        onnx__tensor_shape_proto__dimension__init(d);
+        if (v->dims[i].param) {
+            d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+            d->dim_param = wstr(v->dims[i].param);
+        } else if (v->dims[i].size >= 0) {
+            d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+            d->dim_value = v->dims[i].size;
+        }
+        dims[i] = d;
+    }
+    sh->n_dim = (size_t)v->rank;
+    sh->dim = dims;
+    tt->shape = sh;
+    return t;
+}
+
+static Onnx__ValueInfoProto *value_info(writer *w, const hfo_value *v)
+{
+    Onnx__ValueInfoProto *vi = walloc(w, sizeof *vi);
+    if (vi == NULL)
+        return NULL;
+    onnx__value_info_proto__init(vi);
+    vi->name = wstr(v->name);
+    vi->type = type_proto(w, v);
+    return vi;
+}
+
+/* A TensorProto header for weight `v`; inline bytes only when `with_bytes`
+ * (tensor attributes: small constants owned by the graph). */
+static Onnx__TensorProto *tensor_header(writer *w, const value_rec *v, int with_bytes)
+{
+    Onnx__TensorProto *t = walloc(w, sizeof *t);
+    int64_t *dims = walloc(w, (size_t)(v->pub.rank + 1) * sizeof *dims);
+    if (t == NULL || dims == NULL)
+        return NULL;
+    onnx__tensor_proto__init(t);
+    for (int i = 0; i < v->pub.rank; i++)
+        dims[i] = v->pub.dims[i].size;
+    t->n_dims = (size_t)v->pub.rank;
+    t->dims = dims;
+    t->data_type = (int32_t)v->pub.dtype;
+    t->name = wstr(v->pub.name);
+    if (with_bytes) {
+        t->raw_data.len = hfo_value_nbytes(v);
+        t->raw_data.data = (uint8_t *)v->data;
+    }
+    return t;
+}
+
+static Onnx__AttributeProto *attribute(writer *w, const hfo_attr *a)
+{
+    Onnx__AttributeProto *p = walloc(w, sizeof *p);
+    if (p == NULL)
+        return NULL;
+    onnx__attribute_proto__init(p);
+    p->name = wstr(a->name);
+    p->type = (Onnx__AttributeProto__AttributeType)a->type;
+    switch (a->type) {
+    case HFO_ATTR_INT: p->i = a->i; break;
+    case HFO_ATTR_FLOAT: p->f = a->f; break;
+    case HFO_ATTR_STRING:
+        p->s.data = (uint8_t *)wstr(a->s);
+        p->s.len = strlen(wstr(a->s));
+        break;
+    case HFO_ATTR_INTS:
+        p->n_ints = a->n;
+        p->ints = (int64_t *)a->ints;
+        break;
+    case HFO_ATTR_FLOATS:
+        p->n_floats = a->n;
+        p->floats = (float *)a->floats;
+        break;
+    case HFO_ATTR_STRINGS: {
+        ProtobufCBinaryData *s = walloc(w, (a->n + 1) * sizeof *s);
+        if (s == NULL)
+            return NULL;
+        for (size_t i = 0; i < a->n; i++) {
+            s[i].data = (uint8_t *)a->strings[i];
+            s[i].len = strlen(a->strings[i]);
+        }
+        p->n_strings = a->n;
+        p->strings = s;
+        break;
+    }
+    case HFO_ATTR_TENSOR:
+        p->t = tensor_header(w, (const value_rec *)a->tensor, 1);
+        break;
+    default:
+        break;
+    }
+    return p;
+}
+
+static Onnx__NodeProto *node_proto(writer *w, const node_rec *n)
+{
+    Onnx__NodeProto *p = walloc(w, sizeof *p);
+    char **in = walloc(w, (n->n_in + 1) * sizeof *in);
+    char **out = walloc(w, (n->n_out + 1) * sizeof *out);
+    Onnx__AttributeProto **attrs = walloc(w, (n->n_attr + 1) * sizeof *attrs);
+    if (p == NULL || in == NULL || out == NULL || attrs == NULL)
+        return NULL;
+    onnx__node_proto__init(p);
+    for (size_t i = 0; i < n->n_in; i++)
+        in[i] = n->in[i] ? wstr(n->in[i]->pub.name) : "";
+    for (size_t i = 0; i < n->n_out; i++)
+        out[i] = wstr(n->out[i]->name);
+    for (size_t i = 0; i < n->n_attr; i++)
+        attrs[i] = attribute(w, &n->attrs[i]);
+    p->n_input = n->n_in;
+    p->input = in;
+    p->n_output = n->n_out;
+    p->output = out;
+    p->n_attribute = n->n_attr;
+    p->attribute = attrs;
+    p->name = wstr(n->name);
+    p->op_type = wstr(n->op_type);
+    p->domain = wstr(n->domain);
+    return p;
+}
+
+static int64_t ir_version_for(int opset)
+{
+    /* the IR version each ONNX release paired with its newest opset */
+    if (opset <= 8) return 3;
+    if (opset == 9) return 4;
+    if (opset == 10) return 5;
+    if (opset == 11) return 6;
+    if (opset <= 14) return 7;
+    if (opset <= 18) return 8;
+    if (opset <= 20) return 9;
+    if (opset <= 22) return 10;
+    return 11;
+}
+
+/* ---- files -------------------------------------------------------------- */
+
+typedef struct out_file {
+    char *final_path;
+    char *tmp_path;
+    FILE *f;
+} out_file;
+
+static int out_open(hfo_graph *g, out_file *o, const char *path)
+{
+    memset(o, 0, sizeof o[0]);
+    size_t len = strlen(path);
+    o->final_path = strdup(path);
+    o->tmp_path = malloc(len + 16);
+    if (o->final_path == NULL || o->tmp_path == NULL) {
+        hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    snprintf(o->tmp_path, len + 16, "%s.tmp-XXXXXX", path);
+    int fd = mkstemp(o->tmp_path);
+    if (fd < 0) {
+        hfo_graph_fail(g, HFO_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+        free(o->tmp_path);
+        o->tmp_path = NULL;
+        return -1;
+    }
+    mode_t mask = umask(0);
+    umask(mask);
+    (void)fchmod(fd, 0666 & ~mask);
+    o->f = fdopen(fd, "wb");
+    if (o->f == NULL) {
+        hfo_graph_fail(g, HFO_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+        close(fd);
+        unlink(o->tmp_path);
+        return -1;
+    }
+    setvbuf(o->f, NULL, _IOFBF, 1 << 20);
+    return 0;
+}
+
+/* Close; on success keep the temp file for the rename, else remove it. */
+static int out_close(hfo_graph *g, out_file *o, int ok)
+{
+    if (o->f != NULL) {
+        if (fclose(o->f) != 0 && ok) {
+            hfo_graph_fail(g, HFO_ERR_IO, "cannot write '%s': %s", o->final_path, strerror(errno));
+            ok = 0;
+        }
+        o->f = NULL;
+    }
+    if (!ok && o->tmp_path != NULL)
+        unlink(o->tmp_path);
+    return ok ? 0 : -1;
+}
+
+static int out_commit(hfo_graph *g, out_file *o)
+{
+    if (rename(o->tmp_path, o->final_path) != 0) {
+        hfo_graph_fail(g, HFO_ERR_IO, "cannot rename '%s' to '%s': %s", o->tmp_path, o->final_path,
+                       strerror(errno));
+        unlink(o->tmp_path);
+        return -1;
+    }
+    return 0;
+}
+
+static void out_free(out_file *o)
+{
+    free(o->final_path);
+    free(o->tmp_path);
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* ---- the writer --------------------------------------------------------- */
+
+typedef struct weight_plan {
+    value_rec *v;
+    Onnx__TensorProto *header;
+    size_t nbytes;
+    int external;
+    uint64_t offset;          /* in the external file */
+    size_t size;              /* packed TensorProto, bytes included when inline */
+} weight_plan;
+
+int hfo_graph_write(hfo_graph *g, const char *path, const hfo_write_options *opts)
+{
+    if (hfo_graph_failed(g))
+        return -1;
+    if (g->outputs.len == 0) {
+        hfo_graph_fail(g, HFO_ERR_USAGE, "the graph has no outputs; declare at least one before writing");
+        return -1;
+    }
+    hfo_write_options defaults = {0};
+    if (opts == NULL)
+        opts = &defaults;
+    size_t min_bytes = opts->external_min_bytes ? opts->external_min_bytes : 1024;
+
+    writer w = {.g = g};
+    weight_plan *plan = NULL;
+    uint8_t *buf = NULL;
+    char *ext_path = NULL;
+    const char *ext_name = NULL;
+    out_file model = {0}, ext = {0};
+    int rc = -1, model_open = 0, ext_open = 0;
+
+    /* Which weights are used (by a node or as an output): only those are written. */
+    unsigned char *used = calloc(g->values.len + 1, 1);
+    plan = calloc(g->values.len + 1, sizeof *plan);
+    buf = malloc(CHUNK_BYTES);
+    if (used == NULL || plan == NULL || buf == NULL) {
+        hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < g->nodes.len; i++) {
+        node_rec *n = g->nodes.items[i];
+        for (size_t k = 0; k < n->n_in; k++)
+            if (n->in[k])
+                used[n->in[k]->pub.index] = 1;
+    }
+    for (size_t i = 0; i < g->outputs.len; i++)
+        used[((value_rec *)g->outputs.items[i])->pub.index] = 1;
+
+    size_t n_weights = 0;
+    uint64_t total = 0;
+    for (size_t i = 0; i < g->values.len; i++) {
+        value_rec *v = g->values.items[i];
+        if (v->pub.kind != HFO_VALUE_WEIGHT || !used[i])
+            continue;
+        plan[n_weights].v = v;
+        plan[n_weights].nbytes = hfo_value_nbytes(v);
+        total += plan[n_weights].nbytes;
+        n_weights++;
+    }
+
+    int want_external = opts->force_external || opts->external_name != NULL
+        || total > PROTOBUF_LIMIT - ((uint64_t)64 << 20);
+    if (want_external) {
+        ext_name = opts->external_name;
+        if (ext_name == NULL) {
+            char *tmp = hfo_arena_printf(&w.scratch, "%s_data", base_name(path));
+            if (tmp == NULL) {
+                hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+                goto done;
+            }
+            ext_name = tmp;
+        }
+        if (strchr(ext_name, '/') != NULL || ext_name[0] == '\0' || strcmp(ext_name, "..") == 0) {
+            hfo_graph_fail(g, HFO_ERR_USAGE, "external data name '%s' must be a bare file name", ext_name);
+            goto done;
+        }
+        size_t dir_len = (size_t)(base_name(path) - path);
+        ext_path = malloc(dir_len + strlen(ext_name) + 1);
+        if (ext_path == NULL) {
+            hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        memcpy(ext_path, path, dir_len);
+        strcpy(ext_path + dir_len, ext_name);
+        if (strcmp(ext_path, path) == 0) {
+            hfo_graph_fail(g, HFO_ERR_USAGE, "external data file '%s' would overwrite the model", ext_name);
+            goto done;
+        }
+    }
+
+    /* Headers and sizes. */
+    uint64_t ext_offset = 0, inline_total = 0;
+    for (size_t k = 0; k < n_weights; k++) {
+        weight_plan *p = &plan[k];
+        p->header = tensor_header(&w, p->v, 0);
+        if (p->header == NULL)
+            break;
+        p->external = want_external && p->nbytes >= min_bytes;
+        if (p->external) {
+            ext_offset = (ext_offset + EXTERNAL_ALIGN - 1) / EXTERNAL_ALIGN * EXTERNAL_ALIGN;
+            p->offset = ext_offset;
+            ext_offset += p->nbytes;
+            Onnx__StringStringEntryProto **kv = walloc(&w, 3 * sizeof *kv);
+            Onnx__StringStringEntryProto *e = walloc(&w, 3 * sizeof *e);
+            char *off = hfo_arena_printf(&w.scratch, "%" PRIu64, p->offset);
+            char *len = hfo_arena_printf(&w.scratch, "%zu", p->nbytes);
+            if (kv == NULL || e == NULL || off == NULL || len == NULL) {
+                w.oom = 1;
+                break;
+            }
+            const char *keys[3] = {"location", "offset", "length"};
+            const char *vals[3] = {ext_name, off, len};
+            for (int j = 0; j < 3; j++) {
+                onnx__string_string_entry_proto__init(&e[j]);
+                e[j].key = wstr(keys[j]);
+                e[j].value = wstr(vals[j]);
+                kv[j] = &e[j];
+            }
+            p->header->n_external_data = 3;
+            p->header->external_data = kv;
+            p->header->data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+            p->size = protobuf_c_message_get_packed_size(&p->header->base);
+        } else {
+            p->size = protobuf_c_message_get_packed_size(&p->header->base)
+                + 1 + varint_size(p->nbytes) + p->nbytes;
+            inline_total += p->nbytes;
+        }
+    }
+    if (w.oom) {
+        hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if (inline_total > PROTOBUF_LIMIT - ((uint64_t)64 << 20)) {
+        hfo_graph_fail(g, HFO_ERR_USAGE, "%" PRIu64 " bytes of weights would stay inside the model, over "
+                       "protobuf's 2 GB limit; lower the external data threshold", inline_total);
+        goto done;
+    }
+
+    /* The graph without its initializers. */
+    Onnx__GraphProto graph;
+    onnx__graph_proto__init(&graph);
+    graph.name = wstr(g->name);
+    graph.n_node = g->nodes.len;
+    graph.node = walloc(&w, (g->nodes.len + 1) * sizeof *graph.node);
+    graph.n_input = g->inputs.len;
+    graph.input = walloc(&w, (g->inputs.len + 1) * sizeof *graph.input);
+    graph.n_output = g->outputs.len;
+    graph.output = walloc(&w, (g->outputs.len + 1) * sizeof *graph.output);
+    if (graph.node && graph.input && graph.output) {
+        for (size_t i = 0; i < g->nodes.len; i++)
+            graph.node[i] = node_proto(&w, g->nodes.items[i]);
+        for (size_t i = 0; i < g->inputs.len; i++)
+            graph.input[i] = value_info(&w, g->inputs.items[i]);
+        for (size_t i = 0; i < g->outputs.len; i++)
+            graph.output[i] = value_info(&w, g->outputs.items[i]);
+    }
+
+    /* The model without its graph. */
+    Onnx__ModelProto m;
+    onnx__model_proto__init(&m);
+    m.ir_version = ir_version_for(hfo_graph_opset(g));
+    m.producer_name = wstr(g->producer_name ? g->producer_name : "hfonnx");
+    m.producer_version = wstr(g->producer_version);
+    m.doc_string = wstr(g->doc);
+    m.n_opset_import = g->opsets.len;
+    m.opset_import = walloc(&w, (g->opsets.len + 1) * sizeof *m.opset_import);
+    m.n_metadata_props = g->metadata.len;
+    m.metadata_props = walloc(&w, (g->metadata.len + 1) * sizeof *m.metadata_props);
+    if (m.opset_import && m.metadata_props) {
+        for (size_t i = 0; i < g->opsets.len; i++) {
+            const opset_rec *os = g->opsets.items[i];
+            Onnx__OperatorSetIdProto *o = walloc(&w, sizeof *o);
+            if (o == NULL)
+                break;
+            onnx__operator_set_id_proto__init(o);
+            o->domain = wstr(os->domain);
+            o->version = os->version;
+            m.opset_import[i] = o;
+        }
+        for (size_t i = 0; i < g->metadata.len; i++) {
+            const kv_rec *kv = g->metadata.items[i];
+            Onnx__StringStringEntryProto *e = walloc(&w, sizeof *e);
+            if (e == NULL)
+                break;
+            onnx__string_string_entry_proto__init(e);
+            e->key = wstr(kv->key);
+            e->value = wstr(kv->value);
+            m.metadata_props[i] = e;
+        }
+    }
+    if (w.oom) {
+        hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+
+    uint64_t graph_size = protobuf_c_message_get_packed_size(&graph.base);
+    for (size_t k = 0; k < n_weights; k++)
+        graph_size += 1 + varint_size(plan[k].size) + plan[k].size;
+
+    /* Write: the external data first, then the model, then rename both. */
+    file_sink sink;
+    if (want_external) {
+        if (out_open(g, &ext, ext_path) < 0)
+            goto done;
+        ext_open = 1;
+        sink_init(&sink, ext.f);
+        static const uint8_t zeros[EXTERNAL_ALIGN];
+        for (size_t k = 0; k < n_weights && !sink.failed; k++) {
+            if (!plan[k].external)
+                continue;
+            if (sink.written < plan[k].offset)
+                sink_append(&sink.base, (size_t)(plan[k].offset - sink.written), zeros);
+            write_weight_bytes(&sink, plan[k].v, buf);
+        }
+        if (sink.failed) {
+            hfo_graph_fail(g, HFO_ERR_IO, "cannot write '%s': %s", ext_path, strerror(sink.failed));
+            goto done;
+        }
+    }
+    if (out_open(g, &model, path) < 0)
+        goto done;
+    model_open = 1;
+    sink_init(&sink, model.f);
+    protobuf_c_message_pack_to_buffer(&m.base, &sink.base);
+    put_len_tag(&sink, 7, graph_size);                      /* ModelProto.graph */
+    protobuf_c_message_pack_to_buffer(&graph.base, &sink.base);
+    for (size_t k = 0; k < n_weights && !sink.failed; k++) {
+        put_len_tag(&sink, 5, plan[k].size);                /* GraphProto.initializer */
+        protobuf_c_message_pack_to_buffer(&plan[k].header->base, &sink.base);
+        if (!plan[k].external) {
+            put_len_tag(&sink, 9, plan[k].nbytes);          /* TensorProto.raw_data */
+            write_weight_bytes(&sink, plan[k].v, buf);
+        }
+    }
+    if (sink.failed) {
+        hfo_graph_fail(g, HFO_ERR_IO, "cannot write '%s': %s", path, strerror(sink.failed));
+        goto done;
+    }
+    rc = 0;
+
+done:
+    if (ext_open && out_close(g, &ext, rc == 0) < 0)
+        rc = -1;
+    if (model_open && out_close(g, &model, rc == 0) < 0)
+        rc = -1;
+    if (rc == 0) {
+        if (ext_open && out_commit(g, &ext) < 0) {
+            unlink(model.tmp_path);
+            rc = -1;
+        } else if (out_commit(g, &model) < 0) {
+            if (ext_open)
+                unlink(ext.final_path);
+            rc = -1;
+        }
+    } else {   /* out_close removed the temp files it was told to; make sure of both */
+        if (ext_open)
+            unlink(ext.tmp_path);
+        if (model_open)
+            unlink(model.tmp_path);
+    }
+    out_free(&model);
+    out_free(&ext);
+    free(ext_path);
+    free(used);
+    free(plan);
+    free(buf);
+    hfo_arena_free(&w.scratch);
+    return rc;
+}
