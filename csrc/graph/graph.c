@@ -525,6 +525,12 @@ hfo_value *hfo_graph_output(hfo_graph *g, hfo_value *pv, const char *name,
         name = v->pub.name;
     if (check_dims(g, name, rank, dims) < 0)
         return NULL;
+    if (rank < 0 && v->pub.rank < 0)   /* ONNX requires a shape on every graph output */
+        return hfo_graph_fail(g, HFO_ERR_USAGE, "output '%s': its shape could not be inferred; "
+                              "give it (a list of int, str or None per dimension)", name);
+    if (v->pub.dtype == HFO_UNDEFINED)
+        return hfo_graph_fail(g, HFO_ERR_USAGE, "output '%s': its dtype could not be inferred "
+                              "(an op of another domain?); Cast it to a known type first", name);
     for (size_t i = 0; i < g->outputs.len; i++)
         if (strcmp(((value_rec *)g->outputs.items[i])->pub.name, name) == 0)
             return hfo_graph_fail(g, HFO_ERR_USAGE, "the graph already has an output named '%s'", name);
@@ -543,7 +549,7 @@ hfo_value *hfo_graph_output(hfo_graph *g, hfo_value *pv, const char *name,
             return NULL;
         v = (value_rec *)out[0];
     }
-    if (dims != NULL || rank >= 0)
+    if (rank >= 0)
         copy_dims(g, &v->pub, rank, dims);
     v->is_output = 1;
     if (hfo_ptr_vec_push(&g->outputs, v) < 0)
@@ -665,6 +671,7 @@ hfo_value **hfo_op(hfo_graph *g, const char *op_type, const char *domain,
         v->producer = n;
         n->out[i] = &v->pub;
     }
+    hfo_infer_shapes(g, n);
     if (name_map_put(&g->node_names, n->name, n) < 0 || hfo_ptr_vec_push(&g->nodes, n) < 0)
         return hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
     return n->out;

@@ -76,6 +76,9 @@ int hfo_op_check(hfo_graph *g, const char *op_type, const char *domain, const ch
                  size_t n_in, value_rec *const *in, size_t n_out,
                  size_t n_attr, const hfo_attr *attrs, hfo_dtype *out_dtypes);
 
+/* Fill in what can be known of node n's output shapes (shape_infer.c). */
+void hfo_infer_shapes(hfo_graph *g, node_rec *n);
+
 /* Bytes of a weight as stored (elements of pub.dims times the stored dtype). */
 size_t hfo_value_nbytes(const value_rec *v);
 size_t hfo_value_nelems(const value_rec *v);

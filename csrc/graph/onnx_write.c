@@ -216,9 +216,11 @@ static void *walloc(writer *w, size_t n)
     return p;
 }
 
+/* An optional string field: NULL (absent) when empty.  protobuf-c never
+ * writes through these pointers. */
 static char *wstr(const char *s)
 {
-    return (char *)(s ? s : "");   /* protobuf-c never writes through these */
+    return (char *)(s && s[0] ? s : NULL);
 }
 
 static Onnx__TypeProto *type_proto(writer *w, const hfo_value *v)
@@ -231,6 +233,7 @@ static Onnx__TypeProto *type_proto(writer *w, const hfo_value *v)
     onnx__type_proto__tensor__init(tt);
     t->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
     t->tensor_type = tt;
+    tt->has_elem_type = 1;
     tt->elem_type = (int32_t)v->dtype;
     if (v->rank < 0)
         return t;
@@ -283,9 +286,11 @@ static Onnx__TensorProto *tensor_header(writer *w, const value_rec *v, int with_
         dims[i] = v->pub.dims[i].size;
     t->n_dims = (size_t)v->pub.rank;
     t->dims = dims;
+    t->has_data_type = 1;
     t->data_type = (int32_t)v->pub.dtype;
     t->name = wstr(v->pub.name);
     if (with_bytes) {
+        t->has_raw_data = 1;
         t->raw_data.len = hfo_value_nbytes(v);
         t->raw_data.data = (uint8_t *)v->data;
     }
@@ -299,13 +304,21 @@ static Onnx__AttributeProto *attribute(writer *w, const hfo_attr *a)
         return NULL;
     onnx__attribute_proto__init(p);
     p->name = wstr(a->name);
+    p->has_type = 1;
     p->type = (Onnx__AttributeProto__AttributeType)a->type;
     switch (a->type) {
-    case HFO_ATTR_INT: p->i = a->i; break;
-    case HFO_ATTR_FLOAT: p->f = a->f; break;
+    case HFO_ATTR_INT:
+        p->has_i = 1;
+        p->i = a->i;
+        break;
+    case HFO_ATTR_FLOAT:
+        p->has_f = 1;
+        p->f = a->f;
+        break;
     case HFO_ATTR_STRING:
-        p->s.data = (uint8_t *)wstr(a->s);
-        p->s.len = strlen(wstr(a->s));
+        p->has_s = 1;
+        p->s.data = (uint8_t *)(a->s ? a->s : "");
+        p->s.len = a->s ? strlen(a->s) : 0;
         break;
     case HFO_ATTR_INTS:
         p->n_ints = a->n;
@@ -346,9 +359,9 @@ static Onnx__NodeProto *node_proto(writer *w, const node_rec *n)
         return NULL;
     onnx__node_proto__init(p);
     for (size_t i = 0; i < n->n_in; i++)
-        in[i] = n->in[i] ? wstr(n->in[i]->pub.name) : "";
+        in[i] = (char *)(n->in[i] ? n->in[i]->pub.name : "");   /* "": omitted optional input */
     for (size_t i = 0; i < n->n_out; i++)
-        out[i] = wstr(n->out[i]->name);
+        out[i] = (char *)n->out[i]->name;
     for (size_t i = 0; i < n->n_attr; i++)
         attrs[i] = attribute(w, &n->attrs[i]);
     p->n_input = n->n_in;
@@ -576,6 +589,7 @@ int hfo_graph_write(hfo_graph *g, const char *path, const hfo_write_options *opt
             }
             p->header->n_external_data = 3;
             p->header->external_data = kv;
+            p->header->has_data_location = 1;
             p->header->data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
             p->size = protobuf_c_message_get_packed_size(&p->header->base);
         } else {
@@ -616,6 +630,7 @@ int hfo_graph_write(hfo_graph *g, const char *path, const hfo_write_options *opt
     /* The model without its graph. */
     Onnx__ModelProto m;
     onnx__model_proto__init(&m);
+    m.has_ir_version = 1;
     m.ir_version = ir_version_for(hfo_graph_opset(g));
     m.producer_name = wstr(g->producer_name ? g->producer_name : "hfonnx");
     m.producer_version = wstr(g->producer_version);
@@ -632,6 +647,7 @@ int hfo_graph_write(hfo_graph *g, const char *path, const hfo_write_options *opt
                 break;
             onnx__operator_set_id_proto__init(o);
             o->domain = wstr(os->domain);
+            o->has_version = 1;
             o->version = os->version;
             m.opset_import[i] = o;
         }

@@ -152,6 +152,22 @@ static const op_schema schemas[] = {
     {"Dropout", 13, "TA?B?", "TB?", FLT, {I_("seed")}},
 };
 
+/* Ops whose last input (axes, split) only exists from an opset on;
+ * before that it is an attribute. */
+static const struct { const char *op; int since; } late_inputs[] = {
+    {"ReduceMean", 18}, {"ReduceMax", 18}, {"ReduceMin", 18}, {"ReduceProd", 18},
+    {"ReduceSumSquare", 18}, {"ReduceL2", 18}, {"ReduceLogSumExp", 18}, {"ReduceSum", 13},
+    {"Unsqueeze", 13}, {"Squeeze", 13}, {"Split", 13}, {"Pad", 18},
+};
+
+static int last_input_since(const char *op)
+{
+    for (size_t i = 0; i < sizeof late_inputs / sizeof late_inputs[0]; i++)
+        if (strcmp(late_inputs[i].op, op) == 0)
+            return late_inputs[i].since;
+    return 0;
+}
+
 static const op_schema *find_schema(const char *op)
 {
     for (size_t i = 0; i < sizeof schemas / sizeof schemas[0]; i++)
@@ -223,12 +239,8 @@ static const char *attr_type_name(hfo_attr_type t)
     }
 }
 
-static int fail(hfo_graph *g, const char *fmt, const char *a, const char *b, const char *c,
-                const char *d)
-{
-    hfo_graph_fail(g, HFO_ERR_USAGE, fmt, a, b, c, d);
-    return -1;
-}
+/* record a usage error and return -1 */
+#define FAIL(...) (hfo_graph_fail(g, HFO_ERR_USAGE, __VA_ARGS__), -1)
 
 static int check_attrs(hfo_graph *g, const op_schema *s, const char *name, int opset,
                        size_t n_attr, const hfo_attr *attrs)
@@ -245,8 +257,8 @@ static int check_attrs(hfo_graph *g, const op_schema *s, const char *name, int o
                 strncat(known, i ? ", " : "", sizeof known - strlen(known) - 1);
                 strncat(known, s->attrs[i].name, sizeof known - strlen(known) - 1);
             }
-            return fail(g, "node '%s' (%s): unknown attribute '%s'; %s takes: %s", name, s->op, a->name,
-                        known[0] ? known : "no attributes");
+            return FAIL("node '%s' (%s): unknown attribute '%s'; %s takes: %s", name, s->op, a->name,
+                        s->op, known[0] ? known : "no attributes");
         }
         if ((spec->since && opset < spec->since) || (spec->until && opset > spec->until)) {
             hfo_graph_fail(g, HFO_ERR_USAGE, "node '%s' (%s): attribute '%s' does not exist at opset %d "
@@ -262,7 +274,7 @@ static int check_attrs(hfo_graph *g, const op_schema *s, const char *name, int o
         }
         for (size_t j = 0; j < k; j++)
             if (strcmp(attrs[j].name, a->name) == 0)
-                return fail(g, "node '%s' (%s): attribute '%s' given twice%s", name, s->op, a->name, "");
+                return FAIL("node '%s' (%s): attribute '%s' given twice", name, s->op, a->name);
     }
     for (size_t i = 0; i < 8 && s->attrs[i].name; i++) {
         if (!s->attrs[i].required)
@@ -271,8 +283,7 @@ static int check_attrs(hfo_graph *g, const op_schema *s, const char *name, int o
         for (size_t k = 0; k < n_attr; k++)
             found |= strcmp(attrs[k].name, s->attrs[i].name) == 0;
         if (!found)
-            return fail(g, "node '%s' (%s): required attribute '%s' is missing%s", name, s->op,
-                        s->attrs[i].name, "");
+            return FAIL("node '%s' (%s): required attribute '%s' is missing", name, s->op, s->attrs[i].name);
     }
     return 0;
 }
@@ -291,13 +302,12 @@ int hfo_op_check(hfo_graph *g, const char *op_type, const char *domain, const ch
 {
     for (size_t k = 0; k < n_attr; k++)
         if (attrs[k].name == NULL || attrs[k].name[0] == '\0')
-            return fail(g, "node '%s' (%s): an attribute has no name%s%s", name, op_type, "", "");
+            return FAIL("node '%s' (%s): an attribute has no name", name, op_type);
     if (!is_default_domain(domain))
         return 0;   /* contrib ops: trusted, dtypes unknown */
     const op_schema *s = find_schema(op_type);
     if (s == NULL)
-        return fail(g, "node '%s': unknown ONNX op '%s' (names are case-sensitive, e.g. 'MatMul')%s%s",
-                    name, op_type, "", "");
+        return FAIL("node '%s': unknown ONNX op '%s' (names are case-sensitive, e.g. 'MatMul')", name, op_type);
     int opset = hfo_graph_opset(g);
     if (opset < s->since) {
         hfo_graph_fail(g, HFO_ERR_USAGE, "node '%s': %s needs opset %d or newer, the graph has opset %d",
@@ -321,6 +331,13 @@ int hfo_op_check(hfo_graph *g, const char *op_type, const char *domain, const ch
     if (n_out < so.n_required || (!so.variadic && n_out > so.n) || n_out == 0) {
         hfo_graph_fail(g, HFO_ERR_USAGE, "node '%s': %s makes %zu to %zu outputs, %zu asked", name, op_type,
                        so.n_required ? so.n_required : 1, so.variadic ? (size_t)64 : so.n, n_out);
+        return -1;
+    }
+    int late = last_input_since(op_type);
+    if (late && opset < late && n_in >= si.n) {
+        hfo_graph_fail(g, HFO_ERR_USAGE, "node '%s': at opset %d %s takes at most %zu inputs (input %zu exists "
+                       "from opset %d; before that it is an attribute)", name, opset, op_type, si.n - 1,
+                       si.n - 1, late);
         return -1;
     }
     for (size_t i = 0; i < n_in; i++) {
