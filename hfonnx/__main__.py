@@ -128,6 +128,7 @@ def demo(out=None):
     except ImportError:
         print("PyTorch/transformers not installed: skipping the comparison")
         return 0
+    transformers.utils.logging.disable_progress_bar()
     model = transformers.AutoModel.from_pretrained(src).eval()
     with torch.no_grad():
         ref = model(**{k: torch.from_numpy(v) for k, v in feeds.items()}).last_hidden_state.numpy()
@@ -144,7 +145,7 @@ def demo(out=None):
     def cos(a, b):
         return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
-    print("cosine similarity          onnx     torch")
+    print(f"  {'cosine similarity of':<52} {'onnx':>7}  {'torch':>7}")
     for i, j in DEMO_PAIRS:
         pair = f"{DEMO_SENTENCES[i][:22]!r} ~ {DEMO_SENTENCES[j][:22]!r}"
         print(f"  {pair:<52} {cos(emb[i], emb[j]):7.4f}  {cos(ref_emb[i], ref_emb[j]):7.4f}")

@@ -99,10 +99,10 @@ def export(model, output_dir, task=None, head=None, opset=None, with_past=True,
     from . import __version__
     graph.set_producer("hfonnx", __version__)
     if source_name:
-        graph.add_metadata("source_model", source_name)
-    graph.add_metadata("task", task)
+        graph.set_metadata("source_model", source_name)
+    graph.set_metadata("task", task)
     if pooling or head_fn is not None:
-        graph.add_metadata("head", pooling or getattr(head_fn, "__name__", "custom"))
+        graph.set_metadata("head", pooling or getattr(head_fn, "__name__", "custom"))
 
     return _write_folder(graph, output_dir, config, source_dir, external_data)
 

@@ -85,7 +85,7 @@ def test_unsupported_hidden_act(source, tmp_path, act):
     (dict(model_type="gpt2", architectures=["GPT2LMHeadModel"]), "'gpt2'"),
     (dict(architectures=["RobertaModel"]), "'RobertaModel'"),
     (dict(position_embedding_type="relative_key"), "'relative_key'"),
-    (dict(hidden_size=30), "not a multiple of num_attention_heads"),
+    (dict(hidden_size=33), "not a multiple of num_attention_heads"),
 ])
 def test_unsupported_model(source, tmp_path, changes, fragment):
     src = _copy(source, tmp_path / "src")

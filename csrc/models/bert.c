@@ -107,7 +107,7 @@ hfo_value *hfo_bert_linear(hfo_bert *m, const char *module, const char *path, hf
 hfo_value *hfo_bert_layer_norm(hfo_bert *m, const char *module, const char *path, hfo_value *x,
                                int64_t size, double eps)
 {
-    char name[PATH_MAX_LEN], node[PATH_MAX_LEN];
+    char name[PATH_MAX_LEN], node[PATH_MAX_LEN + 64];
     /* Checkpoints from the TensorFlow era name them gamma/beta. */
     int modern = hfo_weights_has(m->w, FMT(name, "%s.weight", module));
     if (modern < 0)
@@ -178,7 +178,7 @@ static hfo_value *heads(hfo_bert *m, int layer, const char *which, hfo_value *x,
                         const int64_t perm[4])
 {
     const hfo_bert_config *c = &m->cfg;
-    char module[PATH_MAX_LEN], path[PATH_MAX_LEN], node[PATH_MAX_LEN];
+    char module[PATH_MAX_LEN], path[PATH_MAX_LEN], node[PATH_MAX_LEN + 64];
     int64_t d = c->hidden_size / c->num_attention_heads;
     FMT(module, "encoder.layer.%d.attention.self.%s", layer, which);
     FMT(path, "/encoder/layer.%d/attention/self/%s", layer, which);
@@ -219,7 +219,7 @@ hfo_value *hfo_bert_self_attention(hfo_bert *m, int layer, hfo_value *x, hfo_val
 hfo_value *hfo_bert_attention(hfo_bert *m, int layer, hfo_value *x, hfo_value *mask_bias)
 {
     const hfo_bert_config *c = &m->cfg;
-    char module[PATH_MAX_LEN], path[PATH_MAX_LEN], node[PATH_MAX_LEN];
+    char module[PATH_MAX_LEN], path[PATH_MAX_LEN], node[PATH_MAX_LEN + 64];
     hfo_value *ctx = hfo_bert_self_attention(m, layer, x, mask_bias);
     hfo_value *y = hfo_bert_linear(m, FMT(module, "encoder.layer.%d.attention.output.dense", layer),
                                    FMT(path, "/encoder/layer.%d/attention/output/dense", layer),
@@ -234,7 +234,7 @@ hfo_value *hfo_bert_attention(hfo_bert *m, int layer, hfo_value *x, hfo_value *m
 hfo_value *hfo_bert_feed_forward(hfo_bert *m, int layer, hfo_value *x)
 {
     const hfo_bert_config *c = &m->cfg;
-    char module[PATH_MAX_LEN], path[PATH_MAX_LEN], node[PATH_MAX_LEN];
+    char module[PATH_MAX_LEN], path[PATH_MAX_LEN], node[PATH_MAX_LEN + 64];
     hfo_value *y = hfo_bert_linear(m, FMT(module, "encoder.layer.%d.intermediate.dense", layer),
                                    FMT(path, "/encoder/layer.%d/intermediate/dense", layer),
                                    x, c->intermediate_size, c->hidden_size);

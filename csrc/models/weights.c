@@ -160,15 +160,9 @@ static hfo_value *get(hfo_weights *w, const char *name, int rank, const int64_t 
     if (copy == NULL)
         return hfo_graph_fail(w->g, HFO_ERR_NOMEM, "out of memory adding weight '%s'", full);
 
-    int64_t stored[HFO_MAX_RANK];
-    memcpy(stored, view.shape, sizeof(int64_t) * (size_t)rank);
-    if (xform == HFO_XFORM_TRANSPOSE) {
-        stored[0] = view.shape[1];
-        stored[1] = view.shape[0];
-    }
-    /* `stored` is the initializer's shape; the memory is laid out as
-     * view.shape (the shape before the transform). */
-    hfo_value *v = hfo_graph_weight(w->g, full, HFO_FLOAT, rank, stored,
+    /* The shape passed is the memory layout (before the transform); the
+     * graph stores [n_in, n_out] for a transposed Linear weight. */
+    hfo_value *v = hfo_graph_weight(w->g, full, HFO_FLOAT, rank, view.shape,
                                     view.data, view.dtype, xform);
     if (v == NULL) {
         free(copy);
