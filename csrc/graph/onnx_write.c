@@ -566,7 +566,10 @@ int hfo_graph_write(hfo_graph *g, const char *path, const hfo_write_options *opt
         p->header = tensor_header(&w, p->v, 0);
         if (p->header == NULL)
             break;
-        p->external = want_external && p->nbytes >= min_bytes;
+        /* constants (shapes, axes, scalars) stay inline whatever the threshold:
+         * shape inference must be able to read them */
+        p->external = want_external && p->nbytes >= min_bytes
+            && (!p->v->is_const || p->nbytes >= CHUNK_BYTES);
         if (p->external) {
             ext_offset = (ext_offset + EXTERNAL_ALIGN - 1) / EXTERNAL_ALIGN * EXTERNAL_ALIGN;
             p->offset = ext_offset;
