@@ -216,7 +216,8 @@ def _prepare_weights(weights):
 # ---- the graph object --------------------------------------------------------
 
 def _hfonnx_graph(name, opset):
-    return _hfonnx.Graph(name, opset)
+    from .graph import Graph   # the Python subclass: g.Gather(...) sugar for custom heads
+    return Graph(name, opset)
 
 
 # ---- writing the folder ----------------------------------------------------

@@ -202,3 +202,60 @@ def test_all_minilm_l6_v2(tmp_path):
     d_e = max_diff(got["sentence_embedding"], reference_pool(r, feeds["attention_mask"], "mean"))
     print(f"\nall-MiniLM-L6-v2: last_hidden_state {d_h:.2e}, sentence_embedding {d_e:.2e}")
     assert d_h <= TOL and d_e <= TOL
+
+
+@pytest.mark.parametrize("act", ["gelu_python", "gelu_pytorch_tanh", "gelu_fast", "quick_gelu",
+                                 "swish", "tanh"])
+def test_other_activations(tmp_path, act):
+    model = make_model(**dict(CONFIGS["relu-h64-l1"], hidden_act=act))
+    hfonnx.export(model, tmp_path)
+    d = _compare_base(model, tmp_path / "model.onnx", batch(model.config))
+    print(f"\n{act}: max abs diff {d:.2e}")
+    assert d <= TOL
+
+
+def test_custom_head(tmp_path):
+    """The seed article's 'custom output' workflow: the [CLS] embedding (and an
+    L2-normalised copy) built with hfonnx.Graph ops instead of a wrapper module."""
+    model = _tiny(transformers.BertModel)
+
+    def head(graph, outputs):
+        assert {"last_hidden_state", "attention_mask", "input_ids", "token_type_ids"} <= set(outputs)
+        h = outputs["last_hidden_state"]
+        cls = graph.op("Gather", h, graph.constant(np.array(0, np.int64)), axis=1,
+                       name="/head/Gather")
+        norm = graph.ReduceL2(cls, axes=[-1], keepdims=1, name="/head/ReduceL2")
+        return {"cls_embedding": cls, "cls_normalized": cls / norm}
+
+    hfonnx.export(model, tmp_path, head=head)
+    m = check_file(tmp_path / "model.onnx")
+    assert [o.name for o in m.graph.output] == ["cls_embedding", "cls_normalized"]
+    feeds = batch(model.config)
+    got = ort_run(tmp_path / "model.onnx", feeds)
+    ref = torch_run(model, feeds).last_hidden_state.numpy()[:, 0]
+    assert max_diff(got["cls_embedding"], ref) <= TOL
+    assert max_diff(got["cls_normalized"], ref / np.linalg.norm(ref, axis=-1, keepdims=True)) <= TOL
+
+
+@pytest.mark.parametrize("bad", [lambda g, o: None, lambda g, o: {},
+                                 lambda g, o: 1 / 0])
+def test_bad_custom_head_leaves_nothing(tmp_path, bad):
+    model = _tiny(transformers.BertModel)
+    with pytest.raises((hfonnx.HfonnxError, ZeroDivisionError)):
+        hfonnx.export(model, tmp_path / "o", head=bad)
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_export(tmp_path, capsys):
+    from hfonnx.__main__ import main
+    model = _tiny(transformers.BertForTokenClassification, num_labels=4)
+    model.save_pretrained(tmp_path / "src", safe_serialization=True)
+    assert main(["export", str(tmp_path / "src"), str(tmp_path / "o"),
+                 "--task", "token-classification", "--opset", "18"]) == 0
+    assert "model.onnx" in capsys.readouterr().out
+    m = check_file(tmp_path / "o" / "model.onnx")
+    assert any(p.domain in ("", "ai.onnx") and p.version == 18 for p in m.opset_import)
+    feeds = batch(model.config)
+    got = ort_run(tmp_path / "o" / "model.onnx", feeds)
+    assert max_diff(got["logits"], torch_run(model, feeds).logits.numpy(),
+                    feeds["attention_mask"]) <= TOL
