@@ -18,6 +18,7 @@
 
 #include "graph/graph.h"
 #include "models/bert.h"
+#include "models/t5.h"
 
 /* ---- the weight source over a dict of numpy arrays --------------------- */
 
@@ -334,9 +335,204 @@ done:
     return result;
 }
 
+/* ---- build_t5 ------------------------------------------------------------ */
+
+static int cfg_bool(PyObject *cfg, const char *key, int *dst)
+{
+    PyObject *v;
+    int r = cfg_item(cfg, key, &v);
+    if (r <= 0)
+        return r;
+    int b = PyObject_IsTrue(v);
+    Py_DECREF(v);
+    if (b < 0)
+        return -1;
+    *dst = b;
+    return 1;
+}
+
+static int fill_t5_config(hfo_py_state *st, PyObject *graph_obj, hfo_graph *g, PyObject *cfg,
+                          hfo_t5_config *c)
+{
+    hfo_t5_config_default(c);
+    const char *s = NULL;
+    if (cfg_str(st, cfg, "model_type", &s) < 0)
+        return -1;
+    if (s != NULL && strcmp(s, "t5") != 0 && strcmp(s, "mt5") != 0) {
+        PyErr_Format(st->UnsupportedModelError,
+                     "unsupported model_type '%s' for the T5 recipe (supported: t5, mt5)", s);
+        return -1;
+    }
+    int has_decoder_layers = 0;
+    const struct { const char *key; int64_t *dst; int *seen; } ints[] = {
+        {"vocab_size", &c->vocab_size, NULL}, {"d_model", &c->d_model, NULL}, {"d_kv", &c->d_kv, NULL},
+        {"d_ff", &c->d_ff, NULL}, {"num_heads", &c->num_heads, NULL}, {"num_layers", &c->num_layers, NULL},
+        {"num_decoder_layers", &c->num_decoder_layers, &has_decoder_layers},
+        {"relative_attention_num_buckets", &c->num_buckets, NULL},
+        {"relative_attention_max_distance", &c->max_distance, NULL},
+    };
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        int r = cfg_int(st, cfg, ints[i].key, ints[i].dst);
+        if (r < 0)
+            return -1;
+        if (ints[i].seen)
+            *ints[i].seen = r;
+    }
+    if (!has_decoder_layers)   /* T5Config: num_decoder_layers defaults to num_layers */
+        c->num_decoder_layers = c->num_layers;
+    PyObject *v;
+    if (cfg_item(cfg, "layer_norm_epsilon", &v) == 1) {
+        c->layer_norm_epsilon = PyFloat_AsDouble(v);
+        Py_DECREF(v);
+        if (c->layer_norm_epsilon == -1.0 && PyErr_Occurred()) {
+            PyErr_Clear();
+            PyErr_SetString(st->UnsupportedModelError, "config layer_norm_epsilon must be a number");
+            return -1;
+        }
+    }
+    /* T5Config derives dense_act_fn and is_gated_act from feed_forward_proj
+     * ("relu", "gated-gelu", "gated-silu", ...); config.json may hold either. */
+    const char *proj = "relu", *act = NULL;
+    if (cfg_str(st, cfg, "feed_forward_proj", &proj) < 0 || cfg_str(st, cfg, "dense_act_fn", &act) < 0)
+        return -1;
+    const char *dash = strrchr(proj, '-');
+    c->is_gated_act = dash != NULL && strncmp(proj, "gated-", 6) == 0;
+    if (act == NULL)
+        act = strcmp(proj, "gated-gelu") == 0 ? "gelu_new" : (dash ? dash + 1 : proj);
+    if (cfg_bool(cfg, "is_gated_act", &c->is_gated_act) < 0)
+        return -1;
+    if (hfo_act_from_name(g, act, &c->act) < 0)
+        return hfo_py_graph_raise(graph_obj);
+    if (cfg_bool(cfg, "tie_word_embeddings", &c->tie_word_embeddings) < 0)
+        return -1;
+    c->scale_decoder_outputs = c->tie_word_embeddings;
+    if (cfg_bool(cfg, "scale_decoder_outputs", &c->scale_decoder_outputs) < 0)
+        return -1;
+    if (hfo_t5_config_check(g, c) < 0)
+        return hfo_py_graph_raise(graph_obj);
+    return 0;
+}
+
+/* Declare `v` as output `name` with `rank` dims; collect it in `result`. */
+static int t5_output(PyObject *graph_obj, hfo_graph *g, PyObject *result, hfo_value *v,
+                     const char *name, int rank, const hfo_dim *dims)
+{
+    hfo_value *out = hfo_graph_output(g, v, name, rank, dims);
+    if (out == NULL)
+        return -1;
+    PyObject *val = hfo_py_value_new(graph_obj, out);
+    if (val == NULL)
+        return -1;
+    int rc = PyDict_SetItemString(result, name, val);
+    Py_DECREF(val);
+    return rc;
+}
+
+PyDoc_STRVAR(build_t5_doc,
+"build_t5(graph, config, weights, part) -> dict[str, Value]\n"
+"\n"
+"Add one of T5's three graphs to `graph` (an empty hfonnx.Graph) and declare\n"
+"its outputs with optimum's names: part 'encoder' (encoder_model.onnx),\n"
+"'decoder' (decoder_model.onnx) or 'decoder_with_past'\n"
+"(decoder_with_past_model.onnx).  config: the config.json dict; weights:\n"
+"{checkpoint name: numpy array}.  Returns the outputs by name.");
+
+static PyObject *build_t5(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"graph", "config", "weights", "part", NULL};
+    hfo_py_state *st = hfo_py_state_of_module(module);
+    PyObject *graph_obj, *cfg, *weights;
+    const char *part;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO!O!s:build_t5", kwlist,
+                                     &graph_obj, &PyDict_Type, &cfg, &PyDict_Type, &weights, &part))
+        return NULL;
+    hfo_graph *g = hfo_py_graph_get(graph_obj);
+    if (g == NULL)
+        return NULL;
+    if (hfo_graph_failed(g))
+        return hfo_py_graph_raise(graph_obj), NULL;
+    int encoder = strcmp(part, "encoder") == 0, with_past = strcmp(part, "decoder_with_past") == 0;
+    if (!encoder && !with_past && strcmp(part, "decoder") != 0) {
+        PyErr_Format(st->UnsupportedModelError,
+                     "unknown T5 part '%s' (supported: encoder, decoder, decoder_with_past)", part);
+        return NULL;
+    }
+    hfo_t5_config c;
+    if (fill_t5_config(st, graph_obj, g, cfg, &c) < 0)
+        return NULL;
+
+    static const char *const prefixes[] = {"", NULL};
+    dict_source src = {.graph_obj = graph_obj, .weights = weights};
+    hfo_weights *w = hfo_weights_new(g, dict_lookup, &src, prefixes);
+    hfo_value **caches = NULL;
+    PyObject *result = PyDict_New();
+    if (w == NULL || result == NULL)
+        goto error;
+    hfo_t5 m;
+    if (hfo_t5_init(&m, g, w, &c) < 0)
+        goto error;
+    if (encoder) {
+        hfo_dim dims[3] = {HFO_DIM_SYM("batch_size"), HFO_DIM_SYM("encoder_sequence_length"), HFO_DIM(c.d_model)};
+        hfo_value *h = hfo_t5_encoder(&m);
+        if (h == NULL || t5_output(graph_obj, g, result, h, "last_hidden_state", 3, dims) < 0)
+            goto error;
+        goto done;
+    }
+    size_t n = (size_t)c.num_decoder_layers;
+    caches = PyMem_Calloc(4 * n, sizeof *caches);
+    if (caches == NULL) {
+        PyErr_NoMemory();
+        goto error;
+    }
+    hfo_t5_decoder_out out = {.self_key = caches, .self_value = caches + n,
+                              .cross_key = caches + 2 * n, .cross_value = caches + 3 * n};
+    if (hfo_t5_decoder(&m, with_past, &out) < 0)
+        goto error;
+    hfo_dim logits_dims[3] = {HFO_DIM_SYM("batch_size"), HFO_DIM_SYM("decoder_sequence_length"),
+                              HFO_DIM(c.vocab_size)};
+    hfo_dim self_dims[4] = {HFO_DIM_SYM("batch_size"), HFO_DIM(c.num_heads),
+                            HFO_DIM_SYM(with_past ? "total_decoder_sequence_length" : "decoder_sequence_length"),
+                            HFO_DIM(c.d_kv)};
+    hfo_dim cross_dims[4] = {HFO_DIM_SYM("batch_size"), HFO_DIM(c.num_heads),
+                             HFO_DIM_SYM("encoder_sequence_length"), HFO_DIM(c.d_kv)};
+    if (t5_output(graph_obj, g, result, out.logits, "logits", 3, logits_dims) < 0)
+        goto error;
+    char name[96];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "present.%zu.decoder.key", i);
+        if (t5_output(graph_obj, g, result, out.self_key[i], name, 4, self_dims) < 0)
+            goto error;
+        snprintf(name, sizeof name, "present.%zu.decoder.value", i);
+        if (t5_output(graph_obj, g, result, out.self_value[i], name, 4, self_dims) < 0)
+            goto error;
+        if (with_past)
+            continue;
+        snprintf(name, sizeof name, "present.%zu.encoder.key", i);
+        if (t5_output(graph_obj, g, result, out.cross_key[i], name, 4, cross_dims) < 0)
+            goto error;
+        snprintf(name, sizeof name, "present.%zu.encoder.value", i);
+        if (t5_output(graph_obj, g, result, out.cross_value[i], name, 4, cross_dims) < 0)
+            goto error;
+    }
+    goto done;
+
+error:
+    Py_CLEAR(result);
+    if (PyErr_Occurred())
+        hfo_graph_clear_error(g);
+    else
+        hfo_py_graph_raise(graph_obj);
+done:
+    PyMem_Free(caches);
+    hfo_weights_free(w);
+    return result;
+}
+
 static PyMethodDef export_methods[] = {
     {"build_bert", (PyCFunction)(void (*)(void))build_bert, METH_VARARGS | METH_KEYWORDS,
      build_bert_doc},
+    {"build_t5", (PyCFunction)(void (*)(void))build_t5, METH_VARARGS | METH_KEYWORDS,
+     build_t5_doc},
     {NULL, NULL, 0, NULL},
 };
 
