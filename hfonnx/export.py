@@ -4,8 +4,8 @@
     >>> paths
     ['onnx/model.onnx', 'onnx/config.json', 'onnx/tokenizer.json', ...]
 
-No tracing: the BERT recipe in C reads the config and looks the weights up by
-their Hugging Face names, and the graph is written straight from the
+No tracing: the recipes in C (BERT, T5) read the config and look the weights
+up by their Hugging Face names, and each graph is written straight from the
 (memory-mapped) weights to disk.  The output folder is a complete model
 folder (model, config, tokenizer files) with optimum's file and tensor names.
 """
@@ -21,26 +21,34 @@ from .weights import BFloat16Array, from_state_dict, load_weights
 
 __all__ = ["export", "load_config", "load_weights", "DEFAULT_OPSET", "TASKS", "POOLING_HEADS"]
 
-#: ONNX opset the graphs use unless asked otherwise (LayerNormalization needs 17).
-DEFAULT_OPSET = 17
-MIN_OPSET = 17
+#: ONNX opset the graphs use unless asked otherwise.
+DEFAULT_OPSET = _hfonnx.DEFAULT_OPSET
+#: Oldest opset accepted (LayerNormalization is decomposed before 17).
+MIN_OPSET = 14
 
 #: Task names (optimum's) per model type; aliases map to them.
 TASKS = {
     "bert": ("feature-extraction", "text-classification", "token-classification",
              "question-answering", "fill-mask"),
+    "t5": ("feature-extraction", "text2text-generation"),
+    "mt5": ("feature-extraction", "text2text-generation"),
 }
 _TASK_ALIASES = {
     "default": "feature-extraction",
     "sequence-classification": "text-classification",
     "masked-lm": "fill-mask",
+    "seq2seq-lm": "text2text-generation",
+    "text2text-generation-with-past": "text2text-generation",
+    "seq2seq-lm-with-past": "text2text-generation",
 }
+# The class-name prefix of the architectures each model type covers.
+_ARCH_PREFIX = {"bert": "Bert", "t5": "T5", "mt5": "MT5"}
 #: Named feature-extraction heads (sentence embeddings), output `sentence_embedding`.
 POOLING_HEADS = ("cls", "mean", "max", "pooler")
 
 # Files copied from the source folder so the output is a complete model folder.
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                    "vocab.txt", "spiece.model", "added_tokens.json")
+                    "vocab.txt", "spiece.model", "added_tokens.json", "generation_config.json")
 
 
 def export(model, output_dir, task=None, head=None, opset=None, with_past=True,
@@ -52,9 +60,12 @@ def export(model, output_dir, task=None, head=None, opset=None, with_past=True,
         a ``transformers`` model (its ``state_dict`` shared without copies where
         possible), or a ``(config, weights)`` pair (a dict or path each).
     task
-        optimum's task name: ``feature-extraction`` (default),
+        optimum's task name.  BERT: ``feature-extraction`` (default),
         ``text-classification`` (alias ``sequence-classification``),
         ``token-classification``, ``question-answering``, ``fill-mask``.
+        T5: ``feature-extraction`` (the encoder: ``encoder_model.onnx``) and
+        ``text2text-generation`` (``encoder_model.onnx``, ``decoder_model.onnx``
+        and, with ``with_past``, ``decoder_with_past_model.onnx``).
     head
         Feature extraction only: ``"cls"``, ``"mean"``, ``"max"`` or ``"pooler"``
         adds the output ``sentence_embedding`` beside ``last_hidden_state``; a
@@ -65,7 +76,8 @@ def export(model, output_dir, task=None, head=None, opset=None, with_past=True,
     opset
         ONNX opset (default :data:`DEFAULT_OPSET`).
     with_past
-        For decoder models (T5); ignored for BERT.
+        T5 text2text-generation: also write ``decoder_with_past_model.onnx``,
+        the decoder that takes the key/value caches (default ``True``).
     external_data
         ``None``: weights go to ``model.onnx_data`` only beyond protobuf's
         2 GB limit; ``True``: always; ``False``: never.
@@ -75,12 +87,16 @@ def export(model, output_dir, task=None, head=None, opset=None, with_past=True,
     :class:`ExportError` (the output cannot be written).  On error nothing is
     left in ``output_dir``.
     """
-    del with_past  # BERT has no decoder
     config, weights, source_dir, source_name = _resolve(model)
     model_type = _model_type(config)
     task = _task(model_type, task)
-    pooling, head_fn = _head(task, head)
     opset = _opset(opset)
+    if model_type != "bert":
+        if head is not None:
+            raise UnsupportedModelError(f"head={head!r} applies to BERT feature extraction only")
+        return _export_t5(config, weights, source_dir, source_name, output_dir, task,
+                          with_past, opset, external_data)
+    pooling, head_fn = _head(task, head)
 
     graph = _hfonnx_graph(source_name or model_type, opset)
     weights = _prepare_weights(weights)
@@ -96,15 +112,39 @@ def export(model, output_dir, task=None, head=None, opset=None, with_past=True,
         for name, value in results.items():
             graph.output(value, name)
 
+    _stamp(graph, source_name, task)
+    if pooling or head_fn is not None:
+        graph.set_metadata("head", pooling or getattr(head_fn, "__name__", "custom"))
+
+    return _write_folder([("model.onnx", graph)], output_dir, config, source_dir, external_data)
+
+
+def _export_t5(config, weights, source_dir, source_name, output_dir, task, with_past, opset,
+               external_data):
+    """T5's files as optimum names them: the encoder, and for text2text-generation
+    the decoder and (with_past) the decoder that takes the caches."""
+    weights = _prepare_weights(weights)
+    parts = [("encoder", "encoder_model.onnx")]
+    if task == "text2text-generation":
+        parts.append(("decoder", "decoder_model.onnx"))
+        if with_past:
+            parts.append(("decoder_with_past", "decoder_with_past_model.onnx"))
+    graphs = []
+    for part, file_name in parts:
+        graph = _hfonnx_graph(f"{source_name or config.get('model_type', 't5')} {part}", opset)
+        _hfonnx.build_t5(graph, config, weights, part)
+        _stamp(graph, source_name, task)
+        graphs.append((file_name, graph))
+    return _write_folder(graphs, output_dir, config, source_dir, external_data)
+
+
+def _stamp(graph, source_name, task):
+    """Producer and metadata every exported file carries."""
     from . import __version__
     graph.set_producer("hfonnx", __version__)
     if source_name:
         graph.set_metadata("source_model", source_name)
     graph.set_metadata("task", task)
-    if pooling or head_fn is not None:
-        graph.set_metadata("head", pooling or getattr(head_fn, "__name__", "custom"))
-
-    return _write_folder(graph, output_dir, config, source_dir, external_data)
 
 
 # ---- resolving the model argument -------------------------------------------
@@ -154,10 +194,11 @@ def _model_type(config):
         raise UnsupportedModelError(
             f"unsupported model_type {mt!r}" + (f" (architectures {archs})" if archs else "")
             + f"; hfonnx exports: {', '.join(sorted(TASKS))}")
+    prefix = _ARCH_PREFIX[mt]
     for a in config.get("architectures") or []:
-        if isinstance(a, str) and not a.startswith("Bert"):
-            raise UnsupportedModelError(f"unsupported architecture {a!r} for model_type 'bert' "
-                                        "(supported: BertModel and BertFor... classes)")
+        if isinstance(a, str) and not a.startswith(prefix):
+            raise UnsupportedModelError(f"unsupported architecture {a!r} for model_type {mt!r} "
+                                        f"(supported: {prefix}Model and {prefix}For... classes)")
     return mt
 
 
@@ -222,19 +263,22 @@ def _hfonnx_graph(name, opset):
 
 # ---- writing the folder ----------------------------------------------------
 
-def _write_folder(graph, output_dir, config, source_dir, external_data):
+def _write_folder(graphs, output_dir, config, source_dir, external_data):
+    """Write [(file name, graph)], config.json and the tokenizer files; on any
+    failure remove what was written and the folders made."""
     output_dir = os.fspath(output_dir)
     created = []                      # folders we made, removed again on failure
     written = []
     try:
         _makedirs(output_dir, created)
-        model_path = os.path.join(output_dir, "model.onnx")
-        data_path = model_path + "_data"
-        had_data = os.path.exists(data_path)
-        graph.save(model_path, external_data=external_data)
-        written.append(model_path)
-        if os.path.exists(data_path) and (external_data or not had_data):
-            written.append(data_path)
+        for file_name, graph in graphs:
+            model_path = os.path.join(output_dir, file_name)
+            data_path = model_path + "_data"
+            had_data = os.path.exists(data_path)
+            graph.save(model_path, external_data=external_data)
+            written.append(model_path)
+            if os.path.exists(data_path) and (external_data or not had_data):
+                written.append(data_path)
         cfg_path = os.path.join(output_dir, "config.json")
         src_cfg = os.path.join(source_dir, "config.json") if source_dir else None
         if src_cfg and os.path.isfile(src_cfg):
