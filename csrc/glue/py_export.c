@@ -82,19 +82,19 @@ static int dict_lookup(void *ctx, hfo_graph *g, const char *name, hfo_tensor_vie
         return 0;
     }
     if (!PyArray_Check(obj)) {
-        hfo_graph_fail(g, HFO_ERR_WEIGHT, "weight '%s' is a %s, expected a numpy array",
+        hfo_graph_fail(g, HFO_GRAPH_ERR_WEIGHT, "weight '%s' is a %s, expected a numpy array",
                        name, Py_TYPE(obj)->tp_name);
         return -1;
     }
     PyArrayObject *arr = (PyArrayObject *)obj;
     if (!PyArray_IS_C_CONTIGUOUS(arr) || !PyArray_ISALIGNED(arr) || !PyArray_ISNOTSWAPPED(arr)) {
-        hfo_graph_fail(g, HFO_ERR_WEIGHT,
+        hfo_graph_fail(g, HFO_GRAPH_ERR_WEIGHT,
                        "weight '%s' is not a C-contiguous, aligned, native-endian array "
                        "(pass numpy.ascontiguousarray of it)", name);
         return -1;
     }
     if (PyArray_NDIM(arr) > HFO_MAX_RANK) {
-        hfo_graph_fail(g, HFO_ERR_WEIGHT, "weight '%s' has rank %d (at most %d)",
+        hfo_graph_fail(g, HFO_GRAPH_ERR_WEIGHT, "weight '%s' has rank %d (at most %d)",
                        name, PyArray_NDIM(arr), HFO_MAX_RANK);
         return -1;
     }
@@ -109,7 +109,7 @@ static int dict_lookup(void *ctx, hfo_graph *g, const char *name, hfo_tensor_vie
 
 py_error:
     /* The Python exception stays set; build_bert reports it instead. */
-    hfo_graph_fail(g, HFO_ERR_WEIGHT, "Python error looking up weight '%s'", name);
+    hfo_graph_fail(g, HFO_GRAPH_ERR_WEIGHT, "Python error looking up weight '%s'", name);
     return -1;
 }
 

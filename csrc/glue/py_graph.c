@@ -63,10 +63,10 @@ int hfo_py_graph_raise(PyObject *graph_obj)
         return -1;
     PyObject *cls;
     switch (hfo_graph_error_kind(self->g)) {
-    case HFO_ERR_NOMEM: cls = PyExc_MemoryError; break;
-    case HFO_ERR_WEIGHT: cls = st->WeightError; break;
-    case HFO_ERR_UNSUPPORTED: cls = st->UnsupportedModelError; break;
-    case HFO_ERR_IO: cls = st->ExportError; break;
+    case HFO_GRAPH_ERR_NOMEM: cls = PyExc_MemoryError; break;
+    case HFO_GRAPH_ERR_WEIGHT: cls = st->WeightError; break;
+    case HFO_GRAPH_ERR_UNSUPPORTED: cls = st->UnsupportedModelError; break;
+    case HFO_GRAPH_ERR_IO: cls = st->ExportError; break;
     default: cls = st->GraphError; break;
     }
     PyErr_SetString(cls, hfo_graph_error(self->g)[0] ? hfo_graph_error(self->g) : "graph error");

@@ -177,7 +177,7 @@ int hfo_graph_import_domain(hfo_graph *g, const char *domain, int version)
         opset_rec *os = g->opsets.items[i];
         if (strcmp(os->domain, domain) == 0) {
             if (os->version != version) {
-                hfo_graph_fail(g, HFO_ERR_USAGE, "domain '%s' already imported at version %d, not %d",
+                hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "domain '%s' already imported at version %d, not %d",
                                domain, os->version, version);
                 return -1;
             }
@@ -187,7 +187,7 @@ int hfo_graph_import_domain(hfo_graph *g, const char *domain, int version)
     opset_rec *os = hfo_arena_alloc(&g->arena, sizeof *os);
     if (os == NULL || (os->domain = hfo_arena_strdup(&g->arena, domain)) == NULL
         || hfo_ptr_vec_push(&g->opsets, os) < 0) {
-        hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+        hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
         return -1;
     }
     os->version = version;
@@ -218,7 +218,7 @@ int hfo_graph_add_metadata(hfo_graph *g, const char *key, const char *value)
     if (kv == NULL || (kv->key = hfo_arena_strdup(&g->arena, key)) == NULL
         || (kv->value = hfo_arena_strdup(&g->arena, value)) == NULL
         || hfo_ptr_vec_push(&g->metadata, kv) < 0) {
-        hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+        hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
         return -1;
     }
     return 0;
@@ -226,13 +226,13 @@ int hfo_graph_add_metadata(hfo_graph *g, const char *key, const char *value)
 
 /* ---- errors ------------------------------------------------------------ */
 
-int hfo_graph_failed(const hfo_graph *g) { return g->err_kind != HFO_ERR_NONE; }
+int hfo_graph_failed(const hfo_graph *g) { return g->err_kind != HFO_GRAPH_ERR_NONE; }
 const char *hfo_graph_error(const hfo_graph *g) { return g->err ? g->err : ""; }
 hfo_error_kind hfo_graph_error_kind(const hfo_graph *g) { return g->err_kind; }
 
 void *hfo_graph_fail(hfo_graph *g, hfo_error_kind kind, const char *fmt, ...)
 {
-    if (g->err_kind != HFO_ERR_NONE)   /* sticky: keep the first cause */
+    if (g->err_kind != HFO_GRAPH_ERR_NONE)   /* sticky: keep the first cause */
         return NULL;
     g->err_kind = kind;
     va_list ap;
@@ -251,7 +251,7 @@ void hfo_graph_clear_error(hfo_graph *g)
 {
     free(g->err);
     g->err = NULL;
-    g->err_kind = HFO_ERR_NONE;
+    g->err_kind = HFO_GRAPH_ERR_NONE;
 }
 
 /* ---- values ------------------------------------------------------------ */
@@ -259,11 +259,11 @@ void hfo_graph_clear_error(hfo_graph *g)
 static int check_dims(hfo_graph *g, const char *what, int rank, const hfo_dim *dims)
 {
     if (rank < -1 || rank > HFO_MAX_RANK) {
-        hfo_graph_fail(g, HFO_ERR_USAGE, "%s: rank %d is out of range (-1..%d)", what, rank, HFO_MAX_RANK);
+        hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "%s: rank %d is out of range (-1..%d)", what, rank, HFO_MAX_RANK);
         return -1;
     }
     if (rank > 0 && dims == NULL) {
-        hfo_graph_fail(g, HFO_ERR_USAGE, "%s: rank %d given without dims", what, rank);
+        hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "%s: rank %d given without dims", what, rank);
         return -1;
     }
     return 0;
@@ -282,14 +282,14 @@ static void copy_dims(hfo_graph *g, hfo_value *v, int rank, const hfo_dim *dims)
 static value_rec *value_new(hfo_graph *g, const char *name, hfo_value_kind kind, hfo_dtype dtype)
 {
     if (name == NULL || name[0] == '\0')
-        return hfo_graph_fail(g, HFO_ERR_USAGE, "a value needs a non-empty name");
+        return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "a value needs a non-empty name");
     if (name_map_get(&g->value_names, name) != NULL)
-        return hfo_graph_fail(g, HFO_ERR_USAGE, "the graph already has a value named '%s'", name);
+        return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "the graph already has a value named '%s'", name);
     value_rec *v = hfo_arena_alloc(&g->arena, sizeof *v);
     if (v == NULL || (v->pub.name = hfo_arena_strdup(&g->arena, name)) == NULL
         || name_map_put(&g->value_names, v->pub.name, v) < 0
         || hfo_ptr_vec_push(&g->values, v) < 0)
-        return hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+        return hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
     v->pub.kind = kind;
     v->pub.dtype = dtype;
     v->pub.rank = -1;
@@ -303,13 +303,13 @@ hfo_value *hfo_graph_input(hfo_graph *g, const char *name, hfo_dtype dtype,
     if (hfo_graph_failed(g) || check_dims(g, name ? name : "input", rank, dims) < 0)
         return NULL;
     if (hfo_dtype_size(dtype) == 0 && dtype != HFO_STRING)
-        return hfo_graph_fail(g, HFO_ERR_USAGE, "input '%s': unsupported dtype %d", name, (int)dtype);
+        return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "input '%s': unsupported dtype %d", name, (int)dtype);
     value_rec *v = value_new(g, name, HFO_VALUE_INPUT, dtype);
     if (v == NULL)
         return NULL;
     copy_dims(g, &v->pub, rank, dims);
     if (hfo_ptr_vec_push(&g->inputs, v) < 0)
-        return hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+        return hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
     return &v->pub;
 }
 
@@ -332,13 +332,13 @@ static value_rec *weight_new(hfo_graph *g, const char *name, hfo_dtype dtype,
     if (hfo_graph_failed(g))
         return NULL;
     if (rank < 0 || rank > HFO_MAX_RANK || (rank > 0 && shape == NULL))
-        return hfo_graph_fail(g, HFO_ERR_USAGE, "weight '%s': bad rank %d", name ? name : "?", rank);
+        return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "weight '%s': bad rank %d", name ? name : "?", rank);
     if (hfo_dtype_size(dtype) == 0)
-        return hfo_graph_fail(g, HFO_ERR_USAGE, "weight '%s': unsupported dtype %s",
+        return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "weight '%s': unsupported dtype %s",
                               name ? name : "?", hfo_dtype_name(dtype));
     for (int i = 0; i < rank; i++)
         if (shape[i] < 0)
-            return hfo_graph_fail(g, HFO_ERR_USAGE, "weight '%s': negative dimension %" PRId64,
+            return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "weight '%s': negative dimension %" PRId64,
                                   name ? name : "?", shape[i]);
     value_rec *v = value_new(g, name, HFO_VALUE_WEIGHT, dtype);
     if (v == NULL)
@@ -357,10 +357,10 @@ hfo_value *hfo_graph_weight(hfo_graph *g, const char *name, hfo_dtype dtype,
     int ok_conv = src_dtype == dtype
         || (dtype == HFO_FLOAT && (src_dtype == HFO_FLOAT16 || src_dtype == HFO_BFLOAT16));
     if (!hfo_graph_failed(g) && !ok_conv)
-        return hfo_graph_fail(g, HFO_ERR_USAGE, "weight '%s': cannot store %s data as %s",
+        return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "weight '%s': cannot store %s data as %s",
                               name ? name : "?", hfo_dtype_name(src_dtype), hfo_dtype_name(dtype));
     if (!hfo_graph_failed(g) && xform == HFO_XFORM_TRANSPOSE && rank != 2)
-        return hfo_graph_fail(g, HFO_ERR_USAGE, "weight '%s': only 2-D weights can be transposed, got rank %d",
+        return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "weight '%s': only 2-D weights can be transposed, got rank %d",
                               name ? name : "?", rank);
     int64_t stored[HFO_MAX_RANK];
     for (int i = 0; i < rank && i < HFO_MAX_RANK; i++)
@@ -386,7 +386,7 @@ hfo_value *hfo_graph_weight_copy(hfo_graph *g, const char *name, hfo_dtype dtype
         return NULL;
     v->data = hfo_arena_memdup(&g->arena, data, hfo_value_nbytes(v));
     if (v->data == NULL)
-        return hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory copying weight '%s'", name);
+        return hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory copying weight '%s'", name);
     return &v->pub;
 }
 
@@ -439,13 +439,13 @@ hfo_value *hfo_const(hfo_graph *g, hfo_dtype dtype, int rank, const int64_t *sha
     if (hfo_graph_failed(g))
         return NULL;
     if (rank < 0 || rank > HFO_MAX_RANK || hfo_dtype_size(dtype) == 0)
-        return hfo_graph_fail(g, HFO_ERR_USAGE, "constant: bad rank %d or dtype %s", rank, hfo_dtype_name(dtype));
+        return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "constant: bad rank %d or dtype %s", rank, hfo_dtype_name(dtype));
     size_t n = 1;
     for (int i = 0; i < rank; i++)
         n *= (size_t)shape[i];
     char *name = const_name(g, dtype, rank, shape, data, n);
     if (name == NULL)
-        return hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+        return hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
     value_rec *old = name_map_get(&g->value_names, name);
     if (old != NULL) {
         int same = old->is_const && old->pub.dtype == dtype && old->pub.rank == rank
@@ -455,7 +455,7 @@ hfo_value *hfo_const(hfo_graph *g, hfo_dtype dtype, int rank, const int64_t *sha
             return &old->pub;
         name = hfo_arena_printf(&g->arena, "%s_%zu", name, g->values.len);
         if (name == NULL)
-            return hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+            return hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
     }
     hfo_value *v = hfo_graph_weight_copy(g, name, dtype, rank, shape, data);
     if (v != NULL)
@@ -504,7 +504,7 @@ static int rename_value(hfo_graph *g, value_rec *v, const char *name)
 {
     const char *copy = hfo_arena_strdup(&g->arena, name);
     if (copy == NULL || name_map_put(&g->value_names, copy, v) < 0) {
-        hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+        hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
         return -1;
     }
     /* the old name stays mapped to nothing useful: point it at NULL */
@@ -519,21 +519,21 @@ hfo_value *hfo_graph_output(hfo_graph *g, hfo_value *pv, const char *name,
     if (hfo_graph_failed(g) || pv == NULL)
         return NULL;
     if (pv == HFO_NO_INPUT)
-        return hfo_graph_fail(g, HFO_ERR_USAGE, "output '%s': no value given", name ? name : "?");
+        return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "output '%s': no value given", name ? name : "?");
     value_rec *v = (value_rec *)pv;
     if (name == NULL || name[0] == '\0')
         name = v->pub.name;
     if (check_dims(g, name, rank, dims) < 0)
         return NULL;
     if (rank < 0 && v->pub.rank < 0)   /* ONNX requires a shape on every graph output */
-        return hfo_graph_fail(g, HFO_ERR_USAGE, "output '%s': its shape could not be inferred; "
+        return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "output '%s': its shape could not be inferred; "
                               "give it (a list of int, str or None per dimension)", name);
     if (v->pub.dtype == HFO_UNDEFINED)
-        return hfo_graph_fail(g, HFO_ERR_USAGE, "output '%s': its dtype could not be inferred "
+        return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "output '%s': its dtype could not be inferred "
                               "(an op of another domain?); Cast it to a known type first", name);
     for (size_t i = 0; i < g->outputs.len; i++)
         if (strcmp(((value_rec *)g->outputs.items[i])->pub.name, name) == 0)
-            return hfo_graph_fail(g, HFO_ERR_USAGE, "the graph already has an output named '%s'", name);
+            return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "the graph already has an output named '%s'", name);
     value_rec *existing = name_map_get(&g->value_names, name);
     if (existing == v) {
         /* already called that */
@@ -542,7 +542,7 @@ hfo_value *hfo_graph_output(hfo_graph *g, hfo_value *pv, const char *name,
             return NULL;
     } else {
         if (existing != NULL)
-            return hfo_graph_fail(g, HFO_ERR_USAGE, "output '%s': another value already has that name", name);
+            return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "output '%s': another value already has that name", name);
         hfo_value *in[1] = {&v->pub};
         hfo_value **out = hfo_op(g, "Identity", NULL, NULL, 1, in, 1, 0, NULL);
         if (out == NULL || rename_value(g, (value_rec *)out[0], name) < 0)
@@ -553,7 +553,7 @@ hfo_value *hfo_graph_output(hfo_graph *g, hfo_value *pv, const char *name,
         copy_dims(g, &v->pub, rank, dims);
     v->is_output = 1;
     if (hfo_ptr_vec_push(&g->outputs, v) < 0)
-        return hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+        return hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
     return &v->pub;
 }
 
@@ -608,7 +608,7 @@ hfo_value **hfo_op(hfo_graph *g, const char *op_type, const char *domain,
         if (in[i] == NULL)    /* an earlier op failed */
             return NULL;
     if (op_type == NULL || op_type[0] == '\0')
-        return hfo_graph_fail(g, HFO_ERR_USAGE, "op type is empty");
+        return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "op type is empty");
     if (domain == NULL)
         domain = "";
     if (name == NULL || name[0] == '\0')
@@ -616,7 +616,7 @@ hfo_value **hfo_op(hfo_graph *g, const char *op_type, const char *domain,
 
     value_rec **ins = hfo_arena_alloc(&g->arena, (n_in ? n_in : 1) * sizeof *ins);
     if (ins == NULL)
-        return hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+        return hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n_in; i++) {
         if (in[i] == HFO_NO_INPUT) {
             ins[i] = NULL;
@@ -625,12 +625,12 @@ hfo_value **hfo_op(hfo_graph *g, const char *op_type, const char *domain,
         value_rec *v = (value_rec *)in[i];
         if (v->pub.index < 0 || (size_t)v->pub.index >= g->values.len
             || g->values.items[v->pub.index] != v)
-            return hfo_graph_fail(g, HFO_ERR_USAGE, "node '%s': input %zu belongs to another graph", name, i);
+            return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s': input %zu belongs to another graph", name, i);
         ins[i] = v;
     }
     hfo_dtype out_dtypes[64];
     if (n_out > 64)
-        return hfo_graph_fail(g, HFO_ERR_USAGE, "node '%s': too many outputs (%zu)", name, n_out);
+        return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s': too many outputs (%zu)", name, n_out);
     for (size_t i = 0; i < n_out; i++)
         out_dtypes[i] = HFO_UNDEFINED;
     if (hfo_op_check(g, op_type, domain, name, n_in, ins, n_out, n_attr, attrs, out_dtypes) < 0)
@@ -640,13 +640,13 @@ hfo_value **hfo_op(hfo_graph *g, const char *op_type, const char *domain,
         for (size_t i = 0; i < g->opsets.len; i++)
             imported |= strcmp(((opset_rec *)g->opsets.items[i])->domain, domain) == 0;
         if (!imported)
-            return hfo_graph_fail(g, HFO_ERR_USAGE, "node '%s': domain '%s' is not imported "
+            return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s': domain '%s' is not imported "
                                   "(import it first, e.g. with version 1)", name, domain);
     }
 
     node_rec *n = hfo_arena_alloc(&g->arena, sizeof *n);
     if (n == NULL)
-        return hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+        return hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
     n->op_type = hfo_arena_strdup(&g->arena, op_type);
     n->domain = hfo_arena_strdup(&g->arena, domain);
     n->name = unique_node_name(g, name);
@@ -657,14 +657,14 @@ hfo_value **hfo_op(hfo_graph *g, const char *op_type, const char *domain,
     n->n_attr = n_attr;
     n->attrs = hfo_arena_alloc(&g->arena, (n_attr ? n_attr : 1) * sizeof *n->attrs);
     if (n->op_type == NULL || n->domain == NULL || n->name == NULL || n->out == NULL || n->attrs == NULL)
-        return hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+        return hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n_attr; i++)
         if (copy_attr(g, &n->attrs[i], &attrs[i]) < 0)
-            return hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+            return hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n_out; i++) {
         char *vname = hfo_arena_printf(&g->arena, "%s_output_%zu", n->name, i);
         if (vname == NULL)
-            return hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+            return hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
         value_rec *v = value_new(g, vname, HFO_VALUE_NODE, out_dtypes[i]);
         if (v == NULL)
             return NULL;
@@ -673,6 +673,6 @@ hfo_value **hfo_op(hfo_graph *g, const char *op_type, const char *domain,
     }
     hfo_infer_shapes(g, n);
     if (name_map_put(&g->node_names, n->name, n) < 0 || hfo_ptr_vec_push(&g->nodes, n) < 0)
-        return hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+        return hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
     return n->out;
 }

@@ -110,12 +110,12 @@ int hfo_graph_failed(const hfo_graph *g);
 const char *hfo_graph_error(const hfo_graph *g);
 /* Which kind of error (for the glue to pick an exception class). */
 typedef enum hfo_error_kind {
-    HFO_ERR_NONE,
-    HFO_ERR_NOMEM,
-    HFO_ERR_USAGE,      /* bad op, attribute, dtype, name: GraphError */
-    HFO_ERR_WEIGHT,     /* a weight is missing or misshaped: WeightError */
-    HFO_ERR_UNSUPPORTED,/* config asks for what we cannot build */
-    HFO_ERR_IO,         /* writing the file failed */
+    HFO_GRAPH_ERR_NONE,
+    HFO_GRAPH_ERR_NOMEM,
+    HFO_GRAPH_ERR_USAGE,      /* bad op, attribute, dtype, name: GraphError */
+    HFO_GRAPH_ERR_WEIGHT,     /* a weight is missing or misshaped: WeightError */
+    HFO_GRAPH_ERR_UNSUPPORTED,/* config asks for what we cannot build */
+    HFO_GRAPH_ERR_IO,         /* writing the file failed */
 } hfo_error_kind;
 hfo_error_kind hfo_graph_error_kind(const hfo_graph *g);
 /* Record an error (printf-style); returns NULL for convenient `return`. */
@@ -267,7 +267,7 @@ typedef struct hfo_write_options {
 
 /* Write the model to `path` (via "<path>.tmp-XXXX", renamed when complete;
  * nothing is left behind on failure).  opts may be NULL.  0 or -1 (error set,
- * kind HFO_ERR_IO or HFO_ERR_USAGE).  Does not touch the Python GIL: the
+ * kind HFO_GRAPH_ERR_IO or HFO_GRAPH_ERR_USAGE).  Does not touch the Python GIL: the
  * glue releases it around this call. */
 int hfo_graph_write(hfo_graph *g, const char *path, const hfo_write_options *opts);
 

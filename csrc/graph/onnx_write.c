@@ -405,13 +405,13 @@ static int out_open(hfo_graph *g, out_file *o, const char *path)
     o->final_path = strdup(path);
     o->tmp_path = malloc(len + 16);
     if (o->final_path == NULL || o->tmp_path == NULL) {
-        hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+        hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
         return -1;
     }
     snprintf(o->tmp_path, len + 16, "%s.tmp-XXXXXX", path);
     int fd = mkstemp(o->tmp_path);
     if (fd < 0) {
-        hfo_graph_fail(g, HFO_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+        hfo_graph_fail(g, HFO_GRAPH_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
         free(o->tmp_path);
         o->tmp_path = NULL;
         return -1;
@@ -421,7 +421,7 @@ static int out_open(hfo_graph *g, out_file *o, const char *path)
     (void)fchmod(fd, 0666 & ~mask);
     o->f = fdopen(fd, "wb");
     if (o->f == NULL) {
-        hfo_graph_fail(g, HFO_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+        hfo_graph_fail(g, HFO_GRAPH_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
         close(fd);
         unlink(o->tmp_path);
         return -1;
@@ -435,7 +435,7 @@ static int out_close(hfo_graph *g, out_file *o, int ok)
 {
     if (o->f != NULL) {
         if (fclose(o->f) != 0 && ok) {
-            hfo_graph_fail(g, HFO_ERR_IO, "cannot write '%s': %s", o->final_path, strerror(errno));
+            hfo_graph_fail(g, HFO_GRAPH_ERR_IO, "cannot write '%s': %s", o->final_path, strerror(errno));
             ok = 0;
         }
         o->f = NULL;
@@ -448,7 +448,7 @@ static int out_close(hfo_graph *g, out_file *o, int ok)
 static int out_commit(hfo_graph *g, out_file *o)
 {
     if (rename(o->tmp_path, o->final_path) != 0) {
-        hfo_graph_fail(g, HFO_ERR_IO, "cannot rename '%s' to '%s': %s", o->tmp_path, o->final_path,
+        hfo_graph_fail(g, HFO_GRAPH_ERR_IO, "cannot rename '%s' to '%s': %s", o->tmp_path, o->final_path,
                        strerror(errno));
         unlink(o->tmp_path);
         return -1;
@@ -484,7 +484,7 @@ int hfo_graph_write(hfo_graph *g, const char *path, const hfo_write_options *opt
     if (hfo_graph_failed(g))
         return -1;
     if (g->outputs.len == 0) {
-        hfo_graph_fail(g, HFO_ERR_USAGE, "the graph has no outputs; declare at least one before writing");
+        hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "the graph has no outputs; declare at least one before writing");
         return -1;
     }
     hfo_write_options defaults = {0};
@@ -505,7 +505,7 @@ int hfo_graph_write(hfo_graph *g, const char *path, const hfo_write_options *opt
     plan = calloc(g->values.len + 1, sizeof *plan);
     buf = malloc(CHUNK_BYTES);
     if (used == NULL || plan == NULL || buf == NULL) {
-        hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+        hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
         goto done;
     }
     for (size_t i = 0; i < g->nodes.len; i++) {
@@ -536,25 +536,25 @@ int hfo_graph_write(hfo_graph *g, const char *path, const hfo_write_options *opt
         if (ext_name == NULL) {
             char *tmp = hfo_arena_printf(&w.scratch, "%s_data", base_name(path));
             if (tmp == NULL) {
-                hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+                hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
                 goto done;
             }
             ext_name = tmp;
         }
         if (strchr(ext_name, '/') != NULL || ext_name[0] == '\0' || strcmp(ext_name, "..") == 0) {
-            hfo_graph_fail(g, HFO_ERR_USAGE, "external data name '%s' must be a bare file name", ext_name);
+            hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "external data name '%s' must be a bare file name", ext_name);
             goto done;
         }
         size_t dir_len = (size_t)(base_name(path) - path);
         ext_path = malloc(dir_len + strlen(ext_name) + 1);
         if (ext_path == NULL) {
-            hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+            hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
             goto done;
         }
         memcpy(ext_path, path, dir_len);
         strcpy(ext_path + dir_len, ext_name);
         if (strcmp(ext_path, path) == 0) {
-            hfo_graph_fail(g, HFO_ERR_USAGE, "external data file '%s' would overwrite the model", ext_name);
+            hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "external data file '%s' would overwrite the model", ext_name);
             goto done;
         }
     }
@@ -602,11 +602,11 @@ int hfo_graph_write(hfo_graph *g, const char *path, const hfo_write_options *opt
         }
     }
     if (w.oom) {
-        hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+        hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
         goto done;
     }
     if (inline_total > PROTOBUF_LIMIT - ((uint64_t)64 << 20)) {
-        hfo_graph_fail(g, HFO_ERR_USAGE, "%" PRIu64 " bytes of weights would stay inside the model, over "
+        hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "%" PRIu64 " bytes of weights would stay inside the model, over "
                        "protobuf's 2 GB limit; lower the external data threshold", inline_total);
         goto done;
     }
@@ -666,7 +666,7 @@ int hfo_graph_write(hfo_graph *g, const char *path, const hfo_write_options *opt
         }
     }
     if (w.oom) {
-        hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+        hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
         goto done;
     }
 
@@ -690,7 +690,7 @@ int hfo_graph_write(hfo_graph *g, const char *path, const hfo_write_options *opt
             write_weight_bytes(&sink, plan[k].v, buf);
         }
         if (sink.failed) {
-            hfo_graph_fail(g, HFO_ERR_IO, "cannot write '%s': %s", ext_path, strerror(sink.failed));
+            hfo_graph_fail(g, HFO_GRAPH_ERR_IO, "cannot write '%s': %s", ext_path, strerror(sink.failed));
             goto done;
         }
     }
@@ -710,7 +710,7 @@ int hfo_graph_write(hfo_graph *g, const char *path, const hfo_write_options *opt
         }
     }
     if (sink.failed) {
-        hfo_graph_fail(g, HFO_ERR_IO, "cannot write '%s': %s", path, strerror(sink.failed));
+        hfo_graph_fail(g, HFO_GRAPH_ERR_IO, "cannot write '%s': %s", path, strerror(sink.failed));
         goto done;
     }
     rc = 0;

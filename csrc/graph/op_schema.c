@@ -240,7 +240,7 @@ static const char *attr_type_name(hfo_attr_type t)
 }
 
 /* record a usage error and return -1 */
-#define FAIL(...) (hfo_graph_fail(g, HFO_ERR_USAGE, __VA_ARGS__), -1)
+#define FAIL(...) (hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, __VA_ARGS__), -1)
 
 static int check_attrs(hfo_graph *g, const op_schema *s, const char *name, int opset,
                        size_t n_attr, const hfo_attr *attrs)
@@ -261,14 +261,14 @@ static int check_attrs(hfo_graph *g, const op_schema *s, const char *name, int o
                         s->op, known[0] ? known : "no attributes");
         }
         if ((spec->since && opset < spec->since) || (spec->until && opset > spec->until)) {
-            hfo_graph_fail(g, HFO_ERR_USAGE, "node '%s' (%s): attribute '%s' does not exist at opset %d "
+            hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s' (%s): attribute '%s' does not exist at opset %d "
                            "(it does from %d to %d; newer opsets take it as an input)",
                            name, s->op, a->name, opset, spec->since ? spec->since : 1,
                            spec->until ? spec->until : 99);
             return -1;
         }
         if (a->type != spec->type) {
-            hfo_graph_fail(g, HFO_ERR_USAGE, "node '%s' (%s): attribute '%s' must be %s, got %s", name, s->op,
+            hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s' (%s): attribute '%s' must be %s, got %s", name, s->op,
                            a->name, attr_type_name(spec->type), attr_type_name(a->type));
             return -1;
         }
@@ -310,7 +310,7 @@ int hfo_op_check(hfo_graph *g, const char *op_type, const char *domain, const ch
         return FAIL("node '%s': unknown ONNX op '%s' (names are case-sensitive, e.g. 'MatMul')", name, op_type);
     int opset = hfo_graph_opset(g);
     if (opset < s->since) {
-        hfo_graph_fail(g, HFO_ERR_USAGE, "node '%s': %s needs opset %d or newer, the graph has opset %d",
+        hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s': %s needs opset %d or newer, the graph has opset %d",
                        name, op_type, s->since, opset);
         return -1;
     }
@@ -319,30 +319,30 @@ int hfo_op_check(hfo_graph *g, const char *op_type, const char *domain, const ch
     parse_slots(s->outs, &so);
     if (n_in < si.n_required || (!si.variadic && n_in > si.n)) {
         if (si.variadic)
-            hfo_graph_fail(g, HFO_ERR_USAGE, "node '%s': %s takes at least %zu inputs, got %zu",
+            hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s': %s takes at least %zu inputs, got %zu",
                            name, op_type, si.n_required, n_in);
         else if (si.n == si.n_required)
-            hfo_graph_fail(g, HFO_ERR_USAGE, "node '%s': %s takes %zu inputs, got %zu", name, op_type, si.n, n_in);
+            hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s': %s takes %zu inputs, got %zu", name, op_type, si.n, n_in);
         else
-            hfo_graph_fail(g, HFO_ERR_USAGE, "node '%s': %s takes %zu to %zu inputs, got %zu",
+            hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s': %s takes %zu to %zu inputs, got %zu",
                            name, op_type, si.n_required, si.n, n_in);
         return -1;
     }
     if (n_out < so.n_required || (!so.variadic && n_out > so.n) || n_out == 0) {
-        hfo_graph_fail(g, HFO_ERR_USAGE, "node '%s': %s makes %zu to %zu outputs, %zu asked", name, op_type,
+        hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s': %s makes %zu to %zu outputs, %zu asked", name, op_type,
                        so.n_required ? so.n_required : 1, so.variadic ? (size_t)64 : so.n, n_out);
         return -1;
     }
     int late = last_input_since(op_type);
     if (late && opset < late && n_in >= si.n) {
-        hfo_graph_fail(g, HFO_ERR_USAGE, "node '%s': at opset %d %s takes at most %zu inputs (input %zu exists "
+        hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s': at opset %d %s takes at most %zu inputs (input %zu exists "
                        "from opset %d; before that it is an attribute)", name, opset, op_type, si.n - 1,
                        si.n - 1, late);
         return -1;
     }
     for (size_t i = 0; i < n_in; i++) {
         if (in[i] == NULL && i < si.n && si.mod[i] != '?') {
-            hfo_graph_fail(g, HFO_ERR_USAGE, "node '%s': input %zu of %s is required", name, i, op_type);
+            hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s': input %zu of %s is required", name, i, op_type);
             return -1;
         }
     }
@@ -363,12 +363,12 @@ int hfo_op_check(hfo_graph *g, const char *op_type, const char *domain, const ch
         switch (letter) {
         case 'T':
             if (!(s->t_mask & M(dt))) {
-                hfo_graph_fail(g, HFO_ERR_USAGE, "node '%s': %s does not take %s input ('%s', input %zu)",
+                hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s': %s does not take %s input ('%s', input %zu)",
                                name, op_type, dn, in[i]->pub.name, i);
                 return -1;
             }
             if (t != HFO_UNDEFINED && t != dt) {
-                hfo_graph_fail(g, HFO_ERR_USAGE, "node '%s': %s inputs must have one dtype: input %d ('%s') is %s "
+                hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s': %s inputs must have one dtype: input %d ('%s') is %s "
                                "but input %zu ('%s') is %s", name, op_type, t_from, in[t_from]->pub.name,
                                hfo_dtype_name(t), i, in[i]->pub.name, dn);
                 return -1;
@@ -378,12 +378,12 @@ int hfo_op_check(hfo_graph *g, const char *op_type, const char *domain, const ch
             break;
         case 'I':
             if (dt != HFO_INT32 && dt != HFO_INT64) {
-                hfo_graph_fail(g, HFO_ERR_USAGE, "node '%s': input %zu of %s ('%s') must be int32 or int64, got %s",
+                hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s': input %zu of %s ('%s') must be int32 or int64, got %s",
                                name, i, op_type, in[i]->pub.name, dn);
                 return -1;
             }
             if (ix != HFO_UNDEFINED && ix != dt) {
-                hfo_graph_fail(g, HFO_ERR_USAGE, "node '%s': index inputs of %s must have one dtype: input %d is %s, "
+                hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s': index inputs of %s must have one dtype: input %d is %s, "
                                "input %zu is %s", name, op_type, ix_from, hfo_dtype_name(ix), i, dn);
                 return -1;
             }
@@ -392,14 +392,14 @@ int hfo_op_check(hfo_graph *g, const char *op_type, const char *domain, const ch
             break;
         case 'L':
             if (dt != HFO_INT64) {
-                hfo_graph_fail(g, HFO_ERR_USAGE, "node '%s': input %zu of %s ('%s') must be int64, got %s",
+                hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s': input %zu of %s ('%s') must be int64, got %s",
                                name, i, op_type, in[i]->pub.name, dn);
                 return -1;
             }
             break;
         case 'B':
             if (dt != HFO_BOOL) {
-                hfo_graph_fail(g, HFO_ERR_USAGE, "node '%s': input %zu of %s ('%s') must be bool, got %s",
+                hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s': input %zu of %s ('%s') must be bool, got %s",
                                name, i, op_type, in[i]->pub.name, dn);
                 return -1;
             }
@@ -421,7 +421,7 @@ int hfo_op_check(hfo_graph *g, const char *op_type, const char *domain, const ch
         case 'X': {
             const hfo_attr *to = find_attr(n_attr, attrs, "to");
             if (to == NULL || hfo_dtype_size((hfo_dtype)to->i) == 0) {
-                hfo_graph_fail(g, HFO_ERR_USAGE, "node '%s': Cast 'to' must be an ONNX dtype number, got %lld",
+                hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s': Cast 'to' must be an ONNX dtype number, got %lld",
                                name, to ? (long long)to->i : -1LL);
                 return -1;
             }
@@ -433,13 +433,13 @@ int hfo_op_check(hfo_graph *g, const char *op_type, const char *domain, const ch
             const hfo_attr *v;
             if ((v = find_attr(n_attr, attrs, "value")) != NULL) {
                 if (v->tensor == NULL) {
-                    hfo_graph_fail(g, HFO_ERR_USAGE, "node '%s': attribute 'value' has no tensor", name);
+                    hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s': attribute 'value' has no tensor", name);
                     return -1;
                 }
                 const value_rec *vr = (const value_rec *)v->tensor;
                 if (vr->pub.kind != HFO_VALUE_WEIGHT || vr->xform != HFO_XFORM_NONE
                     || vr->src_dtype != vr->pub.dtype) {
-                    hfo_graph_fail(g, HFO_ERR_USAGE, "node '%s': a tensor attribute must be a constant of the graph",
+                    hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s': a tensor attribute must be a constant of the graph",
                                    name);
                     return -1;
                 }

@@ -35,7 +35,7 @@ int hfo_act_from_name(hfo_graph *g, const char *name, hfo_act *out)
             return 0;
         }
     }
-    hfo_graph_fail(g, HFO_ERR_UNSUPPORTED, "unsupported hidden_act '%s' (supported: %s)",
+    hfo_graph_fail(g, HFO_GRAPH_ERR_UNSUPPORTED, "unsupported hidden_act '%s' (supported: %s)",
                    name, hfo_act_supported());
     return -1;
 }
@@ -96,5 +96,5 @@ hfo_value *hfo_act_apply(hfo_graph *g, hfo_act act, const char *path, hfo_value 
     case HFO_ACT_TANH:
         return hfo_unary(g, "Tanh", NAME(n, "Tanh"), x);
     }
-    return hfo_graph_fail(g, HFO_ERR_USAGE, "bad activation %d", (int)act);
+    return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "bad activation %d", (int)act);
 }

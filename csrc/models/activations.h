@@ -24,7 +24,7 @@ typedef enum hfo_act {
 /* The supported names, comma-separated (static string). */
 const char *hfo_act_supported(void);
 
-/* Parse a config's activation name.  0, or -1 with HFO_ERR_UNSUPPORTED
+/* Parse a config's activation name.  0, or -1 with HFO_GRAPH_ERR_UNSUPPORTED
  * recorded in g naming `name` and listing the supported ones. */
 int hfo_act_from_name(hfo_graph *g, const char *name, hfo_act *out);
 

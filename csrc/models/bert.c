@@ -45,24 +45,24 @@ int hfo_bert_config_check(hfo_graph *g, const hfo_bert_config *c)
     };
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         if (sizes[i].v <= 0 || sizes[i].v > ((int64_t)1 << 40)) {
-            hfo_graph_fail(g, HFO_ERR_UNSUPPORTED, "config %s = %lld: expected a positive size",
+            hfo_graph_fail(g, HFO_GRAPH_ERR_UNSUPPORTED, "config %s = %lld: expected a positive size",
                            sizes[i].name, (long long)sizes[i].v);
             return -1;
         }
     }
     if (c->num_hidden_layers > 100000) {
-        hfo_graph_fail(g, HFO_ERR_UNSUPPORTED, "config num_hidden_layers = %lld is too large",
+        hfo_graph_fail(g, HFO_GRAPH_ERR_UNSUPPORTED, "config num_hidden_layers = %lld is too large",
                        (long long)c->num_hidden_layers);
         return -1;
     }
     if (c->hidden_size % c->num_attention_heads != 0) {
-        hfo_graph_fail(g, HFO_ERR_UNSUPPORTED,
+        hfo_graph_fail(g, HFO_GRAPH_ERR_UNSUPPORTED,
                        "config hidden_size = %lld is not a multiple of num_attention_heads = %lld",
                        (long long)c->hidden_size, (long long)c->num_attention_heads);
         return -1;
     }
     if (!(c->layer_norm_eps >= 0.0) || !isfinite(c->layer_norm_eps)) {
-        hfo_graph_fail(g, HFO_ERR_UNSUPPORTED, "config layer_norm_eps = %g: expected >= 0",
+        hfo_graph_fail(g, HFO_GRAPH_ERR_UNSUPPORTED, "config layer_norm_eps = %g: expected >= 0",
                        c->layer_norm_eps);
         return -1;
     }
@@ -73,7 +73,7 @@ int hfo_bert_check_position_embedding_type(hfo_graph *g, const char *type)
 {
     if (strcmp(type, "absolute") == 0)
         return 0;
-    hfo_graph_fail(g, HFO_ERR_UNSUPPORTED,
+    hfo_graph_fail(g, HFO_GRAPH_ERR_UNSUPPORTED,
                    "unsupported position_embedding_type '%s' (supported: absolute)", type);
     return -1;
 }

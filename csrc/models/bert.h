@@ -44,9 +44,9 @@ typedef struct hfo_bert_config {
 
 /* transformers.BertConfig's defaults. */
 void hfo_bert_config_default(hfo_bert_config *c);
-/* Sizes positive, hidden_size divisible by heads.  0 or -1 (HFO_ERR_UNSUPPORTED). */
+/* Sizes positive, hidden_size divisible by heads.  0 or -1 (HFO_GRAPH_ERR_UNSUPPORTED). */
 int hfo_bert_config_check(hfo_graph *g, const hfo_bert_config *c);
-/* Only "absolute" is supported.  0 or -1 (HFO_ERR_UNSUPPORTED naming it). */
+/* Only "absolute" is supported.  0 or -1 (HFO_GRAPH_ERR_UNSUPPORTED naming it). */
 int hfo_bert_check_position_embedding_type(hfo_graph *g, const char *type);
 
 typedef struct hfo_bert {
@@ -97,7 +97,7 @@ typedef enum hfo_bert_pooling {
     HFO_BERT_POOL_POOLER,            /* BertPooler's output */
 } hfo_bert_pooling;
 
-/* Parse optimum's task names / pooling names.  0 or -1 (HFO_ERR_UNSUPPORTED
+/* Parse optimum's task names / pooling names.  0 or -1 (HFO_GRAPH_ERR_UNSUPPORTED
  * naming the value and listing the supported ones). */
 int hfo_bert_task_from_name(hfo_graph *g, const char *name, hfo_bert_task *out);
 int hfo_bert_pooling_from_name(hfo_graph *g, const char *name, hfo_bert_pooling *out);

@@ -33,7 +33,7 @@ int hfo_bert_task_from_name(hfo_graph *g, const char *name, hfo_bert_task *out)
             return 0;
         }
     }
-    hfo_graph_fail(g, HFO_ERR_UNSUPPORTED,
+    hfo_graph_fail(g, HFO_GRAPH_ERR_UNSUPPORTED,
                    "unsupported task '%s' for BERT (supported: feature-extraction, "
                    "text-classification, token-classification, question-answering, fill-mask)",
                    name);
@@ -48,7 +48,7 @@ int hfo_bert_pooling_from_name(hfo_graph *g, const char *name, hfo_bert_pooling 
             return 0;
         }
     }
-    hfo_graph_fail(g, HFO_ERR_UNSUPPORTED,
+    hfo_graph_fail(g, HFO_GRAPH_ERR_UNSUPPORTED,
                    "unsupported pooling head '%s' (supported: cls, mean, max, pooler)", name);
     return -1;
 }
@@ -85,7 +85,7 @@ hfo_value *hfo_bert_pool(hfo_bert *m, hfo_bert_pooling pooling, hfo_value *h)
     case HFO_BERT_POOL_NONE:
         break;
     }
-    return hfo_graph_fail(g, HFO_ERR_USAGE, "no pooling asked for");
+    return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "no pooling asked for");
 }
 
 static void put(hfo_bert_outputs *out, const char *name, hfo_value *v, int rank,
@@ -166,7 +166,7 @@ int hfo_bert_head(hfo_bert *m, hfo_bert_task task, hfo_bert_pooling pooling, hfo
     if (h == NULL)
         return -1;
     if (pooling != HFO_BERT_POOL_NONE && task != HFO_BERT_FEATURE_EXTRACTION) {
-        hfo_graph_fail(g, HFO_ERR_UNSUPPORTED,
+        hfo_graph_fail(g, HFO_GRAPH_ERR_UNSUPPORTED,
                        "a pooling head only applies to the feature-extraction task");
         return -1;
     }

@@ -54,22 +54,22 @@ int hfo_t5_config_check(hfo_graph *g, const hfo_t5_config *c)
     };
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         if (sizes[i].v <= 0 || sizes[i].v > ((int64_t)1 << 40)) {
-            hfo_graph_fail(g, HFO_ERR_UNSUPPORTED, "config %s = %lld: expected a positive size",
+            hfo_graph_fail(g, HFO_GRAPH_ERR_UNSUPPORTED, "config %s = %lld: expected a positive size",
                            sizes[i].name, (long long)sizes[i].v);
             return -1;
         }
     }
     if (c->num_layers > 100000 || c->num_decoder_layers > 100000) {
-        hfo_graph_fail(g, HFO_ERR_UNSUPPORTED, "config num_layers is too large");
+        hfo_graph_fail(g, HFO_GRAPH_ERR_UNSUPPORTED, "config num_layers is too large");
         return -1;
     }
     if (c->num_buckets < 4) {
-        hfo_graph_fail(g, HFO_ERR_UNSUPPORTED, "config relative_attention_num_buckets = %lld: expected at least 4",
+        hfo_graph_fail(g, HFO_GRAPH_ERR_UNSUPPORTED, "config relative_attention_num_buckets = %lld: expected at least 4",
                        (long long)c->num_buckets);
         return -1;
     }
     if (!(c->layer_norm_epsilon >= 0.0) || !isfinite(c->layer_norm_epsilon)) {
-        hfo_graph_fail(g, HFO_ERR_UNSUPPORTED, "config layer_norm_epsilon = %g: expected >= 0",
+        hfo_graph_fail(g, HFO_GRAPH_ERR_UNSUPPORTED, "config layer_norm_epsilon = %g: expected >= 0",
                        c->layer_norm_epsilon);
         return -1;
     }
@@ -381,7 +381,7 @@ int hfo_t5_decoder(hfo_t5 *m, int with_past, hfo_t5_decoder_out *out)
     int n = (int)c->num_decoder_layers;
     hfo_value **past = with_past ? calloc((size_t)n * 4, sizeof *past) : NULL;
     if (with_past && past == NULL) {
-        hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory");
+        hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
         return -1;
     }
     hfo_value **past_k = past, **past_v = past + n, **past_ck = past + 2 * n, **past_cv = past + 3 * n;

@@ -47,7 +47,7 @@ typedef struct hfo_t5_config {
 
 /* T5Config's defaults (t5-small). */
 void hfo_t5_config_default(hfo_t5_config *c);
-/* 0, or -1 with HFO_ERR_UNSUPPORTED recorded naming the bad field. */
+/* 0, or -1 with HFO_GRAPH_ERR_UNSUPPORTED recorded naming the bad field. */
 int hfo_t5_config_check(hfo_graph *g, const hfo_t5_config *c);
 
 typedef struct hfo_t5 {

@@ -27,7 +27,7 @@ hfo_weights *hfo_weights_new(hfo_graph *g, hfo_weight_lookup_fn lookup, void *ct
     static const char *const bare[] = {"", NULL};
     hfo_weights *w = calloc(1, sizeof *w);
     if (w == NULL) {
-        hfo_graph_fail(g, HFO_ERR_NOMEM, "out of memory creating a weight source");
+        hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory creating a weight source");
         return NULL;
     }
     w->g = g;
@@ -72,7 +72,7 @@ static int find(hfo_weights *w, const char *name, hfo_tensor_view *view,
     for (const char *const *p = w->prefixes; *p != NULL; p++) {
         int n = snprintf(full, full_len, "%s%s", *p, name);
         if (n < 0 || (size_t)n >= full_len) {
-            hfo_graph_fail(w->g, HFO_ERR_WEIGHT, "weight name too long: '%s%s'", *p, name);
+            hfo_graph_fail(w->g, HFO_GRAPH_ERR_WEIGHT, "weight name too long: '%s%s'", *p, name);
             return -1;
         }
         memset(view, 0, sizeof *view);
@@ -91,7 +91,7 @@ static void fail_missing(hfo_weights *w, const char *name)
     for (const char *const *p = w->prefixes; *p != NULL && off < sizeof tried; p++)
         off += (size_t)snprintf(tried + off, sizeof tried - off, "%s'%s%s'",
                                 p == w->prefixes ? "" : ", ", *p, name);
-    hfo_graph_fail(w->g, HFO_ERR_WEIGHT, "missing weight '%s' (looked for %s)", name, tried);
+    hfo_graph_fail(w->g, HFO_GRAPH_ERR_WEIGHT, "missing weight '%s' (looked for %s)", name, tried);
 }
 
 int hfo_weights_has(hfo_weights *w, const char *name)
@@ -115,7 +115,7 @@ static hfo_value *get(hfo_weights *w, const char *name, int rank, const int64_t 
         weight_entry *e = &w->entries[i];
         if (strcmp(e->name, name) == 0) {
             if (e->xform != xform)  /* a recipe bug, not a user error */
-                return hfo_graph_fail(w->g, HFO_ERR_USAGE,
+                return hfo_graph_fail(w->g, HFO_GRAPH_ERR_USAGE,
                                       "weight '%s' asked for both transposed and as is", name);
             return e->value;
         }
@@ -136,29 +136,29 @@ static hfo_value *get(hfo_weights *w, const char *name, int rank, const int64_t 
         same = view.shape[i] == shape[i];
     if (!same) {
         char want[256], got[256];
-        return hfo_graph_fail(w->g, HFO_ERR_WEIGHT,
+        return hfo_graph_fail(w->g, HFO_GRAPH_ERR_WEIGHT,
                               "weight '%s' has shape %s, expected %s", full,
                               shape_str(got, sizeof got, view.rank, view.shape),
                               shape_str(want, sizeof want, rank, shape));
     }
     if (view.dtype != HFO_FLOAT && view.dtype != HFO_FLOAT16 && view.dtype != HFO_BFLOAT16)
-        return hfo_graph_fail(w->g, HFO_ERR_WEIGHT,
+        return hfo_graph_fail(w->g, HFO_GRAPH_ERR_WEIGHT,
                               "weight '%s' has dtype %s; expected float32, float16 or bfloat16",
                               full, hfo_dtype_name(view.dtype));
     if (view.data == NULL)
-        return hfo_graph_fail(w->g, HFO_ERR_WEIGHT, "weight '%s' has no data", full);
+        return hfo_graph_fail(w->g, HFO_GRAPH_ERR_WEIGHT, "weight '%s' has no data", full);
 
     if (w->n == w->cap) {
         size_t cap = w->cap ? 2 * w->cap : 64;
         weight_entry *grown = realloc(w->entries, cap * sizeof *grown);
         if (grown == NULL)
-            return hfo_graph_fail(w->g, HFO_ERR_NOMEM, "out of memory adding weight '%s'", full);
+            return hfo_graph_fail(w->g, HFO_GRAPH_ERR_NOMEM, "out of memory adding weight '%s'", full);
         w->entries = grown;
         w->cap = cap;
     }
     char *copy = strdup(name);
     if (copy == NULL)
-        return hfo_graph_fail(w->g, HFO_ERR_NOMEM, "out of memory adding weight '%s'", full);
+        return hfo_graph_fail(w->g, HFO_GRAPH_ERR_NOMEM, "out of memory adding weight '%s'", full);
 
     /* The shape passed is the memory layout (before the transform); the
      * graph stores [n_in, n_out] for a transposed Linear weight. */
@@ -175,7 +175,7 @@ static hfo_value *get(hfo_weights *w, const char *name, int rank, const int64_t 
 hfo_value *hfo_weights_get(hfo_weights *w, const char *name, int rank, const int64_t *shape)
 {
     if (rank < 0 || rank > HFO_MAX_RANK)
-        return hfo_graph_fail(w->g, HFO_ERR_USAGE, "weight '%s': bad rank %d", name, rank);
+        return hfo_graph_fail(w->g, HFO_GRAPH_ERR_USAGE, "weight '%s': bad rank %d", name, rank);
     return get(w, name, rank, shape, HFO_XFORM_NONE);
 }
 

@@ -15,7 +15,7 @@
  * found by, stored as float32 (float16/bfloat16 are widened while writing)
  * and, for Linear weights, transposed: Hugging Face stores nn.Linear as
  * [out, in]; MatMul wants [in, out].  Asking twice for a name returns the
- * same value.  Failures are recorded in the graph (kind HFO_ERR_WEIGHT) and
+ * same value.  Failures are recorded in the graph (kind HFO_GRAPH_ERR_WEIGHT) and
  * name the tensor; the call returns NULL.
  *
  * The tensor memory is borrowed: the source must keep it valid until the

@@ -71,7 +71,7 @@ static void misuse(void)
     hfo_graph_clear_error(g);
     hfo_graph_output(g, hfo_unary(g, "Relu", NULL, x), "y", -1, NULL);
     CHECK(hfo_graph_write(g, "/nonexistent-dir/x.onnx", NULL) != 0, "write to a missing folder");
-    CHECK(hfo_graph_error_kind(g) == HFO_ERR_IO, "kind %d", (int)hfo_graph_error_kind(g));
+    CHECK(hfo_graph_error_kind(g) == HFO_GRAPH_ERR_IO, "kind %d", (int)hfo_graph_error_kind(g));
     hfo_graph_free(g);
 }
 
