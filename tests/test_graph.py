@@ -190,3 +190,15 @@ def test_shape_inference_through_common_ops():
     assert g.Unsqueeze(ids, np.array([1, 2])).shape == ("batch_size", 1, 1, "sequence_length")
     assert g.Concat(x, x, axis=-1).shape == ("batch_size", "sequence_length", 16)
     assert g.Shape(x).shape == (3,)
+
+
+def test_bfloat16_arrays_from_the_loader_are_recognised(tmp_path):
+    from hfonnx.weights import BFloat16Array
+    vals = np.array([1.0, -2.5, 3.140625], np.float32)            # exact in bfloat16
+    bits = (vals.view(np.uint32) >> 16).astype(np.uint16).view(BFloat16Array)
+    g = hfonnx.Graph("g")
+    x = g.input("x", "float32", [3])
+    w = g.initializer("w", bits, dtype="float32")                  # no source_dtype needed
+    g.output(x + w, "y")
+    g.save(tmp_path / "m.onnx")
+    assert np.array_equal(run(tmp_path / "m.onnx", {"x": np.zeros(3, np.float32)})[0], vals)

@@ -64,6 +64,11 @@ PyObject *hfo_py_value_new(PyObject *graph_obj, struct hfo_value *v);
  * clear the graph's error so it can be used again, return -1. */
 int hfo_py_graph_raise(PyObject *graph_obj);
 
+/* The hfo_dtype (graph.h) of a numpy array's elements, HFO_UNDEFINED (0)
+ * when ONNX has none; bfloat16 arrays as hfonnx.weights.BFloat16Array or
+ * ml_dtypes' bfloat16.  Never fails. */
+int hfo_py_array_dtype(PyArrayObject *arr);
+
 /* Subsystem traverse/clear hooks are not needed: every object we hold is in
  * hfo_py_state and module.c visits all of them. */
 

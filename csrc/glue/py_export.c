@@ -27,47 +27,6 @@ typedef struct dict_source {
     PyObject *weights;     /* borrowed dict */
 } dict_source;
 
-static int is_bfloat16(PyArrayObject *arr)
-{
-    PyArray_Descr *d = PyArray_DESCR(arr);
-    if (PyArray_ITEMSIZE(arr) != 2)
-        return 0;
-    PyObject *tag = PyObject_GetAttrString((PyObject *)Py_TYPE(arr), "hfonnx_dtype");
-    if (tag == NULL) {
-        PyErr_Clear();
-        /* ml_dtypes.bfloat16 and friends: a dtype whose str() is "bfloat16" */
-        tag = PyObject_Str((PyObject *)d);
-        if (tag == NULL) {
-            PyErr_Clear();
-            return 0;
-        }
-    }
-    int yes = PyUnicode_Check(tag) && PyUnicode_CompareWithASCIIString(tag, "bfloat16") == 0;
-    Py_DECREF(tag);
-    return yes;
-}
-
-static hfo_dtype numpy_dtype(PyArrayObject *arr)
-{
-    if (is_bfloat16(arr))
-        return HFO_BFLOAT16;
-    switch (PyArray_TYPE(arr)) {
-    case NPY_FLOAT32: return HFO_FLOAT;
-    case NPY_FLOAT16: return HFO_FLOAT16;
-    case NPY_FLOAT64: return HFO_DOUBLE;
-    case NPY_INT64: return HFO_INT64;
-    case NPY_INT32: return HFO_INT32;
-    case NPY_INT16: return HFO_INT16;
-    case NPY_INT8: return HFO_INT8;
-    case NPY_UINT8: return HFO_UINT8;
-    case NPY_UINT16: return HFO_UINT16;
-    case NPY_UINT32: return HFO_UINT32;
-    case NPY_UINT64: return HFO_UINT64;
-    case NPY_BOOL: return HFO_BOOL;
-    default: return HFO_UNDEFINED;
-    }
-}
-
 static int dict_lookup(void *ctx, hfo_graph *g, const char *name, hfo_tensor_view *out)
 {
     dict_source *src = ctx;
@@ -101,7 +60,7 @@ static int dict_lookup(void *ctx, hfo_graph *g, const char *name, hfo_tensor_vie
     if (hfo_py_graph_keep(src->graph_obj, obj) < 0)
         goto py_error;
     out->data = PyArray_DATA(arr);
-    out->dtype = numpy_dtype(arr);
+    out->dtype = (hfo_dtype)hfo_py_array_dtype(arr);
     out->rank = PyArray_NDIM(arr);
     for (int i = 0; i < out->rank; i++)
         out->shape[i] = (int64_t)PyArray_DIM(arr, i);

@@ -323,7 +323,9 @@ static PyObject *graph_initializer(GraphObject *self, PyObject *args, PyObject *
                          name, hfo_dtype_name(src), hfo_dtype_name(held));
             goto error;
         }
-    } else if (array_dtype(a, &src) < 0) {
+    } else if ((src = (hfo_dtype)hfo_py_array_dtype(a)) == HFO_UNDEFINED) {
+        PyErr_Format(PyExc_ValueError, "initializer '%s': numpy dtype %R has no ONNX equivalent",
+                     name, (PyObject *)PyArray_DESCR(a));
         goto error;
     }
     dt = src;
