@@ -202,3 +202,15 @@ def test_bfloat16_arrays_from_the_loader_are_recognised(tmp_path):
     g.output(x + w, "y")
     g.save(tmp_path / "m.onnx")
     assert np.array_equal(run(tmp_path / "m.onnx", {"x": np.zeros(3, np.float32)})[0], vals)
+
+
+def test_numpy_operands_on_either_side(tmp_path):
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    g = hfonnx.Graph("g")
+    x = g.input("x", "float32", [3, 2])
+    y = a @ x                                  # ndarray on the left: still a MatMul node
+    z = 2.0 * y - np.float32(1.0)
+    g.output(z, "z")
+    g.save(tmp_path / "m.onnx")
+    xv = np.ones((3, 2), np.float32)
+    assert np.array_equal(run(tmp_path / "m.onnx", {"x": xv})[0], 2.0 * (a @ xv) - 1.0)

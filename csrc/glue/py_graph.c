@@ -640,7 +640,8 @@ static PyObject *graph_op(GraphObject *self, PyObject *args, PyObject *kwds)
             snprintf(what, sizeof what, "input %zu", i);
             if ((in[i] = value_of(self, o, what)) == NULL)
                 goto done;
-        } else if (PyArray_Check(o) || PyFloat_Check(o) || PyLong_Check(o) || PyList_Check(o) || PyTuple_Check(o)) {
+        } else if (PyArray_Check(o) || PyArray_IsAnyScalar(o) || PyFloat_Check(o) || PyLong_Check(o)
+                   || PyList_Check(o) || PyTuple_Check(o)) {
             if ((in[i] = make_constant(self, o, NULL, like)) == NULL)
                 goto done;
         } else {
@@ -1015,6 +1016,9 @@ int hfo_py_graph_exec(PyObject *module)
         return -1;
     st->value_type = PyType_FromModuleAndSpec(module, &value_spec, NULL);
     if (st->value_type == NULL || PyModule_AddObjectRef(module, "Value", st->value_type) < 0)
+        return -1;
+    /* numpy defers to Value's reflected operators: array @ value adds a MatMul */
+    if (PyObject_SetAttrString(st->value_type, "__array_ufunc__", Py_None) < 0)
         return -1;
     if (PyModule_AddIntConstant(module, "DEFAULT_OPSET", HFO_DEFAULT_OPSET) < 0)
         return -1;
