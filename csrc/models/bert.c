@@ -5,6 +5,7 @@
  * BertOutput, BertPooler); additions are kept in the same order as there so
  * float rounding matches. */
 #include "models/bert.h"
+#include "models/config_check.h"
 
 #include <float.h>
 #include <math.h>
@@ -33,7 +34,7 @@ void hfo_bert_config_default(hfo_bert_config *c)
 
 int hfo_bert_config_check(hfo_graph *g, const hfo_bert_config *c)
 {
-    const struct { const char *name; int64_t v; } sizes[] = {
+    const hfo_config_size sizes[] = {
         {"vocab_size", c->vocab_size},
         {"hidden_size", c->hidden_size},
         {"num_hidden_layers", c->num_hidden_layers},
@@ -43,13 +44,8 @@ int hfo_bert_config_check(hfo_graph *g, const hfo_bert_config *c)
         {"type_vocab_size", c->type_vocab_size},
         {"num_labels", c->num_labels},
     };
-    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-        if (sizes[i].v <= 0 || sizes[i].v > ((int64_t)1 << 40)) {
-            hfo_graph_fail(g, HFO_GRAPH_ERR_UNSUPPORTED, "config %s = %lld: expected a positive size",
-                           sizes[i].name, (long long)sizes[i].v);
-            return -1;
-        }
-    }
+    if (hfo_config_check_sizes(g, sizes, sizeof sizes / sizeof sizes[0]) < 0)
+        return -1;
     if (c->num_hidden_layers > 100000) {
         hfo_graph_fail(g, HFO_GRAPH_ERR_UNSUPPORTED, "config num_hidden_layers = %lld is too large",
                        (long long)c->num_hidden_layers);

@@ -1,5 +1,6 @@
 /* t5.c: T5's blocks as ONNX subgraphs (see t5.h). */
 #include "models/t5.h"
+#include "models/config_check.h"
 
 #include <float.h>
 #include <stdarg.h>
@@ -45,20 +46,15 @@ void hfo_t5_config_default(hfo_t5_config *c)
 
 int hfo_t5_config_check(hfo_graph *g, const hfo_t5_config *c)
 {
-    const struct { const char *name; int64_t v; } sizes[] = {
+    const hfo_config_size sizes[] = {
         {"vocab_size", c->vocab_size}, {"d_model", c->d_model}, {"d_kv", c->d_kv},
         {"d_ff", c->d_ff}, {"num_heads", c->num_heads}, {"num_layers", c->num_layers},
         {"num_decoder_layers", c->num_decoder_layers},
         {"relative_attention_num_buckets", c->num_buckets},
         {"relative_attention_max_distance", c->max_distance},
     };
-    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-        if (sizes[i].v <= 0 || sizes[i].v > ((int64_t)1 << 40)) {
-            hfo_graph_fail(g, HFO_GRAPH_ERR_UNSUPPORTED, "config %s = %lld: expected a positive size",
-                           sizes[i].name, (long long)sizes[i].v);
-            return -1;
-        }
-    }
+    if (hfo_config_check_sizes(g, sizes, sizeof sizes / sizeof sizes[0]) < 0)
+        return -1;
     if (c->num_layers > 100000 || c->num_decoder_layers > 100000) {
         hfo_graph_fail(g, HFO_GRAPH_ERR_UNSUPPORTED, "config num_layers is too large");
         return -1;
