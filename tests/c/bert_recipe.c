@@ -142,7 +142,7 @@ static void config(hfo_bert_config *c)
 }
 
 /* Build one task into a fresh graph; write it when dir is not NULL.
- * Returns the graph's error kind (HFO_ERR_NONE on success). */
+ * Returns the graph's error kind (HFO_GRAPH_ERR_NONE on success). */
 static hfo_error_kind build(table *t, const hfo_bert_config *c, hfo_bert_task task,
                            hfo_bert_pooling pooling, const char *dir, const char *file,
                            char *msg, size_t msg_len)
@@ -171,7 +171,7 @@ static hfo_error_kind build(table *t, const hfo_bert_config *c, hfo_bert_task ta
                   "initializer under its checkpoint name, got %s", a ? a->name : "NULL");
             /* ... but not once transposed and once as is: a recipe bug */
             CHECK(hfo_weights_linear(w, "embeddings.word_embeddings.weight", V, H) == NULL &&
-                  hfo_graph_error_kind(g) == HFO_ERR_USAGE, "transposed and plain");
+                  hfo_graph_error_kind(g) == HFO_GRAPH_ERR_USAGE, "transposed and plain");
             hfo_graph_clear_error(g);
         }
     }
@@ -210,19 +210,19 @@ int main(int argc, char **argv)
     };
     for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++)
         CHECK(build(t, &c, runs[i].task, runs[i].pooling, dir, runs[i].file, msg, sizeof msg)
-                  == HFO_ERR_NONE, "%s: %s", runs[i].file, msg);
+                  == HFO_GRAPH_ERR_NONE, "%s: %s", runs[i].file, msg);
 
     /* a missing weight names it and the prefixes tried */
     t->e[7].removed = 1;
     CHECK(build(t, &c, HFO_BERT_FEATURE_EXTRACTION, HFO_BERT_POOL_NONE, NULL, NULL, msg, sizeof msg)
-              == HFO_ERR_WEIGHT && strstr(msg, "missing weight") && strstr(msg, t->e[7].name),
+              == HFO_GRAPH_ERR_WEIGHT && strstr(msg, "missing weight") && strstr(msg, t->e[7].name),
           "missing: %s", msg);
     t->e[7].removed = 0;
 
     /* a wrong shape names the tensor, what it has and what was expected */
     t->e[5].shape[0] = 5;   /* a [8, 8] query weight seen as [5, 8] */
     CHECK(build(t, &c, HFO_BERT_FEATURE_EXTRACTION, HFO_BERT_POOL_NONE, NULL, NULL, msg, sizeof msg)
-              == HFO_ERR_WEIGHT && strstr(msg, t->e[5].name) && strstr(msg, "[5, 8]") &&
+              == HFO_GRAPH_ERR_WEIGHT && strstr(msg, t->e[5].name) && strstr(msg, "[5, 8]") &&
               strstr(msg, "expected [8, 8]"), "shape: %s", msg);
     t->e[5].shape[0] = 8;
 
@@ -230,19 +230,19 @@ int main(int argc, char **argv)
     hfo_bert_config bad = c;
     bad.num_attention_heads = 3;
     CHECK(build(t, &bad, HFO_BERT_FEATURE_EXTRACTION, HFO_BERT_POOL_NONE, NULL, NULL, msg, sizeof msg)
-              == HFO_ERR_UNSUPPORTED && strstr(msg, "num_attention_heads"), "heads: %s", msg);
+              == HFO_GRAPH_ERR_UNSUPPORTED && strstr(msg, "num_attention_heads"), "heads: %s", msg);
     bad = c;
     bad.num_hidden_layers = 0;
     CHECK(build(t, &bad, HFO_BERT_FEATURE_EXTRACTION, HFO_BERT_POOL_NONE, NULL, NULL, msg, sizeof msg)
-              == HFO_ERR_UNSUPPORTED && strstr(msg, "num_hidden_layers"), "layers: %s", msg);
+              == HFO_GRAPH_ERR_UNSUPPORTED && strstr(msg, "num_hidden_layers"), "layers: %s", msg);
     /* a pooling head on another task */
     CHECK(build(t, &c, HFO_BERT_FILL_MASK, HFO_BERT_POOL_CLS, NULL, NULL, msg, sizeof msg)
-              == HFO_ERR_UNSUPPORTED, "pooling on fill-mask: %s", msg);
+              == HFO_GRAPH_ERR_UNSUPPORTED, "pooling on fill-mask: %s", msg);
     /* untied decoder without its weight */
     bad = c;
     bad.tie_word_embeddings = 0;
     CHECK(build(t, &bad, HFO_BERT_FILL_MASK, HFO_BERT_POOL_NONE, NULL, NULL, msg, sizeof msg)
-              == HFO_ERR_WEIGHT && strstr(msg, "cls.predictions.decoder.weight"), "untied: %s", msg);
+              == HFO_GRAPH_ERR_WEIGHT && strstr(msg, "cls.predictions.decoder.weight"), "untied: %s", msg);
 
     /* names parsed with errors that list what is supported */
     hfo_graph *g = hfo_graph_new("names", 0);
@@ -261,7 +261,7 @@ int main(int argc, char **argv)
           "bad pooling");
     hfo_graph_clear_error(g);
     CHECK(hfo_bert_check_position_embedding_type(g, "relative_key") < 0 &&
-          hfo_graph_error_kind(g) == HFO_ERR_UNSUPPORTED, "position type");
+          hfo_graph_error_kind(g) == HFO_GRAPH_ERR_UNSUPPORTED, "position type");
     hfo_graph_free(g);
 
     for (int i = 0; i < t->n; i++)
