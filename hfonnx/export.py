@@ -65,7 +65,8 @@ def export(model, output_dir, task=None, head=None, opset=None, with_past=True,
         ``token-classification``, ``question-answering``, ``fill-mask``.
         T5: ``feature-extraction`` (the encoder: ``encoder_model.onnx``) and
         ``text2text-generation`` (``encoder_model.onnx``, ``decoder_model.onnx``
-        and, with ``with_past``, ``decoder_with_past_model.onnx``).
+        and, with ``with_past``, ``decoder_with_past_model.onnx`` and
+        ``decoder_model_merged.onnx``).
     head
         Feature extraction only: ``"cls"``, ``"mean"``, ``"max"`` or ``"pooler"``
         adds the output ``sentence_embedding`` beside ``last_hidden_state``; a
@@ -77,7 +78,10 @@ def export(model, output_dir, task=None, head=None, opset=None, with_past=True,
         ONNX opset (default :data:`DEFAULT_OPSET`).
     with_past
         T5 text2text-generation: also write ``decoder_with_past_model.onnx``,
-        the decoder that takes the key/value caches (default ``True``).
+        the decoder that takes the key/value caches, and
+        ``decoder_model_merged.onnx``, both decoders in one file behind an
+        ``If`` on the input ``use_cache_branch`` (what transformers.js and
+        optimum load by default); default ``True``.
     external_data
         ``None``: weights go to ``model.onnx_data`` only beyond protobuf's
         2 GB limit; ``True``: always; ``False``: never.
@@ -129,6 +133,7 @@ def _export_t5(config, weights, source_dir, source_name, output_dir, task, with_
         parts.append(("decoder", "decoder_model.onnx"))
         if with_past:
             parts.append(("decoder_with_past", "decoder_with_past_model.onnx"))
+            parts.append(("decoder_merged", "decoder_model_merged.onnx"))
     graphs = []
     for part, file_name in parts:
         graph = _hfonnx_graph(f"{source_name or config.get('model_type', 't5')} {part}", opset)

@@ -63,7 +63,8 @@ def exported(request, tmp_path_factory):
 def test_files_and_names(exported):
     model, out, paths = exported
     names = sorted(p.rsplit("/", 1)[-1] for p in map(str, paths))
-    for f in ["encoder_model.onnx", "decoder_model.onnx", "decoder_with_past_model.onnx", "config.json"]:
+    for f in ["encoder_model.onnx", "decoder_model.onnx", "decoder_with_past_model.onnx",
+              "decoder_model_merged.onnx", "config.json"]:
         assert f in names
     n = model.config.num_decoder_layers
     dec = session(out / "decoder_model.onnx")
@@ -102,7 +103,36 @@ def test_encoder_and_decoder_match_pytorch(exported):
         assert np.abs(cross_v - cache.cross_attention_cache.layers[i].values.numpy()).max() <= TOL
 
 
-def test_greedy_decoding_with_past_matches_pytorch(exported):
+class MergedDecoder:
+    """decoder_model_merged.onnx behind the two-session interface: the first
+    call (no caches) takes the no-cache branch with empty caches."""
+
+    def __init__(self, path, config):
+        self.sess = session(path)
+        self.n, self.heads, self.d_kv = config.num_decoder_layers, config.num_heads, config.d_kv
+
+    def get_outputs(self):
+        return self.sess.get_outputs()
+
+    def run(self, _, feeds):
+        feeds = dict(feeds)
+        first = "encoder_hidden_states" in feeds
+        batch_size = feeds["input_ids"].shape[0]
+        if first:
+            empty = np.zeros((batch_size, self.heads, 0, self.d_kv), np.float32)
+            for i in range(self.n):
+                for part in ("decoder", "encoder"):
+                    for kv in ("key", "value"):
+                        feeds[f"past_key_values.{i}.{part}.{kv}"] = empty
+        else:
+            feeds["encoder_hidden_states"] = np.zeros((batch_size, 0, self.sess.get_inputs()[2].shape[2]),
+                                                      np.float32)
+        feeds["use_cache_branch"] = np.array([not first])
+        return self.sess.run(None, feeds)
+
+
+@pytest.mark.parametrize("merged", [False, True], ids=["two-decoders", "merged-decoder"])
+def test_greedy_decoding_with_past_matches_pytorch(exported, merged):
     """Decode step by step with the cached decoder; PyTorch recomputes each step
     from the whole prefix (no cache), so the caches are checked too."""
     model, out, _ = exported
@@ -110,8 +140,11 @@ def test_greedy_decoding_with_past_matches_pytorch(exported):
     steps = 12
     enc = session(out / "encoder_model.onnx").run(None, {"input_ids": ids.numpy(),
                                                           "attention_mask": mask.numpy()})[0]
-    dec = session(out / "decoder_model.onnx")
-    past = session(out / "decoder_with_past_model.onnx")
+    if merged:
+        dec = past = MergedDecoder(out / "decoder_model_merged.onnx", model.config)
+    else:
+        dec = session(out / "decoder_model.onnx")
+        past = session(out / "decoder_with_past_model.onnx")
     names = [o.name for o in dec.get_outputs()]
     past_names = [o.name for o in past.get_outputs()]
     tokens = np.full((3, 1), model.config.decoder_start_token_id, np.int64)

@@ -214,3 +214,39 @@ def test_numpy_operands_on_either_side(tmp_path):
     g.save(tmp_path / "m.onnx")
     xv = np.ones((3, 2), np.float32)
     assert np.array_equal(run(tmp_path / "m.onnx", {"x": xv})[0], 2.0 * (a @ xv) - 1.0)
+
+
+def test_if_with_subgraphs(tmp_path):
+    g = hfonnx.Graph("g")
+    x = g.input("x", "float32", ["n", 3])
+    flag = g.input("flag", "bool", [])
+    w = np.arange(9, dtype=np.float32).reshape(3, 3)
+    then_g, else_g = g.subgraph("then"), g.subgraph("else")
+    then_g.output(x @ then_g.initializer("w", w), "then_y")          # weights of a branch live in the main graph
+    else_g.output(-x, "else_y")
+    y = g.If(flag, then_branch=then_g, else_branch=else_g)
+    assert y.shape == ("n", 3)
+    g.output(y, "y")
+    g.save(tmp_path / "m.onnx")
+    m = onnx.load(str(tmp_path / "m.onnx"))
+    assert [i.name for i in m.graph.initializer] == ["w"]
+    xv = np.ones((2, 3), np.float32)
+    assert np.array_equal(run(tmp_path / "m.onnx", {"x": xv, "flag": np.array(True)})[0], xv @ w)
+    assert np.array_equal(run(tmp_path / "m.onnx", {"x": xv, "flag": np.array(False)})[0], -xv)
+
+
+def test_subgraph_scopes_are_checked():
+    g = hfonnx.Graph("g")
+    x = g.input("x", "float32", [3])
+    a, b = g.subgraph("a"), g.subgraph("b")
+    inner = a.Relu(x)
+    with pytest.raises(hfonnx.GraphError, match="cannot see"):
+        b.Neg(inner)                         # a sibling's value
+    with pytest.raises(hfonnx.GraphError, match="cannot see"):
+        g.Neg(inner)                         # an inner value from outside
+    a.output(inner, "a_y")
+    b.output(g.constant(np.float32(1.0)) + x, "b_y")
+    with pytest.raises(hfonnx.GraphError, match="must be bool"):
+        g.If(x, then_branch=a, else_branch=b)
+    with pytest.raises(hfonnx.GraphError, match="subgraph"):
+        a.save("never.onnx")

@@ -44,7 +44,12 @@ def test_graph_core_under_sanitizers(tmp_path):
     r = subprocess.run([str(exe), str(out)], capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "all checks passed" in r.stdout
-    assert sorted(p.name for p in out.iterdir()) == ["core.data", "core.onnx", "core_ext.onnx"]
+    assert sorted(p.name for p in out.iterdir()) == ["branches.onnx", "core.data", "core.onnx", "core_ext.onnx"]
+    onnx.checker.check_model(str(out / "branches.onnx"), full_check=True)
+    branches = ort.InferenceSession(str(out / "branches.onnx"))
+    xv = np.array([1.5, -3.0], np.float32)
+    assert branches.run(None, {"x": xv, "flag": np.array(True)})[0].tolist() == [3.0, -6.0]
+    assert branches.run(None, {"x": xv, "flag": np.array(False)})[0].tolist() == [-1.5, 3.0]
 
     x = np.random.default_rng(0).standard_normal((2, 3, 8)).astype(np.float32)
     results = []

@@ -390,10 +390,11 @@ static int t5_output(PyObject *graph_obj, hfo_graph *g, PyObject *result, hfo_va
 PyDoc_STRVAR(build_t5_doc,
 "build_t5(graph, config, weights, part) -> dict[str, Value]\n"
 "\n"
-"Add one of T5's three graphs to `graph` (an empty hfonnx.Graph) and declare\n"
-"its outputs with optimum's names: part 'encoder' (encoder_model.onnx),\n"
-"'decoder' (decoder_model.onnx) or 'decoder_with_past'\n"
-"(decoder_with_past_model.onnx).  config: the config.json dict; weights:\n"
+"Add one of T5's graphs to `graph` (an empty hfonnx.Graph) and declare its\n"
+"outputs with optimum's names: part 'encoder' (encoder_model.onnx),\n"
+"'decoder' (decoder_model.onnx), 'decoder_with_past'\n"
+"(decoder_with_past_model.onnx) or 'decoder_merged' (decoder_model_merged.onnx:\n"
+"both decoders behind an If on the input use_cache_branch).  config: the config.json dict; weights:\n"
 "{checkpoint name: numpy array}.  Returns the outputs by name.");
 
 static PyObject *build_t5(PyObject *module, PyObject *args, PyObject *kwargs)
@@ -411,9 +412,10 @@ static PyObject *build_t5(PyObject *module, PyObject *args, PyObject *kwargs)
     if (hfo_graph_failed(g))
         return hfo_py_graph_raise(graph_obj), NULL;
     int encoder = strcmp(part, "encoder") == 0, with_past = strcmp(part, "decoder_with_past") == 0;
-    if (!encoder && !with_past && strcmp(part, "decoder") != 0) {
-        PyErr_Format(st->UnsupportedModelError,
-                     "unknown T5 part '%s' (supported: encoder, decoder, decoder_with_past)", part);
+    int merged = strcmp(part, "decoder_merged") == 0;
+    if (!encoder && !with_past && !merged && strcmp(part, "decoder") != 0) {
+        PyErr_Format(st->UnsupportedModelError, "unknown T5 part '%s' (supported: encoder, decoder, "
+                     "decoder_with_past, decoder_merged)", part);
         return NULL;
     }
     hfo_t5_config c;
@@ -437,20 +439,39 @@ static PyObject *build_t5(PyObject *module, PyObject *args, PyObject *kwargs)
             goto error;
         goto done;
     }
+    /* per layer value arrays: inputs, outputs, a second output set for the merged
+     * decoder's other branch, and the merged If's outputs */
     size_t n = (size_t)c.num_decoder_layers;
-    caches = PyMem_Calloc(4 * n, sizeof *caches);
+    caches = PyMem_Calloc(12 * n + 1 + 4 * n, sizeof *caches);
     if (caches == NULL) {
         PyErr_NoMemory();
         goto error;
     }
-    hfo_t5_decoder_out out = {.self_key = caches, .self_value = caches + n,
-                              .cross_key = caches + 2 * n, .cross_value = caches + 3 * n};
-    if (hfo_t5_decoder(&m, with_past, &out) < 0)
+    hfo_t5_decoder_in in = {.self_key = caches, .self_value = caches + n,
+                            .cross_key = caches + 2 * n, .cross_value = caches + 3 * n};
+    hfo_t5_decoder_out out = {.self_key = caches + 4 * n, .self_value = caches + 5 * n,
+                              .cross_key = caches + 6 * n, .cross_value = caches + 7 * n};
+    if (merged) {
+        hfo_t5_decoder_out other = {.self_key = caches + 8 * n, .self_value = caches + 9 * n,
+                                    .cross_key = caches + 10 * n, .cross_value = caches + 11 * n};
+        hfo_value **ifs = caches + 12 * n;   /* logits, then 4 per layer */
+        if (hfo_t5_decoder_merged(&m, &in, &out, &other, ifs) < 0)
+            goto error;
+        out.logits = ifs[0];
+        for (size_t i = 0; i < n; i++) {
+            out.self_key[i] = ifs[1 + 4 * i];
+            out.self_value[i] = ifs[2 + 4 * i];
+            out.cross_key[i] = ifs[3 + 4 * i];
+            out.cross_value[i] = ifs[4 + 4 * i];
+        }
+    } else if (hfo_t5_decoder(&m, with_past, &in, &out) < 0) {
         goto error;
+    }
     hfo_dim logits_dims[3] = {HFO_DIM_SYM("batch_size"), HFO_DIM_SYM("decoder_sequence_length"),
                               HFO_DIM(c.vocab_size)};
     hfo_dim self_dims[4] = {HFO_DIM_SYM("batch_size"), HFO_DIM(c.num_heads),
-                            HFO_DIM_SYM(with_past ? "total_decoder_sequence_length" : "decoder_sequence_length"),
+                            HFO_DIM_SYM(with_past || merged ? "total_decoder_sequence_length"
+                                                            : "decoder_sequence_length"),
                             HFO_DIM(c.d_kv)};
     hfo_dim cross_dims[4] = {HFO_DIM_SYM("batch_size"), HFO_DIM(c.num_heads),
                              HFO_DIM_SYM("encoder_sequence_length"), HFO_DIM(c.d_kv)};

@@ -16,7 +16,8 @@
 typedef struct {
     PyObject_HEAD
     hfo_graph *g;
-    PyObject *keep;        /* list of objects whose memory the graph borrows */
+    PyObject *keep;        /* list of objects whose memory the graph borrows (shared with subgraphs) */
+    PyObject *root;        /* a subgraph: the main graph's object, which owns g; NULL for a main graph */
 } GraphObject;
 
 typedef struct {
@@ -240,6 +241,7 @@ static int graph_traverse(GraphObject *self, visitproc visit, void *arg)
 {
     Py_VISIT(Py_TYPE(self));
     Py_VISIT(self->keep);
+    Py_VISIT(self->root);
     return 0;
 }
 
@@ -253,11 +255,20 @@ static void graph_dealloc(GraphObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
-    hfo_graph_free(self->g);
+    if (self->root == NULL)
+        hfo_graph_free(self->g);   /* subgraphs are the main graph's */
     self->g = NULL;
     graph_clear(self);
+    Py_CLEAR(self->root);
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);
+}
+
+/* The main graph object of a graph object (itself when it is one). */
+static PyObject *root_of(PyObject *graph_obj)
+{
+    GraphObject *g = (GraphObject *)graph_obj;
+    return g->root ? g->root : graph_obj;
 }
 
 static hfo_value *value_of(GraphObject *self, PyObject *o, const char *what)
@@ -267,7 +278,7 @@ static hfo_value *value_of(GraphObject *self, PyObject *o, const char *what)
         return NULL;
     }
     ValueObject *v = (ValueObject *)o;
-    if (v->graph != (PyObject *)self) {
+    if (root_of(v->graph) != root_of((PyObject *)self)) {   /* scopes are checked by the core */
         PyErr_Format(PyExc_ValueError, "%s ('%s') belongs to another graph", what, v->v->name);
         return NULL;
     }
@@ -447,6 +458,7 @@ static int to_attr(GraphObject *self, const char *op, const char *domain, const 
         else if (PyFloat_Check(val)) want = HFO_ATTR_FLOAT;
         else if (PyUnicode_Check(val) || PyBytes_Check(val)) want = HFO_ATTR_STRING;
         else if (PyArray_Check(val) || is_value(val)) want = HFO_ATTR_TENSOR;
+        else if (is_graph(val)) want = HFO_ATTR_GRAPH;
         else if (PySequence_Check(val)) {
             Py_ssize_t n = PySequence_Size(val);
             if (n < 0)
@@ -501,6 +513,15 @@ static int to_attr(GraphObject *self, const char *op, const char *domain, const 
         a->tensor = v;
         return 0;
     }
+    case HFO_ATTR_GRAPH:
+        if (!is_graph(val) || ((GraphObject *)val)->root == NULL
+            || root_of(val) != root_of((PyObject *)self)) {
+            PyErr_Format(st->GraphError, "%s attribute '%s' must be a subgraph of this graph "
+                         "(made with graph.subgraph(name)), got %s", op, name, Py_TYPE(val)->tp_name);
+            return -1;
+        }
+        a->graph = ((GraphObject *)val)->g;
+        return 0;
     case HFO_ATTR_INTS:
     case HFO_ATTR_FLOATS:
     case HFO_ATTR_STRINGS: {
@@ -628,7 +649,7 @@ static PyObject *graph_op(GraphObject *self, PyObject *args, PyObject *kwds)
     hfo_dtype like = HFO_UNDEFINED;
     for (size_t i = 0; i < n_in && like == HFO_UNDEFINED; i++) {
         PyObject *o = PyTuple_GET_ITEM(args, (Py_ssize_t)i + 1);
-        if (is_value(o) && ((ValueObject *)o)->graph == (PyObject *)self)
+        if (is_value(o) && root_of(((ValueObject *)o)->graph) == root_of((PyObject *)self))
             like = ((ValueObject *)o)->v->dtype;
     }
     for (size_t i = 0; i < n_in; i++) {
@@ -650,6 +671,9 @@ static PyObject *graph_op(GraphObject *self, PyObject *args, PyObject *kwds)
             goto done;
         }
     }
+    for (size_t k = 0; n_out < 0 && k < n_attr; k++)   /* If: as many outputs as its branches */
+        if (attrs[k].type == HFO_ATTR_GRAPH && strcmp(attrs[k].name, "then_branch") == 0)
+            n_out = (Py_ssize_t)hfo_graph_n_outputs(attrs[k].graph);
     if (n_out < 0)
         n_out = hfo_op_default_outputs(op, domain);
     if (n_out < 1) {
@@ -730,6 +754,24 @@ static PyObject *graph_save(GraphObject *self, PyObject *args, PyObject *kwds)
     if (rc < 0)
         return hfo_py_graph_raise((PyObject *)self), NULL;
     Py_RETURN_NONE;
+}
+
+static PyObject *graph_subgraph(GraphObject *self, PyObject *args)
+{
+    const char *name;
+    if (!PyArg_ParseTuple(args, "s:subgraph", &name))
+        return NULL;
+    hfo_graph *sub = hfo_graph_subgraph(self->g, name);
+    if (sub == NULL)
+        return hfo_py_graph_raise((PyObject *)self), NULL;
+    PyTypeObject *tp = Py_TYPE(self);
+    GraphObject *obj = (GraphObject *)tp->tp_alloc(tp, 0);
+    if (obj == NULL)
+        return NULL;
+    obj->g = sub;
+    obj->keep = Py_NewRef(self->keep);
+    obj->root = Py_NewRef(root_of((PyObject *)self));
+    return (PyObject *)obj;
 }
 
 static PyObject *graph_import_domain(GraphObject *self, PyObject *args)
@@ -817,6 +859,10 @@ static PyMethodDef graph_methods[] = {
      "Write the model (to a temporary name, renamed when complete).  external_data=True or a file\n"
      "name puts tensors of at least external_threshold bytes in a file beside the model; models over\n"
      "2 GB always do."},
+    {"subgraph", (PyCFunction)graph_subgraph, METH_VARARGS,
+     "subgraph(name) -> Graph\n\nA subgraph for an If's then_branch / else_branch.  Its ops may read values of\n"
+     "this graph; its weights and constants are the main graph's initializers; declare its\n"
+     "results with output().  Then g.If(cond, then_branch=a, else_branch=b, outputs=n)."},
     {"import_domain", (PyCFunction)graph_import_domain, METH_VARARGS,
      "import_domain(domain, version)\n\nImport an operator domain such as 'com.microsoft'."},
     {"set_metadata", (PyCFunction)graph_set_metadata, METH_VARARGS, "set_metadata(key, value)"},

@@ -138,6 +138,8 @@ hfo_graph *hfo_graph_new(const char *name, int opset)
     hfo_graph *g = calloc(1, sizeof *g);
     if (g == NULL)
         return NULL;
+    g->root = g;
+    g->node_prefix = "";
     g->name = hfo_arena_strdup(&g->arena, name ? name : "graph");
     opset_rec *os = hfo_arena_alloc(&g->arena, sizeof *os);
     if (g->name == NULL || os == NULL || hfo_ptr_vec_push(&g->opsets, os) < 0) {
@@ -149,14 +151,50 @@ hfo_graph *hfo_graph_new(const char *name, int opset)
     return g;
 }
 
-void hfo_graph_free(hfo_graph *g)
+hfo_graph *hfo_graph_subgraph(hfo_graph *parent, const char *name)
 {
-    if (g == NULL)
-        return;
-    free(g->values.items);
+    if (hfo_graph_failed(parent))
+        return NULL;
+    hfo_graph *root = parent->root;
+    if (name == NULL || name[0] == '\0')
+        return hfo_graph_fail(parent, HFO_GRAPH_ERR_USAGE, "a subgraph needs a name");
+    hfo_graph *sub = calloc(1, sizeof *sub);
+    if (sub == NULL || hfo_ptr_vec_push(&root->subgraphs, sub) < 0) {
+        free(sub);
+        return hfo_graph_fail(parent, HFO_GRAPH_ERR_NOMEM, "out of memory");
+    }
+    sub->root = root;
+    sub->parent = parent;
+    sub->name = hfo_arena_strdup(&root->arena, name);
+    sub->node_prefix = hfo_arena_printf(&root->arena, "%s/%s", parent->node_prefix, name);
+    if (sub->name == NULL || sub->node_prefix == NULL)
+        return hfo_graph_fail(parent, HFO_GRAPH_ERR_NOMEM, "out of memory");
+    return sub;
+}
+
+hfo_graph *hfo_graph_parent(const hfo_graph *g)
+{
+    return g->parent;
+}
+
+static void graph_free_own(hfo_graph *g)
+{
     free(g->nodes.items);
     free(g->inputs.items);
     free(g->outputs.items);
+}
+
+void hfo_graph_free(hfo_graph *g)
+{
+    if (g == NULL || g->root != g)   /* subgraphs go with their root */
+        return;
+    for (size_t i = 0; i < g->subgraphs.len; i++) {
+        graph_free_own(g->subgraphs.items[i]);
+        free(g->subgraphs.items[i]);
+    }
+    free(g->subgraphs.items);
+    graph_free_own(g);
+    free(g->values.items);
     free(g->opsets.items);
     free(g->metadata.items);
     name_map_free(&g->value_names);
@@ -166,15 +204,24 @@ void hfo_graph_free(hfo_graph *g)
     free(g);
 }
 
+/* Is `v` visible in `g`: defined in g or one of its enclosing graphs? */
+static int in_scope(const hfo_graph *g, const value_rec *v)
+{
+    for (const hfo_graph *s = g; s != NULL; s = s->parent)
+        if (v->owner == s)
+            return 1;
+    return 0;
+}
+
 int hfo_graph_opset(const hfo_graph *g)
 {
-    return ((opset_rec *)g->opsets.items[0])->version;
+    return ((opset_rec *)g->root->opsets.items[0])->version;
 }
 
 int hfo_graph_import_domain(hfo_graph *g, const char *domain, int version)
 {
-    for (size_t i = 0; i < g->opsets.len; i++) {
-        opset_rec *os = g->opsets.items[i];
+    for (size_t i = 0; i < g->root->opsets.len; i++) {
+        opset_rec *os = g->root->opsets.items[i];
         if (strcmp(os->domain, domain) == 0) {
             if (os->version != version) {
                 hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "domain '%s' already imported at version %d, not %d",
@@ -184,9 +231,9 @@ int hfo_graph_import_domain(hfo_graph *g, const char *domain, int version)
             return 0;
         }
     }
-    opset_rec *os = hfo_arena_alloc(&g->arena, sizeof *os);
-    if (os == NULL || (os->domain = hfo_arena_strdup(&g->arena, domain)) == NULL
-        || hfo_ptr_vec_push(&g->opsets, os) < 0) {
+    opset_rec *os = hfo_arena_alloc(&g->root->arena, sizeof *os);
+    if (os == NULL || (os->domain = hfo_arena_strdup(&g->root->arena, domain)) == NULL
+        || hfo_ptr_vec_push(&g->root->opsets, os) < 0) {
         hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
         return -1;
     }
@@ -196,28 +243,28 @@ int hfo_graph_import_domain(hfo_graph *g, const char *domain, int version)
 
 void hfo_graph_set_producer(hfo_graph *g, const char *name, const char *version)
 {
-    g->producer_name = name ? hfo_arena_strdup(&g->arena, name) : NULL;
-    g->producer_version = version ? hfo_arena_strdup(&g->arena, version) : NULL;
+    g->root->producer_name = name ? hfo_arena_strdup(&g->root->arena, name) : NULL;
+    g->root->producer_version = version ? hfo_arena_strdup(&g->root->arena, version) : NULL;
 }
 
 void hfo_graph_set_doc(hfo_graph *g, const char *doc)
 {
-    g->doc = doc ? hfo_arena_strdup(&g->arena, doc) : NULL;
+    g->root->doc = doc ? hfo_arena_strdup(&g->root->arena, doc) : NULL;
 }
 
 int hfo_graph_add_metadata(hfo_graph *g, const char *key, const char *value)
 {
-    for (size_t i = 0; i < g->metadata.len; i++) {
-        kv_rec *kv = g->metadata.items[i];
+    for (size_t i = 0; i < g->root->metadata.len; i++) {
+        kv_rec *kv = g->root->metadata.items[i];
         if (strcmp(kv->key, key) == 0) {
-            kv->value = hfo_arena_strdup(&g->arena, value);
+            kv->value = hfo_arena_strdup(&g->root->arena, value);
             return kv->value ? 0 : -1;
         }
     }
-    kv_rec *kv = hfo_arena_alloc(&g->arena, sizeof *kv);
-    if (kv == NULL || (kv->key = hfo_arena_strdup(&g->arena, key)) == NULL
-        || (kv->value = hfo_arena_strdup(&g->arena, value)) == NULL
-        || hfo_ptr_vec_push(&g->metadata, kv) < 0) {
+    kv_rec *kv = hfo_arena_alloc(&g->root->arena, sizeof *kv);
+    if (kv == NULL || (kv->key = hfo_arena_strdup(&g->root->arena, key)) == NULL
+        || (kv->value = hfo_arena_strdup(&g->root->arena, value)) == NULL
+        || hfo_ptr_vec_push(&g->root->metadata, kv) < 0) {
         hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
         return -1;
     }
@@ -226,22 +273,22 @@ int hfo_graph_add_metadata(hfo_graph *g, const char *key, const char *value)
 
 /* ---- errors ------------------------------------------------------------ */
 
-int hfo_graph_failed(const hfo_graph *g) { return g->err_kind != HFO_GRAPH_ERR_NONE; }
-const char *hfo_graph_error(const hfo_graph *g) { return g->err ? g->err : ""; }
-hfo_error_kind hfo_graph_error_kind(const hfo_graph *g) { return g->err_kind; }
+int hfo_graph_failed(const hfo_graph *g) { return g->root->err_kind != HFO_GRAPH_ERR_NONE; }
+const char *hfo_graph_error(const hfo_graph *g) { return g->root->err ? g->root->err : ""; }
+hfo_error_kind hfo_graph_error_kind(const hfo_graph *g) { return g->root->err_kind; }
 
 void *hfo_graph_fail(hfo_graph *g, hfo_error_kind kind, const char *fmt, ...)
 {
-    if (g->err_kind != HFO_GRAPH_ERR_NONE)   /* sticky: keep the first cause */
+    if (g->root->err_kind != HFO_GRAPH_ERR_NONE)   /* sticky: keep the first cause */
         return NULL;
-    g->err_kind = kind;
+    g->root->err_kind = kind;
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n >= 0 && (g->err = malloc((size_t)n + 1)) != NULL) {
+    if (n >= 0 && (g->root->err = malloc((size_t)n + 1)) != NULL) {
         va_start(ap, fmt);
-        vsnprintf(g->err, (size_t)n + 1, fmt, ap);
+        vsnprintf(g->root->err, (size_t)n + 1, fmt, ap);
         va_end(ap);
     }
     return NULL;
@@ -249,9 +296,9 @@ void *hfo_graph_fail(hfo_graph *g, hfo_error_kind kind, const char *fmt, ...)
 
 void hfo_graph_clear_error(hfo_graph *g)
 {
-    free(g->err);
-    g->err = NULL;
-    g->err_kind = HFO_GRAPH_ERR_NONE;
+    free(g->root->err);
+    g->root->err = NULL;
+    g->root->err_kind = HFO_GRAPH_ERR_NONE;
 }
 
 /* ---- values ------------------------------------------------------------ */
@@ -274,7 +321,7 @@ static void copy_dims(hfo_graph *g, hfo_value *v, int rank, const hfo_dim *dims)
     v->rank = rank;
     for (int i = 0; i < rank && i < HFO_MAX_RANK; i++) {
         v->dims[i].size = dims[i].param ? -1 : dims[i].size;
-        v->dims[i].param = dims[i].param ? hfo_arena_strdup(&g->arena, dims[i].param) : NULL;
+        v->dims[i].param = dims[i].param ? hfo_arena_strdup(&g->root->arena, dims[i].param) : NULL;
     }
 }
 
@@ -283,17 +330,18 @@ static value_rec *value_new(hfo_graph *g, const char *name, hfo_value_kind kind,
 {
     if (name == NULL || name[0] == '\0')
         return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "a value needs a non-empty name");
-    if (name_map_get(&g->value_names, name) != NULL)
+    if (name_map_get(&g->root->value_names, name) != NULL)
         return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "the graph already has a value named '%s'", name);
-    value_rec *v = hfo_arena_alloc(&g->arena, sizeof *v);
-    if (v == NULL || (v->pub.name = hfo_arena_strdup(&g->arena, name)) == NULL
-        || name_map_put(&g->value_names, v->pub.name, v) < 0
-        || hfo_ptr_vec_push(&g->values, v) < 0)
+    value_rec *v = hfo_arena_alloc(&g->root->arena, sizeof *v);
+    if (v == NULL || (v->pub.name = hfo_arena_strdup(&g->root->arena, name)) == NULL
+        || name_map_put(&g->root->value_names, v->pub.name, v) < 0
+        || hfo_ptr_vec_push(&g->root->values, v) < 0)
         return hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
     v->pub.kind = kind;
     v->pub.dtype = dtype;
     v->pub.rank = -1;
-    v->pub.index = (int)(g->values.len - 1);
+    v->owner = kind == HFO_VALUE_WEIGHT ? g->root : g;
+    v->pub.index = (int)(g->root->values.len - 1);
     return v;
 }
 
@@ -384,7 +432,7 @@ hfo_value *hfo_graph_weight_copy(hfo_graph *g, const char *name, hfo_dtype dtype
     value_rec *v = weight_new(g, name, dtype, rank, shape);
     if (v == NULL)
         return NULL;
-    v->data = hfo_arena_memdup(&g->arena, data, hfo_value_nbytes(v));
+    v->data = hfo_arena_memdup(&g->root->arena, data, hfo_value_nbytes(v));
     if (v->data == NULL)
         return hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory copying weight '%s'", name);
     return &v->pub;
@@ -420,9 +468,9 @@ static char *const_name(hfo_graph *g, hfo_dtype dtype, int rank, const int64_t *
             len += (size_t)snprintf(buf + len, sizeof buf - len, "_%s", num);
         }
         if (rank == 0 || nelems > 0)
-            return hfo_arena_strdup(&g->arena, buf);
+            return hfo_arena_strdup(&g->root->arena, buf);
         len += (size_t)snprintf(buf + len, sizeof buf - len, "_empty");
-        return hfo_arena_strdup(&g->arena, buf);
+        return hfo_arena_strdup(&g->root->arena, buf);
     }
 hashed:;
     uint64_t h = 1469598103934665603ULL;
@@ -430,7 +478,7 @@ hashed:;
     for (size_t i = 0; i < nelems * hfo_dtype_size(dtype); i++)
         h = (h ^ p[i]) * 1099511628211ULL;
     snprintf(buf + len, sizeof buf - len, "_h%016" PRIx64, h);
-    return hfo_arena_strdup(&g->arena, buf);
+    return hfo_arena_strdup(&g->root->arena, buf);
 }
 
 hfo_value *hfo_const(hfo_graph *g, hfo_dtype dtype, int rank, const int64_t *shape,
@@ -446,14 +494,14 @@ hfo_value *hfo_const(hfo_graph *g, hfo_dtype dtype, int rank, const int64_t *sha
     char *name = const_name(g, dtype, rank, shape, data, n);
     if (name == NULL)
         return hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
-    value_rec *old = name_map_get(&g->value_names, name);
+    value_rec *old = name_map_get(&g->root->value_names, name);
     if (old != NULL) {
         int same = old->is_const && old->pub.dtype == dtype && old->pub.rank == rank
             && hfo_value_nelems(old) == n
             && memcmp(old->data, data, n * hfo_dtype_size(dtype)) == 0;
         if (same)
             return &old->pub;
-        name = hfo_arena_printf(&g->arena, "%s_%zu", name, g->values.len);
+        name = hfo_arena_printf(&g->root->arena, "%s_%zu", name, g->root->values.len);
         if (name == NULL)
             return hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
     }
@@ -488,27 +536,28 @@ void hfo_value_set_shape(hfo_graph *g, hfo_value *v, int rank, const hfo_dim *di
 
 hfo_value *hfo_graph_find(const hfo_graph *g, const char *name)
 {
-    value_rec *v = name_map_get(&g->value_names, name);
+    value_rec *v = name_map_get(&g->root->value_names, name);
     return v ? &v->pub : NULL;
 }
 
 size_t hfo_graph_n_nodes(const hfo_graph *g) { return g->nodes.len; }
-size_t hfo_graph_n_values(const hfo_graph *g) { return g->values.len; }
+size_t hfo_graph_n_values(const hfo_graph *g) { return g->root->values.len; }
+size_t hfo_graph_n_outputs(const hfo_graph *g) { return g->outputs.len; }
 
 hfo_value *hfo_graph_value_at(const hfo_graph *g, size_t i)
 {
-    return i < g->values.len ? &((value_rec *)g->values.items[i])->pub : NULL;
+    return i < g->root->values.len ? &((value_rec *)g->root->values.items[i])->pub : NULL;
 }
 
 static int rename_value(hfo_graph *g, value_rec *v, const char *name)
 {
-    const char *copy = hfo_arena_strdup(&g->arena, name);
-    if (copy == NULL || name_map_put(&g->value_names, copy, v) < 0) {
+    const char *copy = hfo_arena_strdup(&g->root->arena, name);
+    if (copy == NULL || name_map_put(&g->root->value_names, copy, v) < 0) {
         hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
         return -1;
     }
     /* the old name stays mapped to nothing useful: point it at NULL */
-    name_map_put(&g->value_names, v->pub.name, NULL);
+    name_map_put(&g->root->value_names, v->pub.name, NULL);
     v->pub.name = copy;
     return 0;
 }
@@ -534,10 +583,10 @@ hfo_value *hfo_graph_output(hfo_graph *g, hfo_value *pv, const char *name,
     for (size_t i = 0; i < g->outputs.len; i++)
         if (strcmp(((value_rec *)g->outputs.items[i])->pub.name, name) == 0)
             return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "the graph already has an output named '%s'", name);
-    value_rec *existing = name_map_get(&g->value_names, name);
+    value_rec *existing = name_map_get(&g->root->value_names, name);
     if (existing == v) {
         /* already called that */
-    } else if (v->pub.kind == HFO_VALUE_NODE && !v->is_output && existing == NULL) {
+    } else if (v->pub.kind == HFO_VALUE_NODE && v->owner == g && !v->is_output && existing == NULL) {
         if (rename_value(g, v, name) < 0)
             return NULL;
     } else {
@@ -561,11 +610,11 @@ hfo_value *hfo_graph_output(hfo_graph *g, hfo_value *pv, const char *name,
 
 static const char *unique_node_name(hfo_graph *g, const char *want)
 {
-    if (name_map_get(&g->node_names, want) == NULL)
-        return hfo_arena_strdup(&g->arena, want);
+    if (name_map_get(&g->root->node_names, want) == NULL)
+        return hfo_arena_strdup(&g->root->arena, want);
     for (size_t k = 1;; k++) {
-        char *cand = hfo_arena_printf(&g->arena, "%s_%zu", want, k);
-        if (cand == NULL || name_map_get(&g->node_names, cand) == NULL)
+        char *cand = hfo_arena_printf(&g->root->arena, "%s_%zu", want, k);
+        if (cand == NULL || name_map_get(&g->root->node_names, cand) == NULL)
             return cand;
     }
 }
@@ -573,7 +622,7 @@ static const char *unique_node_name(hfo_graph *g, const char *want)
 static int copy_attr(hfo_graph *g, hfo_attr *dst, const hfo_attr *src)
 {
     *dst = *src;
-    hfo_arena *a = &g->arena;
+    hfo_arena *a = &g->root->arena;
     if ((dst->name = hfo_arena_strdup(a, src->name)) == NULL)
         return -1;
     switch (src->type) {
@@ -614,7 +663,7 @@ hfo_value **hfo_op(hfo_graph *g, const char *op_type, const char *domain,
     if (name == NULL || name[0] == '\0')
         name = op_type;
 
-    value_rec **ins = hfo_arena_alloc(&g->arena, (n_in ? n_in : 1) * sizeof *ins);
+    value_rec **ins = hfo_arena_alloc(&g->root->arena, (n_in ? n_in : 1) * sizeof *ins);
     if (ins == NULL)
         return hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n_in; i++) {
@@ -623,9 +672,12 @@ hfo_value **hfo_op(hfo_graph *g, const char *op_type, const char *domain,
             continue;
         }
         value_rec *v = (value_rec *)in[i];
-        if (v->pub.index < 0 || (size_t)v->pub.index >= g->values.len
-            || g->values.items[v->pub.index] != v)
+        if (v->pub.index < 0 || (size_t)v->pub.index >= g->root->values.len
+            || g->root->values.items[v->pub.index] != v)
             return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s': input %zu belongs to another graph", name, i);
+        if (!in_scope(g, v))
+            return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s': input %zu ('%s') is defined in a "
+                                  "subgraph this graph cannot see", name, i, v->pub.name);
         ins[i] = v;
     }
     hfo_dtype out_dtypes[64];
@@ -637,32 +689,39 @@ hfo_value **hfo_op(hfo_graph *g, const char *op_type, const char *domain,
         return NULL;
     if (domain[0] != '\0') {
         int imported = 0;
-        for (size_t i = 0; i < g->opsets.len; i++)
-            imported |= strcmp(((opset_rec *)g->opsets.items[i])->domain, domain) == 0;
+        for (size_t i = 0; i < g->root->opsets.len; i++)
+            imported |= strcmp(((opset_rec *)g->root->opsets.items[i])->domain, domain) == 0;
         if (!imported)
             return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s': domain '%s' is not imported "
                                   "(import it first, e.g. with version 1)", name, domain);
     }
 
-    node_rec *n = hfo_arena_alloc(&g->arena, sizeof *n);
+    node_rec *n = hfo_arena_alloc(&g->root->arena, sizeof *n);
     if (n == NULL)
         return hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
-    n->op_type = hfo_arena_strdup(&g->arena, op_type);
-    n->domain = hfo_arena_strdup(&g->arena, domain);
+    n->op_type = hfo_arena_strdup(&g->root->arena, op_type);
+    n->domain = hfo_arena_strdup(&g->root->arena, domain);
+    if (g->node_prefix[0] != '\0') {
+        const char *prefixed = hfo_arena_printf(&g->root->arena, "%s%s%s", g->node_prefix,
+                                                name[0] == '/' ? "" : "/", name);
+        if (prefixed == NULL)
+            return hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
+        name = prefixed;
+    }
     n->name = unique_node_name(g, name);
     n->n_in = n_in;
     n->in = ins;
     n->n_out = n_out;
-    n->out = hfo_arena_alloc(&g->arena, (n_out ? n_out : 1) * sizeof *n->out);
+    n->out = hfo_arena_alloc(&g->root->arena, (n_out ? n_out : 1) * sizeof *n->out);
     n->n_attr = n_attr;
-    n->attrs = hfo_arena_alloc(&g->arena, (n_attr ? n_attr : 1) * sizeof *n->attrs);
+    n->attrs = hfo_arena_alloc(&g->root->arena, (n_attr ? n_attr : 1) * sizeof *n->attrs);
     if (n->op_type == NULL || n->domain == NULL || n->name == NULL || n->out == NULL || n->attrs == NULL)
         return hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n_attr; i++)
         if (copy_attr(g, &n->attrs[i], &attrs[i]) < 0)
             return hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n_out; i++) {
-        char *vname = hfo_arena_printf(&g->arena, "%s_output_%zu", n->name, i);
+        char *vname = hfo_arena_printf(&g->root->arena, "%s_output_%zu", n->name, i);
         if (vname == NULL)
             return hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
         value_rec *v = value_new(g, vname, HFO_VALUE_NODE, out_dtypes[i]);
@@ -672,7 +731,7 @@ hfo_value **hfo_op(hfo_graph *g, const char *op_type, const char *domain,
         n->out[i] = &v->pub;
     }
     hfo_infer_shapes(g, n);
-    if (name_map_put(&g->node_names, n->name, n) < 0 || hfo_ptr_vec_push(&g->nodes, n) < 0)
+    if (name_map_put(&g->root->node_names, n->name, n) < 0 || hfo_ptr_vec_push(&g->nodes, n) < 0)
         return hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
     return n->out;
 }

@@ -96,6 +96,24 @@ hfo_graph *hfo_graph_new(const char *name, int opset);
 void hfo_graph_free(hfo_graph *g);
 
 int hfo_graph_opset(const hfo_graph *g);
+
+/* A subgraph of `parent`, for the then/else branches of an If:
+ *
+ *     hfo_graph *then_g = hfo_graph_subgraph(g, "use_cache_branch");
+ *     hfo_graph_output(then_g, hfo_add(then_g, "/Add", a, b), "then_sum", -1, NULL);
+ *     hfo_graph *else_g = hfo_graph_subgraph(g, "no_cache_branch");
+ *     ...
+ *     hfo_attr br[2] = {HFO_A_GRAPH("then_branch", then_g), HFO_A_GRAPH("else_branch", else_g)};
+ *     hfo_value **outs = hfo_op(g, "If", NULL, "/If", 1, &cond, n_outputs, 2, br);
+ *
+ * Ops on a subgraph may read any value of its enclosing graphs; weights and
+ * constants asked of it are the main graph's initializers, written once.
+ * Node names made in it start with "/<name>".  Owned by the main graph
+ * (freed with it; hfo_graph_free on a subgraph does nothing); NULL with the
+ * error set on failure.  Only the main graph can be written. */
+hfo_graph *hfo_graph_subgraph(hfo_graph *parent, const char *name);
+/* The enclosing graph of a subgraph; NULL for the main graph. */
+hfo_graph *hfo_graph_parent(const hfo_graph *g);
 /* Import another domain (e.g. "com.microsoft", 1).  0 or -1 (error set). */
 int hfo_graph_import_domain(hfo_graph *g, const char *domain, int version);
 
@@ -164,6 +182,7 @@ void hfo_value_set_shape(hfo_graph *g, hfo_value *v, int rank, const hfo_dim *di
 hfo_value *hfo_graph_find(const hfo_graph *g, const char *name);
 size_t hfo_graph_n_nodes(const hfo_graph *g);
 size_t hfo_graph_n_values(const hfo_graph *g);
+size_t hfo_graph_n_outputs(const hfo_graph *g);
 hfo_value *hfo_graph_value_at(const hfo_graph *g, size_t i);
 
 /* ---- nodes ----------------------------------------------------------- */
@@ -175,6 +194,7 @@ typedef enum hfo_attr_type {
     HFO_ATTR_INT = 2,
     HFO_ATTR_STRING = 3,
     HFO_ATTR_TENSOR = 4,
+    HFO_ATTR_GRAPH = 5,
     HFO_ATTR_FLOATS = 6,
     HFO_ATTR_INTS = 7,
     HFO_ATTR_STRINGS = 8,
@@ -192,6 +212,7 @@ typedef struct hfo_attr {
     const float *floats;
     const char *const *strings;
     const hfo_value *tensor;       /* TENSOR: a constant or copied weight of this graph */
+    const struct hfo_graph *graph; /* GRAPH: a subgraph of the graph the node is added to */
 } hfo_attr;
 
 #define HFO_A_INT(nm, v) ((hfo_attr){.name = (nm), .type = HFO_ATTR_INT, .i = (v)})
@@ -200,6 +221,7 @@ typedef struct hfo_attr {
 #define HFO_A_INTS(nm, cnt, v) ((hfo_attr){.name = (nm), .type = HFO_ATTR_INTS, .n = (cnt), .ints = (v)})
 #define HFO_A_FLOATS(nm, cnt, v) ((hfo_attr){.name = (nm), .type = HFO_ATTR_FLOATS, .n = (cnt), .floats = (v)})
 #define HFO_A_TENSOR(nm, t) ((hfo_attr){.name = (nm), .type = HFO_ATTR_TENSOR, .tensor = (t)})
+#define HFO_A_GRAPH(nm, sg) ((hfo_attr){.name = (nm), .type = HFO_ATTR_GRAPH, .graph = (sg)})
 
 /* Record a node of `op_type` (in `domain`, NULL for ONNX's) named `name`
  * (a path like "/encoder/layer.0/attention/self/query/MatMul"; made unique

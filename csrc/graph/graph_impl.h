@@ -18,6 +18,7 @@ typedef struct value_rec {
     int is_const;            /* made by hfo_const: shared by name */
     int is_output;           /* declared as a graph output */
     struct node_rec *producer;
+    hfo_graph *owner;        /* graph whose scope defines it (weights: the root) */
 } value_rec;
 
 typedef struct node_rec {
@@ -52,7 +53,16 @@ typedef struct name_map {
     size_t cap, len;
 } name_map;
 
+/* A graph, or a subgraph (the body of an If).  What is shared by a graph and
+ * all its subgraphs lives in the root: the arena, every value (so names are
+ * unique across scopes and weights are the root's initializers), node names,
+ * opsets, metadata and the error.  A subgraph owns only its nodes, inputs
+ * and outputs. */
 struct hfo_graph {
+    hfo_graph *root;         /* itself for the main graph */
+    hfo_graph *parent;       /* NULL for the main graph */
+    const char *node_prefix; /* prepended to node names made in a subgraph ("" at the root) */
+    ptr_vec subgraphs;       /* root only: every subgraph, freed with the root */
     hfo_arena arena;
     const char *name;
     ptr_vec values;          /* value_rec*, in creation order */

@@ -297,6 +297,8 @@ static Onnx__TensorProto *tensor_header(writer *w, const value_rec *v, int with_
     return t;
 }
 
+static Onnx__GraphProto *subgraph_proto(writer *w, const hfo_graph *sg);
+
 static Onnx__AttributeProto *attribute(writer *w, const hfo_attr *a)
 {
     Onnx__AttributeProto *p = walloc(w, sizeof *p);
@@ -343,6 +345,9 @@ static Onnx__AttributeProto *attribute(writer *w, const hfo_attr *a)
     case HFO_ATTR_TENSOR:
         p->t = tensor_header(w, (const value_rec *)a->tensor, 1);
         break;
+    case HFO_ATTR_GRAPH:
+        p->g = subgraph_proto(w, a->graph);
+        break;
     default:
         break;
     }
@@ -374,6 +379,43 @@ static Onnx__NodeProto *node_proto(writer *w, const node_rec *n)
     p->op_type = wstr(n->op_type);
     p->domain = wstr(n->domain);
     return p;
+}
+
+/* A subgraph's nodes and outputs; its weights are the main graph's initializers. */
+static Onnx__GraphProto *subgraph_proto(writer *w, const hfo_graph *sg)
+{
+    Onnx__GraphProto *p = walloc(w, sizeof *p);
+    Onnx__NodeProto **nodes = walloc(w, (sg->nodes.len + 1) * sizeof *nodes);
+    Onnx__ValueInfoProto **outs = walloc(w, (sg->outputs.len + 1) * sizeof *outs);
+    if (p == NULL || nodes == NULL || outs == NULL)
+        return NULL;
+    onnx__graph_proto__init(p);
+    p->name = wstr(sg->name);
+    for (size_t i = 0; i < sg->nodes.len; i++)
+        nodes[i] = node_proto(w, sg->nodes.items[i]);
+    for (size_t i = 0; i < sg->outputs.len; i++)
+        outs[i] = value_info(w, sg->outputs.items[i]);
+    p->n_node = sg->nodes.len;
+    p->node = nodes;
+    p->n_output = sg->outputs.len;
+    p->output = outs;
+    return p;
+}
+
+/* Mark the values read by g's nodes, its subgraphs' nodes, and its outputs. */
+static void mark_used(const hfo_graph *g, unsigned char *used)
+{
+    for (size_t i = 0; i < g->nodes.len; i++) {
+        const node_rec *n = g->nodes.items[i];
+        for (size_t k = 0; k < n->n_in; k++)
+            if (n->in[k])
+                used[n->in[k]->pub.index] = 1;
+        for (size_t k = 0; k < n->n_attr; k++)
+            if (n->attrs[k].type == HFO_ATTR_GRAPH && n->attrs[k].graph)
+                mark_used(n->attrs[k].graph, used);
+    }
+    for (size_t i = 0; i < g->outputs.len; i++)
+        used[((const value_rec *)g->outputs.items[i])->pub.index] = 1;
 }
 
 static int64_t ir_version_for(int opset)
@@ -483,6 +525,10 @@ int hfo_graph_write(hfo_graph *g, const char *path, const hfo_write_options *opt
 {
     if (hfo_graph_failed(g))
         return -1;
+    if (g->root != g) {
+        hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "'%s' is a subgraph; write the main graph", g->name);
+        return -1;
+    }
     if (g->outputs.len == 0) {
         hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "the graph has no outputs; declare at least one before writing");
         return -1;
@@ -508,14 +554,7 @@ int hfo_graph_write(hfo_graph *g, const char *path, const hfo_write_options *opt
         hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
         goto done;
     }
-    for (size_t i = 0; i < g->nodes.len; i++) {
-        node_rec *n = g->nodes.items[i];
-        for (size_t k = 0; k < n->n_in; k++)
-            if (n->in[k])
-                used[n->in[k]->pub.index] = 1;
-    }
-    for (size_t i = 0; i < g->outputs.len; i++)
-        used[((value_rec *)g->outputs.items[i])->pub.index] = 1;
+    mark_used(g, used);
 
     size_t n_weights = 0;
     uint64_t total = 0;

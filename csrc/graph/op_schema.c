@@ -43,6 +43,7 @@ typedef struct op_schema {
 #define IS_(n) {n, HFO_ATTR_INTS, 0, 0, 0}
 #define FS_(n) {n, HFO_ATTR_FLOATS, 0, 0, 0}
 #define T_(n) {n, HFO_ATTR_TENSOR, 0, 0, 0}
+#define G_(n) {n, HFO_ATTR_GRAPH, 1, 0, 0}
 #define REDUCE_ATTRS {I_("keepdims"), {"noop_with_empty_axes", HFO_ATTR_INT, 0, 18, 0}, \
                       {"axes", HFO_ATTR_INTS, 0, 0, 17}}
 
@@ -150,6 +151,8 @@ static const op_schema schemas[] = {
      {T_("value"), F_("value_float"), FS_("value_floats"), I_("value_int"), IS_("value_ints"),
       S_("value_string")}},
     {"Dropout", 13, "TA?B?", "TB?", FLT, {I_("seed")}},
+    /* control flow: outputs typed from the branches (check_if) */
+    {"If", 1, "B", "A+", ALL, {G_("then_branch"), G_("else_branch")}},
 };
 
 /* Ops whose last input (axes, split) only exists from an opset on;
@@ -232,6 +235,7 @@ static const char *attr_type_name(hfo_attr_type t)
     case HFO_ATTR_INT: return "int";
     case HFO_ATTR_STRING: return "string";
     case HFO_ATTR_TENSOR: return "tensor";
+    case HFO_ATTR_GRAPH: return "graph";
     case HFO_ATTR_FLOATS: return "list of floats";
     case HFO_ATTR_INTS: return "list of ints";
     case HFO_ATTR_STRINGS: return "list of strings";
@@ -294,6 +298,37 @@ static const hfo_attr *find_attr(size_t n_attr, const hfo_attr *attrs, const cha
         if (strcmp(attrs[k].name, name) == 0)
             return &attrs[k];
     return NULL;
+}
+
+/* If: both branches are subgraphs of g with n_out outputs each, pairwise of
+ * one dtype; the node's outputs take those dtypes. */
+static int check_if(hfo_graph *g, const char *name, size_t n_out, size_t n_attr, const hfo_attr *attrs,
+                    hfo_dtype *out_dtypes)
+{
+    const hfo_graph *br[2] = {NULL, NULL};
+    for (size_t k = 0; k < n_attr; k++)
+        br[strcmp(attrs[k].name, "then_branch") == 0 ? 0 : 1] = attrs[k].graph;
+    for (int b = 0; b < 2; b++) {
+        const char *which = b ? "else_branch" : "then_branch";
+        if (br[b] == NULL || br[b]->parent != g)
+            return FAIL("node '%s' (If): %s must be a subgraph made from this graph", name, which);
+        if (br[b]->outputs.len != n_out) {
+            hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s' (If): %s has %zu outputs, the node %zu",
+                           name, which, br[b]->outputs.len, n_out);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < n_out; i++) {
+        const value_rec *t = br[0]->outputs.items[i], *e = br[1]->outputs.items[i];
+        if (t->pub.dtype != e->pub.dtype) {
+            hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s' (If): output %zu is %s in then_branch ('%s') "
+                           "but %s in else_branch ('%s')", name, i, hfo_dtype_name(t->pub.dtype),
+                           t->pub.name, hfo_dtype_name(e->pub.dtype), e->pub.name);
+            return -1;
+        }
+        out_dtypes[i] = t->pub.dtype;
+    }
+    return 0;
 }
 
 int hfo_op_check(hfo_graph *g, const char *op_type, const char *domain, const char *name,
@@ -408,6 +443,9 @@ int hfo_op_check(hfo_graph *g, const char *op_type, const char *domain, const ch
             break;
         }
     }
+
+    if (strcmp(op_type, "If") == 0)
+        return check_if(g, name, n_out, n_attr, attrs, out_dtypes);
 
     /* output dtypes */
     for (size_t i = 0; i < n_out; i++) {

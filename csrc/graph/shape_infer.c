@@ -478,6 +478,19 @@ void hfo_infer_shapes(hfo_graph *g, node_rec *n)
         set_out(out, 2, d);
         return;
     }
+    if (strcmp(op, "If") == 0) {   /* what the two branches agree on */
+        const hfo_graph *br[2] = {attr(n, "then_branch")->graph, attr(n, "else_branch")->graph};
+        for (size_t o = 0; o < n->n_out; o++) {
+            const hfo_value *t = &((const value_rec *)br[0]->outputs.items[o])->pub;
+            const hfo_value *e = &((const value_rec *)br[1]->outputs.items[o])->pub;
+            if (t->rank < 0 || t->rank != e->rank)
+                continue;
+            for (int i = 0; i < t->rank; i++)
+                d[i] = dim_equal(t->dims[i], e->dims[i]) ? t->dims[i] : unknown_dim;
+            set_out(n->out[o], t->rank, d);
+        }
+        return;
+    }
     if (strcmp(op, "Constant") == 0) {
         const hfo_attr *v = attr(n, "value");
         if (v && v->tensor)

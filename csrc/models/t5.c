@@ -354,12 +354,7 @@ hfo_value *hfo_t5_encoder(hfo_t5 *m)
     return rms_norm(m, "encoder.final_layer_norm", "/encoder/final_layer_norm", x);
 }
 
-/*  input_ids ─► Gather(shared) ─► block 0..N-1 (causal self attention [+ past],
- *  cross attention over encoder_hidden_states, feed forward) ─► final_layer_norm
- *  ─► [× d_model^-0.5] ─► lm_head ─► logits
- *  self bias = position_bias(causal, offset by the past length) + causal mask,
- *  cross bias = padding_bias(encoder_attention_mask). */
-int hfo_t5_decoder(hfo_t5 *m, int with_past, hfo_t5_decoder_out *out)
+int hfo_t5_decoder_inputs(hfo_t5 *m, int with_hidden, int with_past, hfo_t5_decoder_in *in)
 {
     hfo_graph *g = m->g;
     const hfo_t5_config *c = &m->cfg;
@@ -367,62 +362,72 @@ int hfo_t5_decoder(hfo_t5 *m, int with_past, hfo_t5_decoder_out *out)
     hfo_dim bs[2] = {HFO_DIM_SYM("batch_size"), HFO_DIM_SYM("decoder_sequence_length")};
     hfo_dim enc_mask_dims[2] = {HFO_DIM_SYM("batch_size"), HFO_DIM_SYM("encoder_sequence_length")};
     hfo_dim enc_dims[3] = {HFO_DIM_SYM("batch_size"), HFO_DIM_SYM("encoder_sequence_length"), HFO_DIM(c->d_model)};
-    hfo_value *ids = hfo_graph_input(g, "input_ids", HFO_INT64, 2, bs);
-    hfo_value *enc_mask = hfo_graph_input(g, "encoder_attention_mask", HFO_INT64, 2, enc_mask_dims);
-    hfo_value *enc = with_past ? NULL : hfo_graph_input(g, "encoder_hidden_states", HFO_FLOAT, 3, enc_dims);
     hfo_dim self_past[4] = {HFO_DIM_SYM("batch_size"), HFO_DIM(c->num_heads),
                             HFO_DIM_SYM("past_decoder_sequence_length"), HFO_DIM(c->d_kv)};
     hfo_dim cross_past[4] = {HFO_DIM_SYM("batch_size"), HFO_DIM(c->num_heads),
                              HFO_DIM_SYM("encoder_sequence_length_out"), HFO_DIM(c->d_kv)};
+    in->input_ids = hfo_graph_input(g, "input_ids", HFO_INT64, 2, bs);
+    in->encoder_attention_mask = hfo_graph_input(g, "encoder_attention_mask", HFO_INT64, 2, enc_mask_dims);
+    in->encoder_hidden_states = with_hidden
+        ? hfo_graph_input(g, "encoder_hidden_states", HFO_FLOAT, 3, enc_dims) : NULL;
+    for (int i = 0; with_past && i < (int)c->num_decoder_layers; i++) {
+        in->self_key[i] = hfo_graph_input(g, FMT(name, "past_key_values.%d.decoder.key", i), HFO_FLOAT, 4, self_past);
+        in->self_value[i] = hfo_graph_input(g, FMT(name, "past_key_values.%d.decoder.value", i), HFO_FLOAT, 4, self_past);
+        in->cross_key[i] = hfo_graph_input(g, FMT(name, "past_key_values.%d.encoder.key", i), HFO_FLOAT, 4, cross_past);
+        in->cross_value[i] = hfo_graph_input(g, FMT(name, "past_key_values.%d.encoder.value", i), HFO_FLOAT, 4, cross_past);
+    }
+    return hfo_graph_failed(g) ? -1 : 0;
+}
+
+/*  input_ids ─► Gather(shared) ─► block 0..N-1 (causal self attention [+ past],
+ *  cross attention over encoder_hidden_states or the cached cross keys/values,
+ *  feed forward) ─► final_layer_norm ─► [× d_model^-0.5] ─► lm_head ─► logits
+ *  self bias = position_bias(causal, offset by the past length) + causal mask,
+ *  cross bias = padding_bias(encoder_attention_mask). */
+int hfo_t5_decoder_body(hfo_t5 *m, const hfo_t5_decoder_in *in, int use_past, hfo_t5_decoder_out *out)
+{
+    hfo_graph *g = m->g;
+    const hfo_t5_config *c = &m->cfg;
     int n = (int)c->num_decoder_layers;
-    hfo_value **past = with_past ? calloc((size_t)n * 4, sizeof *past) : NULL;
-    if (with_past && past == NULL) {
-        hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
-        return -1;
-    }
-    hfo_value **past_k = past, **past_v = past + n, **past_ck = past + 2 * n, **past_cv = past + 3 * n;
-    for (int i = 0; with_past && i < n; i++) {
-        past_k[i] = hfo_graph_input(g, FMT(name, "past_key_values.%d.decoder.key", i), HFO_FLOAT, 4, self_past);
-        past_v[i] = hfo_graph_input(g, FMT(name, "past_key_values.%d.decoder.value", i), HFO_FLOAT, 4, self_past);
-        past_ck[i] = hfo_graph_input(g, FMT(name, "past_key_values.%d.encoder.key", i), HFO_FLOAT, 4, cross_past);
-        past_cv[i] = hfo_graph_input(g, FMT(name, "past_key_values.%d.encoder.value", i), HFO_FLOAT, 4, cross_past);
-    }
     hfo_value *table = embedding(m, "decoder");
-    if (ids == NULL || enc_mask == NULL || table == NULL || hfo_graph_failed(g)) {
-        free(past);
+    if (in->input_ids == NULL || in->encoder_attention_mask == NULL || table == NULL || hfo_graph_failed(g))
+        return -1;
+    if (!use_past && in->encoder_hidden_states == NULL) {
+        hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "T5 decoder: no encoder_hidden_states and no cache");
         return -1;
     }
-    hfo_value *x = hfo_gather(g, "/decoder/embed_tokens/Gather", table, ids, 0);
+    hfo_value *x = hfo_gather(g, "/decoder/embed_tokens/Gather", table, in->input_ids, 0);
 
     /* self-attention bias over past + current positions, causal */
-    hfo_value *q_len = dim_of(g, "/decoder/sequence_length", ids, 1);
-    hfo_value *past_len = with_past ? dim_of(g, "/decoder/past_sequence_length", past_k[0], 2)
-                                    : hfo_const_i64(g, 0);
-    hfo_value *k_len = with_past ? hfo_add(g, "/decoder/total_sequence_length/Add", past_len, q_len) : q_len;
+    hfo_value *q_len = dim_of(g, "/decoder/sequence_length", in->input_ids, 1);
+    hfo_value *past_len = use_past ? dim_of(g, "/decoder/past_sequence_length", in->self_key[0], 2)
+                                   : hfo_const_i64(g, 0);
+    hfo_value *k_len = use_past ? hfo_add(g, "/decoder/total_sequence_length/Add", past_len, q_len) : q_len;
     hfo_value *rel = relative_positions(m, "/decoder/relative_position", past_len, q_len, k_len);
     hfo_value *future = hfo_op1(g, "Greater", "/decoder/causal_mask/Greater", 2,
                                 (hfo_value *[]){rel, hfo_const_i64(g, 0)}, 0, NULL);
     hfo_value *causal = hfo_where(g, "/decoder/causal_mask/Where", future, hfo_const_f32(g, -FLT_MAX),
                                   hfo_const_f32(g, 0.0f));
     hfo_value *self_bias = hfo_add(g, "/decoder/position_bias/Add", position_bias(m, "decoder", rel, 0), causal);
-    hfo_value *cross_bias = padding_bias(m, "/decoder/encoder_extended_attention_mask", enc_mask);
+    hfo_value *cross_bias = padding_bias(m, "/decoder/encoder_extended_attention_mask", in->encoder_attention_mask);
 
     for (int i = 0; i < n && x != NULL; i++) {
-        attn_io self = {.past_key = with_past ? past_k[i] : NULL, .past_value = with_past ? past_v[i] : NULL};
-        attn_io cross = {.kv_states = with_past ? past_ck[i] : enc,
-                         .past_key = with_past ? past_ck[i] : NULL, .past_value = with_past ? past_cv[i] : NULL};
+        attn_io self = {.past_key = use_past ? in->self_key[i] : NULL,
+                        .past_value = use_past ? in->self_value[i] : NULL};
+        attn_io cross = {.kv_states = use_past ? in->cross_key[i] : in->encoder_hidden_states,
+                         .past_key = use_past ? in->cross_key[i] : NULL,
+                         .past_value = use_past ? in->cross_value[i] : NULL};
         x = sublayer(m, "decoder", i, 0, SUB_SELF, x, self_bias, &self);
         x = sublayer(m, "decoder", i, 1, SUB_CROSS, x, cross_bias, &cross);
         x = sublayer(m, "decoder", i, 2, SUB_FF, x, NULL, NULL);
         out->self_key[i] = self.key;
         out->self_value[i] = self.value;
-        out->cross_key[i] = with_past ? NULL : cross.key;
-        out->cross_value[i] = with_past ? NULL : cross.value;
+        out->cross_key[i] = cross.key;      /* with a cache: the cached ones, unchanged */
+        out->cross_value[i] = cross.value;
     }
     x = rms_norm(m, "decoder.final_layer_norm", "/decoder/final_layer_norm", x);
     if (c->scale_decoder_outputs)
         x = hfo_mul(g, "/lm_head/scale/Mul", x, hfo_const_f32(g, (float)pow((double)c->d_model, -0.5)));
-    free(past);
     hfo_value *head;
     int own_head = hfo_weights_has(m->w, "lm_head.weight");
     if (own_head < 0)
@@ -433,4 +438,77 @@ int hfo_t5_decoder(hfo_t5 *m, int with_past, hfo_t5_decoder_out *out)
         head = hfo_transpose(g, "/lm_head/Transpose", table, 2, (int64_t[]){1, 0});
     out->logits = hfo_matmul(g, "/lm_head/MatMul", x, head);
     return hfo_graph_failed(g) || out->logits == NULL ? -1 : 0;
+}
+
+int hfo_t5_decoder(hfo_t5 *m, int with_past, hfo_t5_decoder_in *in, hfo_t5_decoder_out *out)
+{
+    if (hfo_t5_decoder_inputs(m, !with_past, with_past, in) < 0)
+        return -1;
+    return hfo_t5_decoder_body(m, in, with_past, out);
+}
+
+/* Declare a branch's outputs: logits, then per layer the decoder and encoder
+ * key/value, named "<branch>.logits", "<branch>.present.<i>...". */
+static int branch_outputs(hfo_t5 *m, hfo_graph *b, const char *branch, const hfo_t5_decoder_out *o)
+{
+    char name[NAME_LEN];
+    if (hfo_graph_output(b, o->logits, FMT(name, "%s.logits", branch), -1, NULL) == NULL)
+        return -1;
+    for (int i = 0; i < (int)m->cfg.num_decoder_layers; i++) {
+        hfo_value *vals[4] = {o->self_key[i], o->self_value[i], o->cross_key[i], o->cross_value[i]};
+        const char *what[4] = {"decoder.key", "decoder.value", "encoder.key", "encoder.value"};
+        for (int k = 0; k < 4; k++)
+            if (hfo_graph_output(b, vals[k], FMT(name, "%s.present.%d.%s", branch, i, what[k]), -1, NULL) == NULL)
+                return -1;
+    }
+    return 0;
+}
+
+/*  use_cache_branch ─► If ─┬─ then (use_cache_branch): decoder over the caches;
+ *                          │    the encoder caches pass through
+ *                          └─ else (no_cache_branch): decoder over encoder_hidden_states
+ *  ─► logits, present.{i}.decoder|encoder.key|value
+ *  One file for the first step and the next ones (optimum's decoder_model_merged.onnx):
+ *  the weights are stored once and both branches read them. */
+int hfo_t5_decoder_merged(hfo_t5 *m, hfo_t5_decoder_in *in, hfo_t5_decoder_out *then_out,
+                          hfo_t5_decoder_out *else_out, hfo_value **outputs)
+{
+    hfo_graph *g = m->g;
+    int n = (int)m->cfg.num_decoder_layers;
+    if (hfo_t5_decoder_inputs(m, 1, 1, in) < 0)
+        return -1;
+    hfo_dim one[1] = {HFO_DIM(1)};
+    hfo_value *flag = hfo_graph_input(g, "use_cache_branch", HFO_BOOL, 1, one);
+    hfo_graph *then_g = hfo_graph_subgraph(g, "use_cache_branch");
+    hfo_graph *else_g = hfo_graph_subgraph(g, "no_cache_branch");
+    if (flag == NULL || then_g == NULL || else_g == NULL)
+        return -1;
+    m->g = then_g;
+    int rc = hfo_t5_decoder_body(m, in, 1, then_out);
+    if (rc == 0) {
+        for (int i = 0; i < n; i++) {   /* a branch hands on outer values through Identity */
+            char name[NAME_LEN];
+            then_out->cross_key[i] = hfo_unary(then_g, "Identity", FMT(name, "/present.%d.encoder.key", i),
+                                               in->cross_key[i]);
+            then_out->cross_value[i] = hfo_unary(then_g, "Identity", FMT(name, "/present.%d.encoder.value", i),
+                                                 in->cross_value[i]);
+        }
+        rc = branch_outputs(m, then_g, "use_cache_branch", then_out);
+    }
+    m->g = else_g;
+    if (rc == 0)
+        rc = hfo_t5_decoder_body(m, in, 0, else_out);
+    if (rc == 0)
+        rc = branch_outputs(m, else_g, "no_cache_branch", else_out);
+    m->g = g;
+    if (rc < 0)
+        return -1;
+    hfo_value *cond = hfo_squeeze(g, "/use_cache_branch/Squeeze", flag, 1, (int64_t[]){0});
+    hfo_attr branches[2] = {HFO_A_GRAPH("then_branch", then_g), HFO_A_GRAPH("else_branch", else_g)};
+    hfo_value **outs = hfo_op(g, "If", NULL, "/If", 1, &cond, (size_t)(1 + 4 * n), 2, branches);
+    if (outs == NULL)
+        return -1;
+    for (int i = 0; i < 1 + 4 * n; i++)
+        outputs[i] = outs[i];
+    return 0;
 }

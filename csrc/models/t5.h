@@ -6,6 +6,7 @@
  *                                 -> logits, present.{i}.decoder.key|value, present.{i}.encoder.key|value
  *   decoder_with_past_model.onnx  the same plus past_key_values.{i}.decoder|encoder.key|value
  *                                 -> logits, present.{i}.decoder.key|value
+ *   decoder_model_merged.onnx     both decoders behind an If on use_cache_branch
  *
  *     hfo_t5 m;
  *     hfo_t5_config cfg;
@@ -61,15 +62,40 @@ int hfo_t5_init(hfo_t5 *m, hfo_graph *g, hfo_weights *w, const hfo_t5_config *cf
 /* Adds inputs input_ids, attention_mask; returns last_hidden_state [B, S, d_model]. */
 hfo_value *hfo_t5_encoder(hfo_t5 *m);
 
+/* A decoder's inputs: per layer arrays of num_decoder_layers values, owned by
+ * the caller (the values are the graph's). */
+typedef struct hfo_t5_decoder_in {
+    hfo_value *input_ids;                    /* [B, S] int64 */
+    hfo_value *encoder_attention_mask;       /* [B, S_enc] int64 */
+    hfo_value *encoder_hidden_states;        /* [B, S_enc, d_model]; NULL when only caches are used */
+    hfo_value **self_key, **self_value;      /* past_key_values.{i}.decoder.*: [B, H, past, d_kv] */
+    hfo_value **cross_key, **cross_value;    /* past_key_values.{i}.encoder.*: [B, H, S_enc, d_kv] */
+} hfo_t5_decoder_in;
+
 typedef struct hfo_t5_decoder_out {
     hfo_value *logits;                       /* [B, S, vocab] */
-    hfo_value **self_key, **self_value;      /* num_decoder_layers each, [B, H, past+S, d_kv] */
-    hfo_value **cross_key, **cross_value;    /* [B, H, S_enc, d_kv]; NULL entries with past */
+    hfo_value **self_key, **self_value;      /* [B, H, past + S, d_kv] */
+    hfo_value **cross_key, **cross_value;    /* [B, H, S_enc, d_kv] (the cached ones when reading a cache) */
 } hfo_t5_decoder_out;
 
-/* Adds the decoder's inputs (and the past caches when with_past) and fills
- * `out`; its arrays are allocated in the graph's arena... by the caller:
- * each must have room for num_decoder_layers values.  0 or -1 (error set). */
-int hfo_t5_decoder(hfo_t5 *m, int with_past, hfo_t5_decoder_out *out);
+/* Declare the decoder's graph inputs on m->g: input_ids, encoder_attention_mask,
+ * encoder_hidden_states (with_hidden), past_key_values.* (with_past; `in`'s
+ * arrays must have room).  0 or -1 (error set). */
+int hfo_t5_decoder_inputs(hfo_t5 *m, int with_hidden, int with_past, hfo_t5_decoder_in *in);
+
+/* Build the decoder on m->g (the graph or a subgraph) from `in`: over the
+ * caches when use_past, else over encoder_hidden_states.  Fills `out`
+ * (arrays owned by the caller).  0 or -1 (error set). */
+int hfo_t5_decoder_body(hfo_t5 *m, const hfo_t5_decoder_in *in, int use_past, hfo_t5_decoder_out *out);
+
+/* decoder_model (with_past 0) or decoder_with_past_model (1): inputs, then body. */
+int hfo_t5_decoder(hfo_t5 *m, int with_past, hfo_t5_decoder_in *in, hfo_t5_decoder_out *out);
+
+/* decoder_model_merged: every input of both plus use_cache_branch (bool [1]),
+ * an If choosing the branch; `outputs` receives the If's 1 + 4 * layers
+ * values: logits, then per layer decoder key, value, encoder key, value.
+ * then_out / else_out are scratch for the branches (arrays owned by the caller). */
+int hfo_t5_decoder_merged(hfo_t5 *m, hfo_t5_decoder_in *in, hfo_t5_decoder_out *then_out,
+                          hfo_t5_decoder_out *else_out, hfo_value **outputs);
 
 #endif

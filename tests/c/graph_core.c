@@ -75,10 +75,37 @@ static void misuse(void)
     hfo_graph_free(g);
 }
 
+/* If with two branches reading an outer input and a main-graph weight. */
+static void subgraphs(const char *dir)
+{
+    hfo_graph *g = hfo_graph_new("branches", 17);
+    hfo_dim d[1] = {HFO_DIM(2)};
+    hfo_value *x = hfo_graph_input(g, "x", HFO_FLOAT, 1, d);
+    hfo_value *flag = hfo_graph_input(g, "flag", HFO_BOOL, 0, NULL);
+    hfo_graph *then_g = hfo_graph_subgraph(g, "then");
+    hfo_graph *else_g = hfo_graph_subgraph(g, "else");
+    float two[2] = {2.0f, 2.0f};
+    int64_t shape[1] = {2};
+    hfo_value *w = hfo_graph_weight_copy(then_g, "two", HFO_FLOAT, 1, shape, two);
+    hfo_graph_output(then_g, hfo_mul(then_g, "/Mul", x, w), "then_y", -1, NULL);
+    hfo_graph_output(else_g, hfo_unary(else_g, "Neg", "/Neg", x), "else_y", -1, NULL);
+    hfo_attr br[2] = {HFO_A_GRAPH("then_branch", then_g), HFO_A_GRAPH("else_branch", else_g)};
+    hfo_value **y = hfo_op(g, "If", NULL, "/If", 1, &flag, 1, 2, br);
+    CHECK(y != NULL, "If: %s", hfo_graph_error(g));
+    hfo_graph_output(g, y ? y[0] : NULL, "y", -1, NULL);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/branches.onnx", dir);
+    CHECK(hfo_graph_write(g, path, NULL) == 0, "write: %s", hfo_graph_error(g));
+    CHECK(hfo_graph_write(then_g, path, NULL) != 0, "a subgraph was written");
+    hfo_graph_free(then_g);   /* a no-op: the main graph owns it */
+    hfo_graph_free(g);
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : ".";
     build_and_write(dir);
+    subgraphs(dir);
     misuse();
     if (failures == 0)
         printf("graph core: all checks passed\n");
