@@ -1,6 +1,6 @@
 """hfonnx's command line.
 
-    python -m hfonnx export MODEL_DIR OUTPUT_DIR [--task T] [--head H] [--opset N]
+    python -m hfonnx export MODEL_DIR OUTPUT_DIR [--task T] [--head H] [--opset N] [--no-past]
     python -m hfonnx demo [--out DIR]     # export all-MiniLM-L6-v2 and compare with PyTorch
     python -m hfonnx                      # this help
 """
@@ -32,10 +32,14 @@ def _parser():
     e.add_argument("model_dir", help="folder with config.json and model.safetensors")
     e.add_argument("output_dir", help="folder to write model.onnx, config.json and tokenizer files")
     e.add_argument("--task", default=None,
-                   help="feature-extraction (default), text-classification, "
-                        "token-classification, question-answering, fill-mask")
+                   help="BERT: feature-extraction (default), text-classification, "
+                        "token-classification, question-answering, fill-mask; "
+                        "T5: feature-extraction (encoder), text2text-generation")
     e.add_argument("--head", default=None, help="feature-extraction pooling: cls, mean, max, pooler")
     e.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17)")
+    e.add_argument("--no-past", action="store_true",
+                   help="T5 text2text-generation: skip decoder_with_past_model.onnx and "
+                        "decoder_model_merged.onnx")
     e.add_argument("--external-data", action="store_true",
                    help="write the weights to model.onnx_data beside the model")
     d = sub.add_parser("demo", help="export the bundled all-MiniLM-L6-v2 and compare "
@@ -60,7 +64,8 @@ def _export(args):
     t0 = time.perf_counter()
     try:
         paths = hfonnx.export(args.model_dir, args.output_dir, task=args.task, head=args.head,
-                              opset=args.opset, external_data=True if args.external_data else None)
+                              opset=args.opset, with_past=not args.no_past,
+                              external_data=True if args.external_data else None)
     except hfonnx.HfonnxError as e:
         print(f"hfonnx: error: {e}", file=sys.stderr)
         return 1
