@@ -2,6 +2,7 @@
 from . import errors
 from .graph import DEFAULT_OPSET, Graph, Value
 from .export import export, load_config, load_weights  # noqa: E402
+from .tokenization import AutoTokenizer, BatchEncoding, BertTokenizer, get_num_threads, set_num_threads  # noqa: E402,E501
 from .errors import (ExportError, GraphError, HfonnxError, TokenizerError,
                      UnsupportedModelError, WeightError)
 
@@ -12,4 +13,5 @@ __all__ = [
     "UnsupportedModelError", "ExportError", "errors", "__version__",
     "Graph", "Value", "DEFAULT_OPSET",
     "export", "load_config", "load_weights",
+    "AutoTokenizer", "BertTokenizer", "BatchEncoding", "set_num_threads", "get_num_threads",
 ]

@@ -1,0 +1,269 @@
+/* encoding.c: the Encoding of one input and the operations the
+ * post-processing stage needs, mirroring tokenizers/src/tokenizer/encoding.rs
+ * (truncate, merge_with) and tokenizers/src/utils/truncation.rs. */
+#include "tok_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void hfo_enc_init(hfo_encoding *e)
+{
+    memset(e, 0, sizeof *e);
+}
+
+void hfo_enc_free(hfo_encoding *e)
+{
+    for (size_t i = 0; i < e->n_overflow; i++)
+        hfo_enc_free(&e->overflow[i]);
+    free(e->overflow);
+    free(e->ids);
+    free(e->type_ids);
+    free(e->special);
+    free(e->offsets);
+    hfo_enc_init(e);
+}
+
+hfo_status hfo_enc_reserve(hfo_encoding *e, size_t extra, hfo_err *err)
+{
+    if (e->len + extra <= e->cap)
+        return HFO_OK;
+    size_t cap = e->cap ? e->cap : 16;
+    while (cap < e->len + extra)
+        cap *= 2;
+    int32_t *ids = realloc(e->ids, cap * 4);
+    if (ids)
+        e->ids = ids;
+    int32_t *ty = realloc(e->type_ids, cap * 4);
+    if (ty)
+        e->type_ids = ty;
+    uint8_t *sp = realloc(e->special, cap);
+    if (sp)
+        e->special = sp;
+    uint32_t *off = realloc(e->offsets, cap * 8);
+    if (off)
+        e->offsets = off;
+    if (!ids || !ty || !sp || !off)
+        return hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
+    e->cap = cap;
+    return HFO_OK;
+}
+
+static hfo_status append_range(hfo_encoding *dst, const hfo_encoding *src, size_t a, size_t b,
+                               hfo_err *err)
+{
+    size_t n = b - a;
+    if (hfo_enc_reserve(dst, n, err))
+        return err->code;
+    if (n) {
+        memcpy(dst->ids + dst->len, src->ids + a, n * 4);
+        memcpy(dst->type_ids + dst->len, src->type_ids + a, n * 4);
+        memcpy(dst->special + dst->len, src->special + a, n);
+        memcpy(dst->offsets + 2 * dst->len, src->offsets + 2 * a, n * 8);
+    }
+    dst->len += n;
+    return HFO_OK;
+}
+
+static hfo_status push_overflow(hfo_encoding *e, hfo_encoding *o, hfo_err *err)
+{
+    if (e->n_overflow == e->cap_overflow) {
+        size_t cap = e->cap_overflow ? e->cap_overflow * 2 : 4;
+        hfo_encoding *v = realloc(e->overflow, cap * sizeof *v);
+        if (v == NULL) {
+            hfo_enc_free(o);
+            return hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
+        }
+        e->overflow = v;
+        e->cap_overflow = cap;
+    }
+    e->overflow[e->n_overflow++] = *o;  /* moved */
+    hfo_enc_init(o);
+    return HFO_OK;
+}
+
+hfo_status hfo_enc_clone(const hfo_encoding *src, hfo_encoding *dst, hfo_err *err)
+{
+    hfo_enc_init(dst);
+    if (append_range(dst, src, 0, src->len, err))
+        goto fail;
+    for (size_t i = 0; i < src->n_overflow; i++) {
+        hfo_encoding o;
+        if (hfo_enc_clone(&src->overflow[i], &o, err)) {
+            hfo_enc_free(&o);
+            goto fail;
+        }
+        if (push_overflow(dst, &o, err))
+            goto fail;
+    }
+    return HFO_OK;
+fail:
+    hfo_enc_free(dst);
+    return err->code;
+}
+
+hfo_status hfo_enc_truncate(hfo_encoding *e, size_t max_len, size_t stride, hfo_err *err)
+{
+    size_t n = e->len;
+    if (max_len >= n)
+        return HFO_OK;
+    if (max_len == 0) {
+        hfo_encoding whole = *e;
+        hfo_enc_init(e);
+        return push_overflow(e, &whole, err);
+    }
+    if (stride >= max_len)
+        return hfo_err_set(err, HFO_ERR_INPUT,
+                           "stride (%zu) must be strictly less than the length a sequence is "
+                           "truncated to (%zu, after removing the special tokens)", stride, max_len);
+    size_t step = max_len - stride;
+    hfo_encoding res;
+    hfo_enc_init(&res);
+    if (append_range(&res, e, 0, max_len, err))
+        goto fail;
+    if (max_len < n) {
+        for (size_t start = step;; start += step) {
+            size_t stop = start + max_len < n ? start + max_len : n;
+            hfo_encoding o;
+            hfo_enc_init(&o);
+            if (append_range(&o, e, start, stop, err)) {
+                hfo_enc_free(&o);
+                goto fail;
+            }
+            if (push_overflow(&res, &o, err))
+                goto fail;
+            if (stop == n)
+                break;
+        }
+    }
+    /* the reference drops the encoding's own previous overflows here */
+    hfo_enc_free(e);
+    *e = res;
+    return HFO_OK;
+fail:
+    hfo_enc_free(&res);
+    return err->code;
+}
+
+/* self += pair (contents only) */
+static hfo_status extend(hfo_encoding *self, const hfo_encoding *pair, hfo_err *err)
+{
+    return append_range(self, pair, 0, pair->len, err);
+}
+
+hfo_status hfo_enc_merge_with(hfo_encoding *self, hfo_encoding *pair, hfo_err *err)
+{
+    hfo_status st = HFO_OK;
+    hfo_encoding *news = NULL;
+    size_t n_news = 0;
+    size_t total = self->n_overflow * (1 + pair->n_overflow) + pair->n_overflow;
+    if (total) {
+        news = calloc(total, sizeof *news);
+        if (news == NULL) {
+            st = hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+    }
+    /* 1. each of our overflowings with the pair and with each of its overflowings */
+    for (size_t i = 0; i < self->n_overflow; i++) {
+        hfo_encoding *so = &self->overflow[i];
+        hfo_encoding pc;
+        if ((st = hfo_enc_clone(so, &news[n_news], err)))
+            goto done;
+        n_news++;
+        if ((st = hfo_enc_clone(pair, &pc, err)))
+            goto done;
+        st = hfo_enc_merge_with(&news[n_news - 1], &pc, err);
+        hfo_enc_free(&pc);
+        if (st)
+            goto done;
+        for (size_t j = 0; j < pair->n_overflow; j++) {
+            if ((st = hfo_enc_clone(so, &news[n_news], err)))
+                goto done;
+            n_news++;
+            if ((st = hfo_enc_clone(&pair->overflow[j], &pc, err)))
+                goto done;
+            st = hfo_enc_merge_with(&news[n_news - 1], &pc, err);
+            hfo_enc_free(&pc);
+            if (st)
+                goto done;
+        }
+    }
+    /* 2. ourself with each of the pair's overflowings */
+    for (size_t j = 0; j < pair->n_overflow; j++) {
+        hfo_encoding pc;
+        /* a copy of self without its overflowings would differ from the
+         * reference, which clones self whole */
+        if ((st = hfo_enc_clone(self, &news[n_news], err)))
+            goto done;
+        n_news++;
+        if ((st = hfo_enc_clone(&pair->overflow[j], &pc, err)))
+            goto done;
+        st = hfo_enc_merge_with(&news[n_news - 1], &pc, err);
+        hfo_enc_free(&pc);
+        if (st)
+            goto done;
+    }
+    /* 3. finish by merging the pair itself */
+    if ((st = extend(self, pair, err)))
+        goto done;
+    for (size_t k = 0; k < n_news; k++) {
+        if ((st = push_overflow(self, &news[k], err))) {
+            n_news = k + 1;
+            goto done;
+        }
+    }
+    n_news = 0;
+done:
+    for (size_t k = 0; k < n_news; k++)
+        hfo_enc_free(&news[k]);
+    free(news);
+    hfo_enc_free(pair);
+    return st;
+}
+
+hfo_status hfo_enc_truncate_pair(hfo_encoding *a, hfo_encoding *b, hfo_trunc strategy,
+                                 size_t max_length, size_t stride, hfo_err *err)
+{
+    if (max_length == 0) {
+        if (hfo_enc_truncate(a, 0, stride, err))
+            return err->code;
+        return b ? hfo_enc_truncate(b, 0, stride, err) : HFO_OK;
+    }
+    size_t total = a->len + (b ? b->len : 0);
+    if (total <= max_length)
+        return HFO_OK;
+    size_t to_remove = total - max_length;
+    if (strategy == HFO_TRUNC_LONGEST_FIRST) {
+        if (b == NULL)
+            return hfo_enc_truncate(a, total - to_remove, stride, err);
+        size_t n1 = a->len, n2 = b->len;
+        int swap = 0;
+        if (n1 > n2) {
+            swap = 1;
+            size_t t = n1; n1 = n2; n2 = t;
+        }
+        if (n1 > max_length)
+            n2 = n1;
+        else
+            n2 = n1 > max_length - n1 ? n1 : max_length - n1;
+        if (n1 + n2 > max_length) {
+            n1 = max_length / 2;
+            n2 = n1 + max_length % 2;
+        }
+        if (swap) {
+            size_t t = n1; n1 = n2; n2 = t;
+        }
+        if (hfo_enc_truncate(a, n1, stride, err))
+            return err->code;
+        return hfo_enc_truncate(b, n2, stride, err);
+    }
+    hfo_encoding *target = strategy == HFO_TRUNC_ONLY_FIRST ? a : b;
+    if (target == NULL)
+        return hfo_err_set(err, HFO_ERR_INPUT,
+                           "truncation='only_second' needs a second sequence (text_pair)");
+    if (target->len > to_remove)
+        return hfo_enc_truncate(target, target->len - to_remove, stride, err);
+    return hfo_err_set(err, HFO_ERR_INPUT,
+                       "Truncation error: Sequence to truncate too short to respect the "
+                       "provided max_length");
+}

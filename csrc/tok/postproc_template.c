@@ -1,0 +1,117 @@
+/* postproc_template.c: TemplateProcessing
+ * (tokenizers/src/processors/template.rs): "[CLS]:0 $A:0 [SEP]:0" and
+ * "[CLS]:0 $A:0 [SEP]:0 $B:1 [SEP]:1" for BERT.  Each piece becomes an
+ * encoding (a sequence with its type id set, or a special token with offsets
+ * (0, 0) and special mask 1), and the pieces are merged left to right with
+ * Encoding::merge_with, which is what combines the overflowing parts. */
+#include "tok_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void hfo_template_free(hfo_template *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        free((void *)t->pieces[i].ids);
+    free(t->pieces);
+    memset(t, 0, sizeof *t);
+}
+
+hfo_status hfo_template_init(hfo_template *t, const hfo_piece *pieces, size_t n, hfo_err *err)
+{
+    hfo_template_free(t);
+    t->pieces = calloc(n ? n : 1, sizeof *t->pieces);
+    if (t->pieces == NULL)
+        return hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        t->pieces[i] = pieces[i];
+        t->pieces[i].ids = NULL;
+        if (pieces[i].seq < 0) {
+            int32_t *ids = malloc((pieces[i].n_ids ? pieces[i].n_ids : 1) * 4);
+            if (ids == NULL) {
+                t->n = i;
+                hfo_template_free(t);
+                return hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
+            }
+            if (pieces[i].n_ids)
+                memcpy(ids, pieces[i].ids, pieces[i].n_ids * 4);
+            t->pieces[i].ids = ids;
+        }
+        t->n = i + 1;
+    }
+    t->n = n;
+    t->set = 1;
+    return HFO_OK;
+}
+
+size_t hfo_template_n_special(const hfo_template *t)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < t->n; i++)
+        if (t->pieces[i].seq < 0)
+            k += t->pieces[i].n_ids;
+    return k;
+}
+
+static void set_type_ids(hfo_encoding *e, int32_t type_id)
+{
+    for (size_t i = 0; i < e->len; i++)
+        e->type_ids[i] = type_id;
+    for (size_t i = 0; i < e->n_overflow; i++)
+        set_type_ids(&e->overflow[i], type_id);
+}
+
+hfo_status hfo_template_apply(const hfo_template *t, hfo_encoding *a, hfo_encoding *b,
+                              int add_special_tokens, hfo_encoding *out, hfo_err *err)
+{
+    hfo_status st = HFO_OK;
+    hfo_enc_init(out);
+    /* fast path: nothing overflowed, just concatenate */
+    int simple = a->n_overflow == 0 && (b == NULL || b->n_overflow == 0);
+    size_t total = a->len + (b ? b->len : 0) + (add_special_tokens ? hfo_template_n_special(t) : 0);
+    if (simple && hfo_enc_reserve(out, total, err))
+        goto done;
+    for (size_t i = 0; i < t->n; i++) {
+        const hfo_piece *p = &t->pieces[i];
+        if (p->seq < 0) {
+            if (!add_special_tokens)
+                continue;
+            if (simple) {
+                for (size_t k = 0; k < p->n_ids; k++)
+                    hfo_enc_push(out, p->ids[k], p->type_id, 1, 0, 0);
+                continue;
+            }
+            hfo_encoding sp;
+            hfo_enc_init(&sp);
+            if ((st = hfo_enc_reserve(&sp, p->n_ids, err))) {
+                hfo_enc_free(&sp);
+                goto done;
+            }
+            for (size_t k = 0; k < p->n_ids; k++)
+                hfo_enc_push(&sp, p->ids[k], p->type_id, 1, 0, 0);
+            if ((st = hfo_enc_merge_with(out, &sp, err)))
+                goto done;
+            continue;
+        }
+        hfo_encoding *src = p->seq == 0 ? a : b;
+        if (src == NULL)
+            continue;
+        hfo_encoding copy;
+        set_type_ids(src, p->type_id);
+        if (simple) {
+            for (size_t k = 0; k < src->len; k++)
+                hfo_enc_push(out, src->ids[k], p->type_id, src->special[k], src->offsets[2 * k],
+                             src->offsets[2 * k + 1]);
+            continue;
+        }
+        if ((st = hfo_enc_clone(src, &copy, err)))
+            goto done;
+        if ((st = hfo_enc_merge_with(out, &copy, err)))
+            goto done;
+    }
+done:
+    hfo_enc_free(a);
+    if (b)
+        hfo_enc_free(b);
+    return st;
+}

@@ -1,0 +1,46 @@
+/* pretok_bert.c: BertPreTokenizer (tokenizers/src/pre_tokenizers/bert.rs):
+ * split on whitespace (removed), then isolate every punctuation character
+ * (ASCII punctuation or a P* category in tokenizers' tables). */
+#include "tok_internal.h"
+#include "unicode.h"
+
+#include <stdlib.h>
+
+static hfo_status bert_split(const hfo_pretok *self, hfo_norm *ns, hfo_spans *words, hfo_err *err)
+{
+    (void)self;
+    size_t n = ns->len, start = 0;
+    int in_word = 0;
+    const uint32_t *cp = ns->cp;
+    for (size_t i = 0; i < n; i++) {
+        unsigned f = hfo_uc_flags(cp[i]);
+        if (f & (HFO_UC_WHITESPACE | HFO_UC_PUNCT)) {
+            if (in_word && hfo_spans_push(words, (uint32_t)start, (uint32_t)i, err))
+                return err->code;
+            in_word = 0;
+            if ((f & HFO_UC_PUNCT) && hfo_spans_push(words, (uint32_t)i, (uint32_t)i + 1, err))
+                return err->code;
+        } else if (!in_word) {
+            in_word = 1;
+            start = i;
+        }
+    }
+    if (in_word && hfo_spans_push(words, (uint32_t)start, (uint32_t)n, err))
+        return err->code;
+    return HFO_OK;
+}
+
+static void bert_free(hfo_pretok *self)
+{
+    free(self);
+}
+
+hfo_pretok *hfo_pretok_bert_new(void)
+{
+    hfo_pretok *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return NULL;
+    p->split = bert_split;
+    p->free = bert_free;
+    return p;
+}

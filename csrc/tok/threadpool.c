@@ -1,0 +1,158 @@
+/* threadpool.c: a process-wide pool of worker threads for batches.
+ *
+ * Created lazily on first use and grown on demand up to the configured
+ * thread count.  The calling thread always works too (worker 0).  One job
+ * runs at a time: a caller that finds the pool busy (another Python thread
+ * with the GIL released) runs its job alone instead of waiting.
+ * fork(): pthread_atfork handlers hold the pool's locks across fork(); the
+ * child forgets the parent's threads (they do not exist there) and starts
+ * its own on first use, so a forked child neither deadlocks nor warns. */
+#include "tok.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static pthread_mutex_t busy = PTHREAD_MUTEX_INITIALIZER;  /* one job at a time */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;  /* pool state */
+static pthread_cond_t cv_work = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t cv_done = PTHREAD_COND_INITIALIZER;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static int n_started;          /* background threads running (workers 1..n_started) */
+static int configured;         /* 0: default */
+static unsigned long generation;
+static hfo_pool_fn job_fn;
+static void *job_ctx;
+static size_t job_n;
+static int job_workers;        /* workers taking part, caller included */
+static int job_pending;        /* background workers still busy with the job */
+static atomic_size_t job_next;
+
+static void run_items(int worker)
+{
+    for (;;) {
+        size_t i = atomic_fetch_add_explicit(&job_next, 1, memory_order_relaxed);
+        if (i >= job_n)
+            break;
+        job_fn(job_ctx, i, worker);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    int me = (int)(intptr_t)arg;
+    unsigned long seen;
+    pthread_mutex_lock(&lock);
+    seen = generation;
+    for (;;) {
+        while (generation == seen)
+            pthread_cond_wait(&cv_work, &lock);
+        seen = generation;
+        if (me >= job_workers)
+            continue;
+        pthread_mutex_unlock(&lock);
+        run_items(me);
+        pthread_mutex_lock(&lock);
+        if (--job_pending == 0)
+            pthread_cond_signal(&cv_done);
+    }
+    return NULL;
+}
+
+static void atfork_prepare(void)
+{
+    pthread_mutex_lock(&busy);
+    pthread_mutex_lock(&lock);
+}
+
+static void atfork_parent(void)
+{
+    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&busy);
+}
+
+static void atfork_child(void)
+{
+    /* Only the forking thread exists here: forget the parent's workers. */
+    n_started = 0;
+    pthread_cond_init(&cv_work, NULL);
+    pthread_cond_init(&cv_done, NULL);
+    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&busy);
+}
+
+static void init_once(void)
+{
+    pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+int hfo_pool_default_threads(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        int n = CPU_COUNT(&set);
+        if (n > 0)
+            return n;
+    }
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+void hfo_pool_set_threads(int n)
+{
+    pthread_mutex_lock(&lock);
+    configured = n > 0 ? n : 0;
+    pthread_mutex_unlock(&lock);
+}
+
+int hfo_pool_get_threads(void)
+{
+    pthread_mutex_lock(&lock);
+    int n = configured;
+    pthread_mutex_unlock(&lock);
+    return n > 0 ? n : hfo_pool_default_threads();
+}
+
+void hfo_pool_run(size_t n, int nthreads, hfo_pool_fn fn, void *ctx)
+{
+    pthread_once(&once, init_once);
+    if (nthreads > 1 && (size_t)nthreads > n)
+        nthreads = (int)n;
+    if (nthreads <= 1 || n < 2 || pthread_mutex_trylock(&busy) != 0) {
+        for (size_t i = 0; i < n; i++)
+            fn(ctx, i, 0);
+        return;
+    }
+    pthread_mutex_lock(&lock);
+    while (n_started < nthreads - 1) {
+        pthread_t th;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        int rc = pthread_create(&th, &attr, worker_main, (void *)(intptr_t)(n_started + 1));
+        pthread_attr_destroy(&attr);
+        if (rc != 0)
+            break;
+        n_started++;
+    }
+    if (nthreads - 1 > n_started)
+        nthreads = n_started + 1;
+    job_fn = fn;
+    job_ctx = ctx;
+    job_n = n;
+    job_workers = nthreads;
+    job_pending = nthreads - 1;
+    atomic_store(&job_next, 0);
+    generation++;
+    pthread_cond_broadcast(&cv_work);
+    pthread_mutex_unlock(&lock);
+    run_items(0);
+    pthread_mutex_lock(&lock);
+    while (job_pending > 0)
+        pthread_cond_wait(&cv_done, &lock);
+    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&busy);
+}

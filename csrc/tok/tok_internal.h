@@ -1,0 +1,146 @@
+/* tok_internal.h: what the stages share: the normalized string, growable
+ * vectors, and the stage vtables.  Not for the glue. */
+#ifndef HFO_TOK_INTERNAL_H
+#define HFO_TOK_INTERNAL_H
+
+#include "tok.h"
+
+/* ---- normalized.c: a normalized string carrying its alignment ----------
+ * cp[i] came from original code points [os[i], oe[i]) of the caller's text.
+ * Every transform keeps the alignment, so token offsets can be mapped back:
+ * a token over normalized [a, b) covers original [os[a], oe[b-1]). */
+typedef struct hfo_norm {
+    uint32_t *cp, *os, *oe;
+    size_t len, cap;
+} hfo_norm;
+
+void hfo_norm_free(hfo_norm *ns);
+hfo_status hfo_norm_grow(hfo_norm *ns, size_t extra, hfo_err *err);
+static inline void hfo_norm_push(hfo_norm *ns, uint32_t c, uint32_t s, uint32_t e)
+{
+    /* caller has reserved room with hfo_norm_grow */
+    ns->cp[ns->len] = c;
+    ns->os[ns->len] = s;
+    ns->oe[ns->len] = e;
+    ns->len++;
+}
+/* Copy text[begin, end) with identity alignment (no normalizer).
+ * Fails on lone surrogates. */
+hfo_status hfo_norm_from_text(hfo_norm *ns, const hfo_text *t, size_t begin, size_t end,
+                              hfo_err *err);
+/* Error for a lone surrogate at text index i. */
+hfo_status hfo_err_surrogate(hfo_err *err, uint32_t c, size_t i);
+
+/* A span [start, end) */
+typedef struct hfo_span { uint32_t start, end; } hfo_span;
+typedef struct hfo_spans { hfo_span *v; size_t len, cap; } hfo_spans;
+hfo_status hfo_spans_push(hfo_spans *s, uint32_t start, uint32_t end, hfo_err *err);
+
+/* Tokens a model produced for one word, offsets relative to the word. */
+typedef struct hfo_pieces {
+    int32_t *id;
+    uint32_t *start, *end;
+    size_t len, cap;
+} hfo_pieces;
+hfo_status hfo_pieces_push(hfo_pieces *p, int32_t id, uint32_t start, uint32_t end, hfo_err *err);
+
+/* ---- stage vtables ------------------------------------------------------ */
+struct hfo_normalizer {
+    /* Normalize text[begin, end) into out (appending; out->len is 0 on entry). */
+    hfo_status (*run)(const hfo_normalizer *self, const hfo_text *t, size_t begin, size_t end,
+                      hfo_norm *out, hfo_err *err);
+    void (*free)(hfo_normalizer *self);
+};
+
+struct hfo_pretok {
+    /* Split ns into words (spans of ns); may rewrite ns (Metaspace does). */
+    hfo_status (*split)(const hfo_pretok *self, hfo_norm *ns, hfo_spans *words, hfo_err *err);
+    void (*free)(hfo_pretok *self);
+};
+
+struct hfo_model {
+    /* Append the tokens of one word (code points cps[0, n)) to out. */
+    hfo_status (*tokenize)(const hfo_model *self, const uint32_t *cps, size_t n, hfo_pieces *out,
+                           hfo_err *err);
+    void (*free)(hfo_model *self);
+};
+
+/* ---- added_tokens.c ------------------------------------------------------ */
+typedef struct hfo_added {
+    uint32_t *cps;
+    size_t n;
+    int32_t id;
+    unsigned flags;
+} hfo_added;
+
+typedef struct hfo_added_set {
+    hfo_added *v;
+    size_t len, cap;
+    uint64_t first_bits[1024];  /* bitmap of (first code point & 0xFFFF) */
+} hfo_added_set;
+
+/* A piece of split text: either an added token (id >= 0) or plain text (id < 0). */
+typedef struct hfo_seg { size_t start, end; int32_t id; } hfo_seg;
+typedef struct hfo_segs { hfo_seg *v; size_t len, cap; } hfo_segs;
+
+hfo_status hfo_added_add(hfo_added_set *set, const uint32_t *cps, size_t n, int32_t id,
+                         unsigned flags, hfo_err *err);
+void hfo_added_free(hfo_added_set *set);
+/* Split t[0, t->len) at the added tokens whose HFO_ADDED_NORMALIZED flag
+ * equals `normalized`, leftmost-longest, honouring lstrip/rstrip/single_word. */
+hfo_status hfo_added_split(const hfo_added_set *set, int normalized, const hfo_text *t,
+                           hfo_segs *out, hfo_err *err);
+
+/* ---- workspace --------------------------------------------------------- */
+struct hfo_ws {
+    hfo_norm ns;
+    hfo_spans words;
+    hfo_pieces pieces;
+    hfo_segs segs, nsegs;
+};
+
+/* ---- encoding.c --------------------------------------------------------- */
+hfo_status hfo_enc_reserve(hfo_encoding *e, size_t extra, hfo_err *err);
+static inline void hfo_enc_push(hfo_encoding *e, int32_t id, int32_t type_id, uint8_t special,
+                                uint32_t s, uint32_t end)
+{
+    size_t i = e->len++;
+    e->ids[i] = id;
+    e->type_ids[i] = type_id;
+    e->special[i] = special;
+    e->offsets[2 * i] = s;
+    e->offsets[2 * i + 1] = end;
+}
+hfo_status hfo_enc_clone(const hfo_encoding *src, hfo_encoding *dst, hfo_err *err);
+/* Encoding::truncate (direction right) */
+hfo_status hfo_enc_truncate(hfo_encoding *e, size_t max_len, size_t stride, hfo_err *err);
+/* Encoding::merge_with: self += pair (pair is consumed), overflows combined. */
+hfo_status hfo_enc_merge_with(hfo_encoding *self, hfo_encoding *pair, hfo_err *err);
+/* truncate_encodings (tokenizers/src/utils/truncation.rs) */
+hfo_status hfo_enc_truncate_pair(hfo_encoding *a, hfo_encoding *b, hfo_trunc strategy,
+                                 size_t max_length, size_t stride, hfo_err *err);
+
+/* ---- postproc_template.c ------------------------------------------------ */
+typedef struct hfo_template {
+    hfo_piece *pieces;   /* ids arrays owned */
+    size_t n;
+    int set;
+} hfo_template;
+void hfo_template_free(hfo_template *t);
+hfo_status hfo_template_init(hfo_template *t, const hfo_piece *pieces, size_t n, hfo_err *err);
+size_t hfo_template_n_special(const hfo_template *t);
+/* Apply: consumes a (and b), result in out (initialised here). */
+hfo_status hfo_template_apply(const hfo_template *t, hfo_encoding *a, hfo_encoding *b,
+                              int add_special_tokens, hfo_encoding *out, hfo_err *err);
+
+/* ---- the tokenizer ------------------------------------------------------ */
+struct hfo_tok {
+    hfo_normalizer *normalizer;
+    hfo_pretok *pretok;
+    hfo_model *model;
+    hfo_added_set added;
+    int has_raw_added, has_norm_added;
+    hfo_template single, pair;
+};
+
+#endif

@@ -1,0 +1,277 @@
+/* tokenizer.c: the pipeline, stage by stage (tokenizers'
+ * TokenizerImpl::encode_single_sequence and post_process):
+ *   1. split the raw text at added tokens (non-normalized ones)
+ *   2. normalize each remaining piece (alignment to the raw text kept)
+ *   3. split it at normalized added tokens
+ *   4. pre-tokenize into words
+ *   5. model: words -> tokens, offsets mapped back through the alignment
+ *   6. truncation, then the post-processor's template. */
+#include "tok_internal.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+hfo_tok *hfo_tok_new(void)
+{
+    return calloc(1, sizeof(hfo_tok));
+}
+
+void hfo_tok_free(hfo_tok *tok)
+{
+    if (tok == NULL)
+        return;
+    if (tok->normalizer)
+        tok->normalizer->free(tok->normalizer);
+    if (tok->pretok)
+        tok->pretok->free(tok->pretok);
+    if (tok->model)
+        tok->model->free(tok->model);
+    hfo_added_free(&tok->added);
+    hfo_template_free(&tok->single);
+    hfo_template_free(&tok->pair);
+    free(tok);
+}
+
+void hfo_tok_set_normalizer(hfo_tok *tok, hfo_normalizer *n)
+{
+    if (tok->normalizer)
+        tok->normalizer->free(tok->normalizer);
+    tok->normalizer = n;
+}
+
+void hfo_tok_set_pretok(hfo_tok *tok, hfo_pretok *p)
+{
+    if (tok->pretok)
+        tok->pretok->free(tok->pretok);
+    tok->pretok = p;
+}
+
+void hfo_tok_set_model(hfo_tok *tok, hfo_model *m)
+{
+    if (tok->model)
+        tok->model->free(tok->model);
+    tok->model = m;
+}
+
+hfo_status hfo_tok_add_token(hfo_tok *tok, const uint32_t *cps, size_t n, int32_t id,
+                             unsigned flags, hfo_err *err)
+{
+    /* tokenizers: special tokens are never normalized */
+    if (flags & HFO_ADDED_SPECIAL)
+        flags &= ~(unsigned)HFO_ADDED_NORMALIZED;
+    if (hfo_added_add(&tok->added, cps, n, id, flags, err))
+        return err->code;
+    if (n) {
+        if (flags & HFO_ADDED_NORMALIZED)
+            tok->has_norm_added = 1;
+        else
+            tok->has_raw_added = 1;
+    }
+    return HFO_OK;
+}
+
+hfo_status hfo_tok_set_template(hfo_tok *tok, int pair, const hfo_piece *pieces, size_t n,
+                                hfo_err *err)
+{
+    return hfo_template_init(pair ? &tok->pair : &tok->single, pieces, n, err);
+}
+
+size_t hfo_tok_n_special(const hfo_tok *tok, int pair)
+{
+    return hfo_template_n_special(pair ? &tok->pair : &tok->single);
+}
+
+/* Steps 4-5 on ns[from, to): words -> tokens appended to out. */
+static hfo_status tokenize_norm(const hfo_tok *tok, hfo_ws *ws, hfo_norm *ns, hfo_encoding *out,
+                                hfo_err *err)
+{
+    ws->words.len = 0;
+    if (tok->pretok) {
+        if (tok->pretok->split(tok->pretok, ns, &ws->words, err))
+            return err->code;
+    } else if (ns->len && hfo_spans_push(&ws->words, 0, (uint32_t)ns->len, err)) {
+        return err->code;
+    }
+    for (size_t w = 0; w < ws->words.len; w++) {
+        uint32_t a = ws->words.v[w].start, b = ws->words.v[w].end;
+        ws->pieces.len = 0;
+        if (tok->model->tokenize(tok->model, ns->cp + a, b - a, &ws->pieces, err))
+            return err->code;
+        if (hfo_enc_reserve(out, ws->pieces.len, err))
+            return err->code;
+        for (size_t k = 0; k < ws->pieces.len; k++) {
+            uint32_t s = a + ws->pieces.start[k], e = a + ws->pieces.end[k];
+            hfo_enc_push(out, ws->pieces.id[k], 0, 0, ns->os[s], ns->oe[e - 1]);
+        }
+    }
+    return HFO_OK;
+}
+
+/* Steps 2-5 on raw text[begin, end) */
+static hfo_status encode_text(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t, size_t begin,
+                              size_t end, hfo_encoding *out, hfo_err *err)
+{
+    hfo_norm *ns = &ws->ns;
+    ns->len = 0;
+    if (tok->normalizer) {
+        if (tok->normalizer->run(tok->normalizer, t, begin, end, ns, err))
+            return err->code;
+    } else if (hfo_norm_from_text(ns, t, begin, end, err)) {
+        return err->code;
+    }
+    if (!tok->has_norm_added)
+        return tokenize_norm(tok, ws, ns, out, err);
+    /* step 3: normalized added tokens, matched in the normalized text */
+    hfo_text nt = {ns->cp, ns->len, 4};
+    if (hfo_added_split(&tok->added, 1, &nt, &ws->nsegs, err))
+        return err->code;
+    hfo_norm part = {0};
+    hfo_status st = HFO_OK;
+    for (size_t k = 0; k < ws->nsegs.len && st == HFO_OK; k++) {
+        hfo_seg sg = ws->nsegs.v[k];
+        if (sg.id >= 0) {
+            if ((st = hfo_enc_reserve(out, 1, err)) == HFO_OK)
+                hfo_enc_push(out, sg.id, 0, 0, ns->os[sg.start], ns->oe[sg.end - 1]);
+            continue;
+        }
+        part.len = 0;
+        if ((st = hfo_norm_grow(&part, sg.end - sg.start, err)))
+            break;
+        for (size_t i = sg.start; i < sg.end; i++)
+            hfo_norm_push(&part, ns->cp[i], ns->os[i], ns->oe[i]);
+        /* tokenize_norm uses ws->words/pieces, not ws->ns */
+        st = tokenize_norm(tok, ws, &part, out, err);
+    }
+    hfo_norm_free(&part);
+    return st;
+}
+
+/* Steps 1-5 for one sequence */
+static hfo_status encode_seq(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t, hfo_encoding *out,
+                             hfo_err *err)
+{
+    hfo_enc_init(out);
+    if (hfo_enc_reserve(out, t->len / 4 + 8, err))
+        return err->code;
+    if (!tok->has_raw_added)
+        return encode_text(tok, ws, t, 0, t->len, out, err);
+    if (hfo_added_split(&tok->added, 0, t, &ws->segs, err))
+        return err->code;
+    /* copy: encode_text may reuse ws->segs? no, but keep the list stable */
+    for (size_t k = 0; k < ws->segs.len; k++) {
+        hfo_seg sg = ws->segs.v[k];
+        if (sg.id >= 0) {
+            if (hfo_enc_reserve(out, 1, err))
+                return err->code;
+            hfo_enc_push(out, sg.id, 0, 0, (uint32_t)sg.start, (uint32_t)sg.end);
+        } else if (encode_text(tok, ws, t, sg.start, sg.end, out, err)) {
+            return err->code;
+        }
+    }
+    return HFO_OK;
+}
+
+hfo_status hfo_tok_encode(const hfo_tok *tok, hfo_ws *ws, const hfo_text *a, const hfo_text *b,
+                          const hfo_call *call, hfo_encoding *out, hfo_err *err)
+{
+    hfo_encoding ea, eb;
+    hfo_enc_init(out);
+    hfo_enc_init(&eb);
+    if (tok->model == NULL)
+        return hfo_err_set(err, HFO_ERR_CONFIG, "tokenizer has no model");
+    if (encode_seq(tok, ws, a, &ea, err))
+        goto fail;
+    if (b && encode_seq(tok, ws, b, &eb, err))
+        goto fail;
+    const hfo_template *tpl = b ? &tok->pair : &tok->single;
+    if (call->truncation != HFO_TRUNC_NONE) {
+        size_t max_length = call->max_length;
+        size_t n_added = call->add_special_tokens ? hfo_template_n_special(tpl) : 0;
+        if (max_length < n_added) {
+            hfo_err_set(err, HFO_ERR_INPUT,
+                        "max_length=%zu is smaller than the %zu special tokens the tokenizer "
+                        "adds to %s", max_length, n_added, b ? "a pair" : "a sequence");
+            goto fail;
+        }
+        if (hfo_enc_truncate_pair(&ea, b ? &eb : NULL, call->truncation, max_length - n_added,
+                                  call->stride, err))
+            goto fail;
+    }
+    if (hfo_template_apply(tpl, &ea, b ? &eb : NULL, call->add_special_tokens, out, err))
+        return err->code;  /* apply consumed ea, eb and cleans out on failure */
+    return HFO_OK;
+fail:
+    hfo_enc_free(&ea);
+    hfo_enc_free(&eb);
+    return err->code;
+}
+
+/* ---- batches on the pool ---- */
+typedef struct batch_job {
+    const hfo_tok *tok;
+    const hfo_text *a, *b;
+    const hfo_call *call;
+    hfo_encoding *out;
+    hfo_ws **ws;            /* one per worker */
+    _Atomic int failed;
+    size_t bad_index;
+    hfo_err err;
+    pthread_mutex_t lock;
+} batch_job;
+
+static void batch_item(void *ctx, size_t i, int worker)
+{
+    batch_job *job = ctx;
+    if (atomic_load_explicit(&job->failed, memory_order_relaxed))
+        return;
+    hfo_err err;
+    if (hfo_tok_encode(job->tok, job->ws[worker], &job->a[i], job->b ? &job->b[i] : NULL,
+                       job->call, &job->out[i], &err)) {
+        pthread_mutex_lock(&job->lock);
+        if (!atomic_load(&job->failed) || i < job->bad_index) {
+            atomic_store(&job->failed, 1);
+            job->bad_index = i;
+            job->err = err;
+        }
+        pthread_mutex_unlock(&job->lock);
+    }
+}
+
+hfo_status hfo_tok_encode_batch(const hfo_tok *tok, const hfo_text *a, const hfo_text *b,
+                                size_t n, const hfo_call *call, int nthreads,
+                                hfo_encoding *out, size_t *bad_index, hfo_err *err)
+{
+    for (size_t i = 0; i < n; i++)
+        hfo_enc_init(&out[i]);
+    if (nthreads <= 0)
+        nthreads = hfo_pool_get_threads();
+    if ((size_t)nthreads > n)
+        nthreads = n ? (int)n : 1;
+    batch_job job = {.tok = tok, .a = a, .b = b, .call = call, .out = out,
+                     .lock = PTHREAD_MUTEX_INITIALIZER};
+    atomic_init(&job.failed, 0);
+    job.ws = calloc((size_t)nthreads, sizeof *job.ws);
+    if (job.ws == NULL)
+        return hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
+    hfo_status st = HFO_OK;
+    for (int w = 0; w < nthreads; w++) {
+        if ((job.ws[w] = hfo_ws_new()) == NULL) {
+            st = hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+    }
+    hfo_pool_run(n, nthreads, batch_item, &job);
+    if (job.failed) {
+        *err = job.err;
+        *bad_index = job.bad_index;
+        st = err->code;
+    }
+done:
+    for (int w = 0; w < nthreads; w++)
+        hfo_ws_free(job.ws[w]);
+    free(job.ws);
+    pthread_mutex_destroy(&job.lock);
+    return st;
+}

@@ -1,0 +1,77 @@
+/* unicode.c: lowercase / NFD / classes over utf8proc, patched to match
+ * Hugging Face `tokenizers` (see unicode.h). */
+#include "unicode.h"
+
+#include <utf8proc.h>
+
+static const hfo_uc_map *find_exception(const hfo_uc_map *tab, size_t n, uint32_t c)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (tab[mid].cp == c)
+            return &tab[mid];
+        if (tab[mid].cp < c)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+size_t hfo_uc_lower(uint32_t c, uint32_t *out)
+{
+    if (c < 0x80) {
+        out[0] = (c >= 'A' && c <= 'Z') ? c + 32 : c;
+        return 1;
+    }
+    const hfo_uc_map *m = find_exception(hfo_uc_lower_exceptions, hfo_uc_n_lower_exceptions, c);
+    if (m) {
+        for (uint32_t i = 0; i < m->n; i++)
+            out[i] = m->out[i];
+        return m->n;
+    }
+    out[0] = (uint32_t)utf8proc_tolower((utf8proc_int32_t)c);
+    return 1;
+}
+
+size_t hfo_uc_nfd(uint32_t c, uint32_t *out)
+{
+    if (c < 0xC0) {
+        out[0] = c;
+        return 1;
+    }
+    const hfo_uc_map *m = find_exception(hfo_uc_nfd_exceptions, hfo_uc_n_nfd_exceptions, c);
+    if (m) {
+        for (uint32_t i = 0; i < m->n; i++)
+            out[i] = m->out[i];
+        return m->n;
+    }
+    utf8proc_int32_t buf[HFO_UC_MAX_EXPANSION];
+    int last = 0;
+    utf8proc_ssize_t n = utf8proc_decompose_char((utf8proc_int32_t)c, buf, HFO_UC_MAX_EXPANSION,
+                                                 UTF8PROC_DECOMPOSE, &last);
+    if (n <= 0 || n > HFO_UC_MAX_EXPANSION) {
+        out[0] = c;
+        return 1;
+    }
+    for (utf8proc_ssize_t i = 0; i < n; i++)
+        out[i] = (uint32_t)buf[i];
+    return (size_t)n;
+}
+
+int hfo_uc_ccc(uint32_t c)
+{
+    if (c < 0x300)
+        return 0;
+    return utf8proc_get_property((utf8proc_int32_t)c)->combining_class;
+}
+
+int hfo_uc_is_alnum(uint32_t c)
+{
+    if (c < 0x80)
+        return (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z') || c == '_';
+    utf8proc_category_t k = utf8proc_category((utf8proc_int32_t)c);
+    return (k >= UTF8PROC_CATEGORY_LU && k <= UTF8PROC_CATEGORY_LO) ||
+           (k >= UTF8PROC_CATEGORY_ND && k <= UTF8PROC_CATEGORY_NO);
+}

@@ -1,0 +1,825 @@
+"""Tokenizers with exactly the output of Hugging Face's fast tokenizers.
+
+The pipeline runs in C (``csrc/tok/``); this module finds and reads the files
+(``tokenizer.json``, or ``vocab.txt`` + ``tokenizer_config.json`` +
+``special_tokens_map.json``), resolves the call's arguments the way
+``transformers`` does, and wraps the result in a :class:`BatchEncoding`.
+
+    >>> tok = hfonnx.AutoTokenizer.from_pretrained("bert-base-uncased/")
+    >>> enc = tok(["Hello world!", "Bonjour"], padding=True, return_tensors="np")
+    >>> enc["input_ids"].shape
+    (2, 5)
+
+Internally every tokenizer is described by a ``tokenizer.json``-shaped dict
+(``self._spec``); it is what gets pickled and saved, and what the C core is
+built from.  A new model (T5) subclasses :class:`PreTrainedTokenizerBase` and
+provides ``_spec_from_files`` and its defaults; the call, padding,
+truncation, batching and decoding code is shared.
+"""
+from __future__ import annotations
+
+import collections
+import json
+import os
+from typing import Any, Iterable
+
+import numpy as np
+
+from . import _hfonnx
+from .errors import TokenizerError
+
+__all__ = ["BatchEncoding", "PreTrainedTokenizerBase", "BertTokenizer", "AutoTokenizer",
+           "set_num_threads", "get_num_threads"]
+
+VERY_LARGE_INTEGER = int(1e30)  # transformers: model_max_length when unknown
+LARGE_INTEGER = int(1e20)
+
+_WANT_TYPE_IDS, _WANT_ATTENTION, _WANT_SPECIAL, _WANT_OFFSETS, _WANT_LENGTH, _WANT_OVERFLOW = (
+    1, 2, 4, 8, 16, 32)
+_ADDED_SPECIAL, _ADDED_NORMALIZED, _ADDED_LSTRIP, _ADDED_RSTRIP, _ADDED_SINGLE_WORD = 1, 2, 4, 8, 16
+_TRUNCATION = {"longest_first": 1, "only_first": 2, "only_second": 3, "do_not_truncate": 0}
+_PADDING = {"longest": 1, "max_length": 2, "do_not_pad": 0}
+_SPECIAL_NAMES = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token",
+                  "mask_token")
+
+
+def set_num_threads(n: int) -> None:
+    """Set how many threads batch tokenization uses (``n <= 0``: all cores)."""
+    _hfonnx.set_num_threads(int(n))
+
+
+def get_num_threads() -> int:
+    """How many threads batch tokenization uses."""
+    return _hfonnx.get_num_threads()
+
+
+class BatchEncoding(collections.UserDict):
+    """The result of a tokenizer call: a mapping like ``transformers.BatchEncoding``.
+
+    Keys are ``input_ids``, ``token_type_ids``, ``attention_mask`` and, when
+    asked for, ``special_tokens_mask``, ``offset_mapping``, ``length`` and
+    ``overflow_to_sample_mapping``; values are lists, numpy arrays
+    (``return_tensors="np"``) or torch tensors (``"pt"``).
+    """
+
+    def __getattr__(self, item: str):
+        try:
+            return self.data[item]
+        except KeyError:
+            raise AttributeError(item) from None
+
+    def __getstate__(self):
+        return {"data": self.data}
+
+    def __setstate__(self, state):
+        self.data = state["data"]
+
+    def convert_to_tensors(self, tensor_type: str | None = None) -> "BatchEncoding":
+        """Convert the values in place to ``"np"`` arrays or ``"pt"`` tensors."""
+        if tensor_type is None:
+            return self
+        tensor_type = str(getattr(tensor_type, "value", tensor_type))
+        for k, v in list(self.data.items()):
+            if not isinstance(v, np.ndarray):
+                v = np.asarray(v, dtype=np.int64)
+            if tensor_type == "pt":
+                import torch
+                v = torch.from_numpy(v)
+            elif tensor_type != "np":
+                raise TokenizerError(f"return_tensors={tensor_type!r} is not supported "
+                                     "(use None, 'np' or 'pt')")
+            self.data[k] = v
+        return self
+
+
+def _read_json(path: str) -> Any:
+    try:
+        with open(path, "r", encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise TokenizerError(f"{path}: file not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise TokenizerError(f"{path}: not valid JSON ({e})") from None
+    except OSError as e:
+        raise TokenizerError(f"{path}: cannot read ({e})") from None
+
+
+def _token_content(v: Any) -> str | None:
+    """A special token value from a config: a str or an AddedToken dict."""
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, dict) and isinstance(v.get("content"), str):
+        return v["content"]
+    raise TokenizerError(f"special token must be a string or an AddedToken dict, got {v!r}")
+
+
+def load_vocab(path: str) -> dict[str, int]:
+    """Read a WordPiece ``vocab.txt``: one token per line, split on ``\\n`` only
+    (bert-base-chinese has U+2028 as a token), later duplicates win as in
+    transformers' ``load_vocab``."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise TokenizerError(f"{path}: vocabulary file not found") from None
+    except OSError as e:
+        raise TokenizerError(f"{path}: cannot read ({e})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise TokenizerError(f"{path}: not UTF-8 ({e})") from None
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if not lines:
+        raise TokenizerError(f"{path}: empty vocabulary")
+    vocab: dict[str, int] = {}
+    for i, tok in enumerate(lines):
+        vocab[tok] = i
+    return vocab
+
+
+class PreTrainedTokenizerBase:
+    """What every hfonnx tokenizer shares: the call, encode/decode, special
+    tokens, saving and pickling.  Subclasses build ``self._spec`` (a
+    ``tokenizer.json``-shaped dict)."""
+
+    model_input_names = ["input_ids", "token_type_ids", "attention_mask"]
+    tokenizer_class_name = "PreTrainedTokenizer"
+    _default_special: dict[str, str | None] = {}
+
+    # ---- construction -------------------------------------------------------
+    def _setup(self, spec: dict, config: dict, source: str = "") -> None:
+        self._spec = spec
+        self._config = dict(config)
+        self._source = source
+        self.model_max_length = int(config.get("model_max_length") or VERY_LARGE_INTEGER)
+        self.padding_side = config.get("padding_side", "right")
+        self.truncation_side = config.get("truncation_side", "right")
+        self.clean_up_tokenization_spaces = bool(config.get("clean_up_tokenization_spaces", False))
+        model = spec.get("model") or {}
+        vocab = model.get("vocab")
+        if not isinstance(vocab, dict) or not vocab:
+            raise TokenizerError(f"{source or 'tokenizer'}: model.vocab is missing or empty")
+        self._vocab: dict[str, int] = {}
+        for k, v in vocab.items():
+            if not isinstance(k, str) or not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise TokenizerError(f"{source or 'tokenizer'}: bad vocabulary entry {k!r}: {v!r}")
+            self._vocab[k] = v
+        self._added: list[dict] = []
+        for t in spec.get("added_tokens") or []:
+            if not isinstance(t, dict) or not isinstance(t.get("content"), str) or not isinstance(t.get("id"), int):
+                raise TokenizerError(f"{source or 'tokenizer'}: bad added token {t!r}")
+            self._added.append(t)
+        self._added_by_content = {t["content"]: t["id"] for t in self._added}
+        self._id_to_token: dict[int, str] = {v: k for k, v in self._vocab.items()}
+        self._added_id_to_token = {t["id"]: t["content"] for t in self._added}
+        self._special_ids = {t["id"] for t in self._added if t.get("special")}
+        for name in _SPECIAL_NAMES:
+            val = config.get(name, self._default_special.get(name))
+            setattr(self, "_" + name, _token_content(val))
+        extra = config.get("additional_special_tokens") or config.get("extra_special_tokens") or []
+        self._additional_special_tokens = [_token_content(t) for t in extra] if isinstance(extra, list) else []
+        self._core = self._build_core()
+
+    def _build_core(self):
+        raise NotImplementedError
+
+    # ---- special tokens -----------------------------------------------------
+    def _special(name):  # noqa: N805  (descriptor factory)
+        def get(self):
+            return getattr(self, "_" + name)
+
+        def get_id(self):
+            tok = getattr(self, "_" + name)
+            return None if tok is None else self.convert_tokens_to_ids(tok)
+        return property(get), property(get_id)
+
+    bos_token, bos_token_id = _special("bos_token")
+    eos_token, eos_token_id = _special("eos_token")
+    unk_token, unk_token_id = _special("unk_token")
+    sep_token, sep_token_id = _special("sep_token")
+    pad_token, pad_token_id = _special("pad_token")
+    cls_token, cls_token_id = _special("cls_token")
+    mask_token, mask_token_id = _special("mask_token")
+    del _special
+
+    @property
+    def pad_token_type_id(self) -> int:
+        return 0
+
+    @property
+    def additional_special_tokens(self) -> list[str]:
+        return list(self._additional_special_tokens)
+
+    @property
+    def all_special_tokens(self) -> list[str]:
+        out = []
+        for name in _SPECIAL_NAMES:
+            t = getattr(self, "_" + name)
+            if t is not None and t not in out:
+                out.append(t)
+        for t in self._additional_special_tokens:
+            if t not in out:
+                out.append(t)
+        return out
+
+    @property
+    def all_special_ids(self) -> list[int]:
+        return self.convert_tokens_to_ids(self.all_special_tokens)
+
+    # ---- vocabulary ---------------------------------------------------------
+    @property
+    def vocab_size(self) -> int:
+        """Size of the model's vocabulary (without added tokens), as transformers."""
+        return len(self._vocab)
+
+    def __len__(self) -> int:
+        return len(self.get_vocab())
+
+    def get_vocab(self) -> dict[str, int]:
+        v = dict(self._vocab)
+        v.update(self._added_by_content)
+        return v
+
+    def _token_to_id(self, token: str) -> int | None:
+        i = self._added_by_content.get(token)
+        return i if i is not None else self._vocab.get(token)
+
+    def _id_to_token_str(self, i: int) -> str | None:
+        t = self._added_id_to_token.get(i)
+        return t if t is not None else self._id_to_token.get(i)
+
+    def convert_tokens_to_ids(self, tokens: str | Iterable[str]):
+        """Token(s) to id(s); unknown tokens give ``unk_token_id``."""
+        if tokens is None:
+            return None
+        if isinstance(tokens, str):
+            i = self._token_to_id(tokens)
+            if i is None:
+                unk = self._unk_token
+                return None if unk is None else self._token_to_id(unk)
+            return i
+        return [self.convert_tokens_to_ids(t) for t in tokens]
+
+    def convert_ids_to_tokens(self, ids, skip_special_tokens: bool = False):
+        """Id(s) to token(s); ids outside the vocabulary give ``None``."""
+        ids = _to_py(ids)
+        if isinstance(ids, int):
+            return self._id_to_token_str(ids)
+        return [self._id_to_token_str(int(i)) for i in ids
+                if not (skip_special_tokens and int(i) in self._special_ids)]
+
+    # ---- the call -----------------------------------------------------------
+    def __call__(self, text=None, text_pair=None, add_special_tokens: bool = True,
+                 padding: bool | str = False, truncation: bool | str | None = None,
+                 max_length: int | None = None, stride: int = 0,
+                 pad_to_multiple_of: int | None = None, padding_side: str | None = None,
+                 return_tensors: str | None = None, return_token_type_ids: bool | None = None,
+                 return_attention_mask: bool | None = None,
+                 return_overflowing_tokens: bool = False,
+                 return_special_tokens_mask: bool = False,
+                 return_offsets_mapping: bool = False, return_length: bool = False,
+                 **kwargs) -> BatchEncoding:
+        """Tokenize a text, a pair, or a batch of either; same arguments, keys and
+        values as ``transformers``' fast tokenizers."""
+        kwargs.pop("verbose", None)
+        if kwargs:
+            raise TypeError(f"unsupported arguments: {', '.join(sorted(kwargs))}")
+        if text is None:
+            raise ValueError("You need to specify `text`.")
+        is_batched = isinstance(text, (list, tuple))
+        if not is_batched and not isinstance(text, str):
+            raise ValueError("text input must be of type `str` (single example) or `list[str]` "
+                             f"(batch), got {type(text).__name__}")
+        if text_pair is not None and not isinstance(text_pair, (str, list, tuple)):
+            raise ValueError("text_pair must be a str or a list of str, got "
+                             f"{type(text_pair).__name__}")
+        if is_batched:
+            if isinstance(text_pair, str):
+                raise TypeError("when tokenizing batches of text, `text_pair` must be a list or "
+                                "tuple with the same length as `text`.")
+            if text_pair is not None and len(text) != len(text_pair):
+                raise ValueError(f"batch length of `text`: {len(text)} does not match batch "
+                                 f"length of `text_pair`: {len(text_pair)}.")
+            texts, pairs = text, text_pair
+        else:
+            if isinstance(text_pair, (list, tuple)):
+                raise ValueError("text_pair must be a str when text is a str")
+            texts = [text]
+            pairs = [text_pair] if text_pair else None  # transformers: "" means no pair
+        pad_mode, trunc_mode, max_length = self._strategies(padding, truncation, max_length,
+                                                            pad_to_multiple_of)
+        if return_token_type_ids is None:
+            return_token_type_ids = "token_type_ids" in self.model_input_names
+        if return_attention_mask is None:
+            return_attention_mask = "attention_mask" in self.model_input_names
+        want = ((_WANT_TYPE_IDS if return_token_type_ids else 0)
+                | (_WANT_ATTENTION if return_attention_mask else 0)
+                | (_WANT_SPECIAL if return_special_tokens_mask else 0)
+                | (_WANT_OFFSETS if return_offsets_mapping else 0)
+                | (_WANT_LENGTH if return_length else 0)
+                | (_WANT_OVERFLOW if return_overflowing_tokens else 0))
+        if return_tensors is not None:
+            return_tensors = str(getattr(return_tensors, "value", return_tensors))
+            if return_tensors not in ("np", "pt"):
+                raise TokenizerError(f"return_tensors={return_tensors!r} is not supported "
+                                     "(use None, 'np' or 'pt')")
+        side = padding_side if padding_side is not None else self.padding_side
+        if side not in ("left", "right"):
+            raise ValueError(f"padding_side must be 'left' or 'right', got {side!r}")
+        stride = int(stride or 0)
+        if stride < 0:
+            raise ValueError("stride must be >= 0")
+        pad_id = self.pad_token_id if pad_mode else 0
+        out = self._core.encode_batch(
+            texts, pairs, bool(add_special_tokens), trunc_mode,
+            int(max_length) if (trunc_mode and max_length is not None) else 0, stride,
+            pad_mode, int(max_length) if pad_mode == 2 else 0, int(pad_to_multiple_of or 0),
+            side == "left", int(pad_id if pad_id is not None else 0), self.pad_token_type_id,
+            want, return_tensors is not None, 0)
+        enc = BatchEncoding(out)
+        if return_tensors == "pt":
+            enc.convert_to_tensors("pt")
+        elif return_tensors is None and not is_batched and not return_overflowing_tokens:
+            enc = BatchEncoding({k: (v[0] if len(v) > 0 and isinstance(v[0], list) else v)
+                                 for k, v in enc.items()})
+        return enc
+
+    def _strategies(self, padding, truncation, max_length, pad_to_multiple_of):
+        """transformers' _get_padding_truncation_strategies, as modes for the core."""
+        if max_length is not None and padding is False and truncation is None:
+            truncation = "longest_first"
+        if padding is True:
+            pad_mode = 1
+        elif padding is False or padding is None:
+            pad_mode = 0
+        else:
+            p = str(getattr(padding, "value", padding))
+            if p not in _PADDING:
+                raise ValueError(f"{padding!r} is not a valid padding strategy "
+                                 f"(use {', '.join(_PADDING)})")
+            pad_mode = _PADDING[p]
+        if truncation is True:
+            trunc_mode = 1
+        elif truncation is False or truncation is None:
+            trunc_mode = 0
+        else:
+            t = str(getattr(truncation, "value", truncation))
+            if t not in _TRUNCATION:
+                raise ValueError(f"{truncation!r} is not a valid truncation strategy "
+                                 f"(use {', '.join(_TRUNCATION)})")
+            trunc_mode = _TRUNCATION[t]
+        if max_length is None:
+            if pad_mode == 2:
+                if self.model_max_length > LARGE_INTEGER:
+                    pad_mode = 0
+                else:
+                    max_length = self.model_max_length
+            if trunc_mode:
+                if self.model_max_length > LARGE_INTEGER:
+                    trunc_mode = 0
+                else:
+                    max_length = self.model_max_length
+        if max_length is not None:
+            if isinstance(max_length, bool) or not isinstance(max_length, (int, np.integer)) or max_length < 0:
+                raise ValueError(f"max_length must be a non-negative int, got {max_length!r}")
+        if pad_to_multiple_of is not None and (not isinstance(pad_to_multiple_of, (int, np.integer))
+                                               or pad_to_multiple_of < 0):
+            raise ValueError(f"pad_to_multiple_of must be a non-negative int, got {pad_to_multiple_of!r}")
+        if pad_mode and (self.pad_token is None or self.pad_token_id is None or self.pad_token_id < 0):
+            raise ValueError("Asking to pad but the tokenizer does not have a padding token.")
+        if (trunc_mode and pad_mode and pad_to_multiple_of is not None and max_length is not None
+                and pad_to_multiple_of and max_length % pad_to_multiple_of != 0):
+            raise ValueError("Truncation and padding are both activated but truncation length "
+                             f"({max_length}) is not a multiple of pad_to_multiple_of "
+                             f"({pad_to_multiple_of}).")
+        return pad_mode, trunc_mode, max_length
+
+    def encode(self, text, text_pair=None, add_special_tokens: bool = True, **kwargs) -> list[int]:
+        """``input_ids`` of one text (or pair)."""
+        return self(text, text_pair=text_pair, add_special_tokens=add_special_tokens,
+                    **kwargs)["input_ids"]
+
+    def tokenize(self, text: str, pair: str | None = None, add_special_tokens: bool = False,
+                 **kwargs) -> list[str]:
+        """The tokens (strings) of a text, without special tokens by default."""
+        ids = self(text, text_pair=pair, add_special_tokens=add_special_tokens, **kwargs)["input_ids"]
+        return self.convert_ids_to_tokens(ids)
+
+    def num_special_tokens_to_add(self, pair: bool = False) -> int:
+        return self._core.n_special(bool(pair))
+
+    # ---- decoding -----------------------------------------------------------
+    def _decode_tokens(self, tokens: list[str]) -> str:
+        raise NotImplementedError
+
+    def convert_tokens_to_string(self, tokens: list[str]) -> str:
+        return self._decode_tokens(list(tokens))
+
+    def decode(self, token_ids, skip_special_tokens: bool = False,
+               clean_up_tokenization_spaces: bool | None = None, **kwargs):
+        """Ids to text, as transformers: a list of lists decodes to a list of strings."""
+        token_ids = _to_py(token_ids)
+        if isinstance(token_ids, dict) or isinstance(token_ids, BatchEncoding):
+            token_ids = token_ids["input_ids"]
+        if isinstance(token_ids, (list, tuple)) and token_ids and isinstance(token_ids[0], (list, tuple)):
+            return [self._decode(s, skip_special_tokens, clean_up_tokenization_spaces) for s in token_ids]
+        return self._decode(token_ids, skip_special_tokens, clean_up_tokenization_spaces)
+
+    def batch_decode(self, sequences, skip_special_tokens: bool = False,
+                     clean_up_tokenization_spaces: bool | None = None, **kwargs) -> list[str]:
+        sequences = _to_py(sequences)
+        return [self._decode(s, skip_special_tokens, clean_up_tokenization_spaces) for s in sequences]
+
+    def _decode(self, ids, skip_special_tokens, clean_up_tokenization_spaces) -> str:
+        if isinstance(ids, int):
+            ids = [ids]
+        tokens = []
+        for i in ids:
+            i = int(i)
+            if skip_special_tokens and i in self._special_ids:
+                continue
+            t = self._id_to_token_str(i)
+            if t is not None:
+                tokens.append(t)
+        text = self._decode_tokens(tokens)
+        if clean_up_tokenization_spaces is None:
+            clean_up_tokenization_spaces = self.clean_up_tokenization_spaces
+        if clean_up_tokenization_spaces:
+            text = clean_up_tokenization(text)
+        return text
+
+    # ---- saving and pickling ------------------------------------------------
+    def _tokenizer_config(self) -> dict:
+        cfg = {k: v for k, v in self._config.items() if k not in ("added_tokens_decoder",)}
+        cfg["tokenizer_class"] = self.tokenizer_class_name
+        cfg["model_max_length"] = self.model_max_length
+        cfg["padding_side"] = self.padding_side
+        cfg["clean_up_tokenization_spaces"] = self.clean_up_tokenization_spaces
+        for name in _SPECIAL_NAMES:
+            if getattr(self, "_" + name) is not None:
+                cfg[name] = getattr(self, "_" + name)
+        return cfg
+
+    def save_pretrained(self, save_directory: str, **kwargs) -> tuple[str, ...]:
+        """Write tokenizer.json, tokenizer_config.json, special_tokens_map.json (and
+        the model's own files) so that hfonnx and transformers load it alike."""
+        if os.path.isfile(save_directory):
+            raise TokenizerError(f"{save_directory}: is a file, expected a directory")
+        os.makedirs(save_directory, exist_ok=True)
+        written = []
+        p = os.path.join(save_directory, "tokenizer_config.json")
+        with open(p, "w", encoding="utf-8") as f:
+            json.dump(self._tokenizer_config(), f, indent=2, ensure_ascii=False)
+            f.write("\n")
+        written.append(p)
+        p = os.path.join(save_directory, "special_tokens_map.json")
+        with open(p, "w", encoding="utf-8") as f:
+            json.dump({n: getattr(self, "_" + n) for n in _SPECIAL_NAMES
+                       if getattr(self, "_" + n) is not None}, f, indent=2, ensure_ascii=False)
+            f.write("\n")
+        written.append(p)
+        written.extend(self._save_model_files(save_directory))
+        p = os.path.join(save_directory, "tokenizer.json")
+        with open(p, "w", encoding="utf-8") as f:
+            json.dump(self._spec, f, ensure_ascii=False)
+        written.append(p)
+        return tuple(written)
+
+    def _save_model_files(self, directory: str) -> list[str]:
+        return []
+
+    def __reduce__(self):
+        return (_rebuild, (type(self), self._spec, self._config, self._source))
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(name_or_path={self._source!r}, vocab_size={self.vocab_size}, "
+                f"model_max_length={self.model_max_length}, padding_side={self.padding_side!r})")
+
+
+def _rebuild(cls, spec, config, source):
+    obj = cls.__new__(cls)
+    obj._setup(spec, config, source)
+    return obj
+
+
+def _to_py(x):
+    if hasattr(x, "tolist"):
+        return x.tolist()
+    return x
+
+
+def clean_up_tokenization(text: str) -> str:
+    """transformers' clean_up_tokenization."""
+    return (text.replace(" .", ".").replace(" ?", "?").replace(" !", "!").replace(" ,", ",")
+            .replace(" ' ", "'").replace(" n't", "n't").replace(" 'm", "'m").replace(" 's", "'s")
+            .replace(" 've", "'ve").replace(" 're", "'re"))
+
+
+def _wordpiece_cleanup(s: str) -> str:
+    """tokenizers' decoders::wordpiece::cleanup (applied per token)."""
+    return (s.replace(" .", ".").replace(" ?", "?").replace(" !", "!").replace(" ,", ",")
+            .replace(" ' ", "'").replace(" n't", "n't").replace(" 'm", "'m")
+            .replace(" do not", " don't").replace(" 's", "'s").replace(" 've", "'ve")
+            .replace(" 're", "'re"))
+
+
+class BertTokenizer(PreTrainedTokenizerBase):
+    """BERT's WordPiece tokenizer (same output as ``transformers.BertTokenizerFast``).
+
+    ``BertTokenizer(vocab_file, do_lower_case=True, ...)`` builds it from a
+    ``vocab.txt``; ``BertTokenizer.from_pretrained(folder)`` reads
+    ``tokenizer.json`` when the folder has one, else ``vocab.txt`` and the
+    JSON configs.
+    """
+
+    tokenizer_class_name = "BertTokenizer"
+    _default_special = {"unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]",
+                        "cls_token": "[CLS]", "mask_token": "[MASK]"}
+
+    def __init__(self, vocab_file: str | None = None, do_lower_case: bool = True,
+                 unk_token: str = "[UNK]", sep_token: str = "[SEP]", pad_token: str = "[PAD]",
+                 cls_token: str = "[CLS]", mask_token: str = "[MASK]",
+                 tokenize_chinese_chars: bool = True, strip_accents: bool | None = None,
+                 tokenizer_file: str | None = None, vocab: dict | None = None, **kwargs):
+        config = dict(kwargs)
+        config.update(do_lower_case=do_lower_case, unk_token=unk_token, sep_token=sep_token,
+                      pad_token=pad_token, cls_token=cls_token, mask_token=mask_token,
+                      tokenize_chinese_chars=tokenize_chinese_chars, strip_accents=strip_accents)
+        if tokenizer_file is not None:
+            spec = _read_json(tokenizer_file)
+            _check_bert_spec(spec, tokenizer_file)
+            self._setup(spec, config, tokenizer_file)
+            return
+        if vocab is None:
+            if vocab_file is None:
+                raise TokenizerError("BertTokenizer needs a vocab_file (vocab.txt) or a tokenizer_file")
+            vocab = load_vocab(vocab_file)
+        spec = _bert_spec(vocab, config)
+        self._setup(spec, config, vocab_file or "")
+
+    @classmethod
+    def from_pretrained(cls, path: str, **kwargs) -> "BertTokenizer":
+        """Load from a folder (tokenizer.json, or vocab.txt + tokenizer_config.json +
+        special_tokens_map.json) or from a tokenizer.json / vocab.txt file."""
+        path = os.fspath(path)
+        if os.path.isfile(path):
+            if path.endswith(".json"):
+                return cls(tokenizer_file=path, **kwargs)
+            return cls(vocab_file=path, **kwargs)
+        if not os.path.isdir(path):
+            raise TokenizerError(f"{path}: no such folder or file")
+        config = _folder_config(path)
+        config.update(kwargs)
+        tj = os.path.join(path, "tokenizer.json")
+        if os.path.exists(tj):
+            return cls(tokenizer_file=tj, **config)
+        vf = os.path.join(path, "vocab.txt")
+        if not os.path.exists(vf):
+            raise TokenizerError(f"{path}: neither tokenizer.json nor vocab.txt found")
+        return cls(vocab_file=vf, **config)
+
+    def _build_core(self):
+        spec, src = self._spec, self._source or "tokenizer"
+        model = spec["model"]
+        unk = model.get("unk_token", "[UNK]")
+        unk_id = self._vocab.get(unk, -1)
+        norm = spec.get("normalizer")
+        if norm is None:
+            norm_t = None
+        elif norm.get("type") == "BertNormalizer":
+            lower = bool(norm.get("lowercase", True))
+            strip = norm.get("strip_accents")
+            norm_t = (bool(norm.get("clean_text", True)), bool(norm.get("handle_chinese_chars", True)),
+                      lower if strip is None else bool(strip), lower)
+        else:
+            raise TokenizerError(f"{src}: unsupported normalizer {norm.get('type')!r} for BERT")
+        pre = spec.get("pre_tokenizer")
+        if pre is None:
+            pre_t = None
+        elif pre.get("type") == "BertPreTokenizer":
+            pre_t = "bert"
+        else:
+            raise TokenizerError(f"{src}: unsupported pre_tokenizer {pre.get('type')!r} for BERT")
+        added = []
+        for t in self._added:
+            flags = ((_ADDED_SPECIAL if t.get("special") else 0)
+                     | (_ADDED_NORMALIZED if t.get("normalized", not t.get("special")) else 0)
+                     | (_ADDED_LSTRIP if t.get("lstrip") else 0)
+                     | (_ADDED_RSTRIP if t.get("rstrip") else 0)
+                     | (_ADDED_SINGLE_WORD if t.get("single_word") else 0))
+            added.append((t["content"], t["id"], flags))
+        single, pair = _templates(spec.get("post_processor"), self, src)
+        return _hfonnx._TokenizerCore(
+            list(self._vocab.items()), unk_id, model.get("continuing_subword_prefix", "##") or "",
+            int(model.get("max_input_chars_per_word", 100)), norm_t, pre_t, added, single, pair)
+
+    def _decode_tokens(self, tokens: list[str]) -> str:
+        dec = self._spec.get("decoder") or {"type": "WordPiece", "prefix": "##", "cleanup": True}
+        if dec.get("type") != "WordPiece":
+            return " ".join(tokens)
+        prefix, cleanup = dec.get("prefix", "##"), dec.get("cleanup", True)
+        out = []
+        for i, t in enumerate(tokens):
+            if i != 0:
+                t = t[len(prefix):] if t.startswith(prefix) else " " + t
+            if cleanup:
+                t = _wordpiece_cleanup(t)
+            out.append(t)
+        return "".join(out)
+
+    @property
+    def do_lower_case(self) -> bool:
+        n = self._spec.get("normalizer") or {}
+        return bool(n.get("lowercase", False))
+
+    def _tokenizer_config(self) -> dict:
+        cfg = super()._tokenizer_config()
+        n = self._spec.get("normalizer") or {}
+        cfg["do_lower_case"] = bool(n.get("lowercase", False))
+        cfg["strip_accents"] = n.get("strip_accents")
+        cfg["tokenize_chinese_chars"] = bool(n.get("handle_chinese_chars", True))
+        return cfg
+
+    def _save_model_files(self, directory: str) -> list[str]:
+        by_id = sorted(self._vocab.items(), key=lambda kv: kv[1])
+        if [i for _, i in by_id] != list(range(len(by_id))):
+            return []  # ids with holes: tokenizer.json alone describes it
+        p = os.path.join(directory, "vocab.txt")
+        with open(p, "w", encoding="utf-8", newline="\n") as f:
+            for tok, _ in by_id:
+                f.write(tok + "\n")
+        return [p]
+
+
+def _check_bert_spec(spec: Any, path: str) -> None:
+    if not isinstance(spec, dict):
+        raise TokenizerError(f"{path}: expected a JSON object")
+    model = spec.get("model")
+    if not isinstance(model, dict):
+        raise TokenizerError(f"{path}: no 'model' section")
+    mtype = model.get("type") or ("WordPiece" if "continuing_subword_prefix" in model
+                                  and "max_input_chars_per_word" in model else None)
+    if mtype != "WordPiece":
+        raise TokenizerError(f"{path}: model type {model.get('type')!r} is not WordPiece "
+                             "(BertTokenizer needs a WordPiece model)")
+    if not isinstance(model.get("vocab"), dict) or not model["vocab"]:
+        raise TokenizerError(f"{path}: model.vocab is missing or empty")
+
+
+def _bert_spec(vocab: dict[str, int], config: dict) -> dict:
+    """The tokenizer.json transformers' BertTokenizer builds from a vocab."""
+    specials = []
+    for name in ("pad_token", "unk_token", "cls_token", "sep_token", "mask_token"):
+        t = _token_content(config.get(name))
+        if t is not None and t not in specials:
+            specials.append(t)
+    extra = config.get("additional_special_tokens") or config.get("extra_special_tokens") or []
+    for t in (extra if isinstance(extra, list) else []):
+        t = _token_content(t)
+        if t not in specials:
+            specials.append(t)
+    added, next_id = [], max(vocab.values()) + 1
+    for t in specials:
+        i = vocab.get(t)
+        if i is None:
+            i, next_id = next_id, next_id + 1
+        added.append({"id": i, "content": t, "single_word": False, "lstrip": False,
+                      "rstrip": False, "normalized": False, "special": True})
+    added.sort(key=lambda a: a["id"])
+    cls_t, sep_t = _token_content(config.get("cls_token")), _token_content(config.get("sep_token"))
+    ids = {a["content"]: a["id"] for a in added}
+    cls_id, sep_id = ids.get(cls_t, 2), ids.get(sep_t, 3)
+    return {
+        "version": "1.0", "truncation": None, "padding": None, "added_tokens": added,
+        "normalizer": {"type": "BertNormalizer", "clean_text": True,
+                       "handle_chinese_chars": bool(config.get("tokenize_chinese_chars", True)),
+                       "strip_accents": config.get("strip_accents"),
+                       "lowercase": bool(config.get("do_lower_case", True))},
+        "pre_tokenizer": {"type": "BertPreTokenizer"},
+        "post_processor": {
+            "type": "TemplateProcessing",
+            "single": [{"SpecialToken": {"id": cls_t, "type_id": 0}},
+                       {"Sequence": {"id": "A", "type_id": 0}},
+                       {"SpecialToken": {"id": sep_t, "type_id": 0}}],
+            "pair": [{"SpecialToken": {"id": cls_t, "type_id": 0}},
+                     {"Sequence": {"id": "A", "type_id": 0}},
+                     {"SpecialToken": {"id": sep_t, "type_id": 0}},
+                     {"Sequence": {"id": "B", "type_id": 1}},
+                     {"SpecialToken": {"id": sep_t, "type_id": 1}}],
+            "special_tokens": {cls_t: {"id": cls_t, "ids": [cls_id], "tokens": [cls_t]},
+                               sep_t: {"id": sep_t, "ids": [sep_id], "tokens": [sep_t]}}},
+        "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
+        "model": {"type": "WordPiece", "unk_token": _token_content(config.get("unk_token")) or "[UNK]",
+                  "continuing_subword_prefix": "##", "max_input_chars_per_word": 100,
+                  "vocab": dict(vocab)},
+    }
+
+
+def _templates(pp: dict | None, tok: PreTrainedTokenizerBase, src: str):
+    """Post-processor -> (single, pair) piece lists for the core."""
+    if pp is None:
+        return [(0, 0, [])], [(0, 0, []), (1, 1, [])]
+    kind = pp.get("type")
+    if kind == "BertProcessing":
+        (sep_t, sep_id), (cls_t, cls_id) = pp["sep"], pp["cls"]
+        return ([(-1, 0, [cls_id]), (0, 0, []), (-1, 0, [sep_id])],
+                [(-1, 0, [cls_id]), (0, 0, []), (-1, 0, [sep_id]), (1, 1, []), (-1, 1, [sep_id])])
+    if kind != "TemplateProcessing":
+        raise TokenizerError(f"{src}: unsupported post_processor {kind!r}")
+    specials = pp.get("special_tokens") or {}
+
+    def conv(pieces):
+        out = []
+        for p in pieces:
+            if "Sequence" in p:
+                out.append((0 if p["Sequence"]["id"] == "A" else 1, int(p["Sequence"].get("type_id", 0)), []))
+            elif "SpecialToken" in p:
+                name = p["SpecialToken"]["id"]
+                if name not in specials:
+                    raise TokenizerError(f"{src}: post_processor uses undefined special token {name!r}")
+                out.append((-1, int(p["SpecialToken"].get("type_id", 0)), [int(i) for i in specials[name]["ids"]]))
+            else:
+                raise TokenizerError(f"{src}: bad template piece {p!r}")
+        return out
+    return conv(pp.get("single") or []), conv(pp.get("pair") or [])
+
+
+def _folder_config(path: str) -> dict:
+    """tokenizer_config.json, then special_tokens_map.json over it (as transformers)."""
+    config: dict = {}
+    p = os.path.join(path, "tokenizer_config.json")
+    if os.path.exists(p):
+        c = _read_json(p)
+        if not isinstance(c, dict):
+            raise TokenizerError(f"{p}: expected a JSON object")
+        config.update(c)
+    p = os.path.join(path, "special_tokens_map.json")
+    if os.path.exists(p):
+        c = _read_json(p)
+        if not isinstance(c, dict):
+            raise TokenizerError(f"{p}: expected a JSON object")
+        for k, v in c.items():
+            config.setdefault(k, v)
+    for k in ("tokenizer_class", "auto_map", "name_or_path", "added_tokens_decoder",
+              "tokenizer_file", "vocab_file"):
+        config.pop(k, None)
+    return config
+
+
+# Registry: names in tokenizer_config's tokenizer_class / config.json's
+# model_type / tokenizer.json's model type -> class.  T5Tokenizer adds itself here.
+TOKENIZER_CLASSES: dict[str, type] = {
+    "BertTokenizer": BertTokenizer, "BertTokenizerFast": BertTokenizer,
+}
+MODEL_TYPES: dict[str, type] = {"bert": BertTokenizer}
+JSON_MODEL_TYPES: dict[str, type] = {"WordPiece": BertTokenizer}
+VOCAB_FILES: dict[str, type] = {"vocab.txt": BertTokenizer}
+
+
+class AutoTokenizer:
+    """Pick the tokenizer class from a folder's files."""
+
+    @staticmethod
+    def from_pretrained(path: str, **kwargs) -> PreTrainedTokenizerBase:
+        """tokenizer_config.json's ``tokenizer_class``, else tokenizer.json's model
+        type, else config.json's ``model_type``, else the vocabulary files present."""
+        path = os.fspath(path)
+        if not os.path.isdir(path):
+            raise TokenizerError(f"{path}: not a folder")
+        cls = None
+        p = os.path.join(path, "tokenizer_config.json")
+        if os.path.exists(p):
+            name = (_read_json(p) or {}).get("tokenizer_class")
+            if name:
+                cls = TOKENIZER_CLASSES.get(name)
+                if cls is None:
+                    raise TokenizerError(f"{p}: tokenizer_class {name!r} is not supported by hfonnx "
+                                         f"(supported: {', '.join(sorted(TOKENIZER_CLASSES))})")
+        if cls is None and os.path.exists(os.path.join(path, "tokenizer.json")):
+            tj = os.path.join(path, "tokenizer.json")
+            spec = _read_json(tj)
+            model = spec.get("model") if isinstance(spec, dict) else None
+            if not isinstance(model, dict):
+                raise TokenizerError(f"{tj}: no 'model' section")
+            mtype = model.get("type") or ("WordPiece" if "continuing_subword_prefix" in model else None)
+            cls = JSON_MODEL_TYPES.get(mtype)
+            if cls is None:
+                raise TokenizerError(f"{tj}: model type {mtype!r} is not supported by hfonnx "
+                                     f"(supported: {', '.join(sorted(JSON_MODEL_TYPES))})")
+        if cls is None and os.path.exists(os.path.join(path, "config.json")):
+            mt = (_read_json(os.path.join(path, "config.json")) or {}).get("model_type")
+            cls = MODEL_TYPES.get(mt)
+            if cls is None and mt is not None:
+                raise TokenizerError(f"{path}/config.json: model_type {mt!r} has no hfonnx tokenizer "
+                                     f"(supported: {', '.join(sorted(MODEL_TYPES))})")
+        if cls is None:
+            for fname, c in VOCAB_FILES.items():
+                if os.path.exists(os.path.join(path, fname)):
+                    cls = c
+                    break
+        if cls is None:
+            raise TokenizerError(f"{path}: no tokenizer files found (looked for tokenizer_config.json, "
+                                 f"tokenizer.json, config.json, {', '.join(VOCAB_FILES)})")
+        return cls.from_pretrained(path, **kwargs)
