@@ -39,6 +39,9 @@ _WANT_TYPE_IDS, _WANT_ATTENTION, _WANT_SPECIAL, _WANT_OFFSETS, _WANT_LENGTH, _WA
 _ADDED_SPECIAL, _ADDED_NORMALIZED, _ADDED_LSTRIP, _ADDED_RSTRIP, _ADDED_SINGLE_WORD = 1, 2, 4, 8, 16
 _TRUNCATION = {"longest_first": 1, "only_first": 2, "only_second": 3, "do_not_truncate": 0}
 _PADDING = {"longest": 1, "max_length": 2, "do_not_pad": 0}
+# Rust's char::is_whitespace (the White_Space property); not Python's isspace()
+_RUST_WHITESPACE = ("\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+                    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 _SPECIAL_NAMES = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token",
                   "mask_token")
 
@@ -135,7 +138,10 @@ def load_vocab(path: str) -> dict[str, int]:
         raise TokenizerError(f"{path}: empty vocabulary")
     vocab: dict[str, int] = {}
     for i, tok in enumerate(lines):
-        vocab[tok] = i
+        # Parity: transformers hands vocab.txt to tokenizers' WordPiece::read_file,
+        # which reads lines and applies Rust's trim_end() (Unicode White_Space):
+        # bert-base-chinese's "\u2028" token becomes "" and "##\u2028" becomes "##".
+        vocab[tok.rstrip(_RUST_WHITESPACE)] = i
     return vocab
 
 
@@ -175,12 +181,16 @@ class PreTrainedTokenizerBase:
         self._id_to_token: dict[int, str] = {v: k for k, v in self._vocab.items()}
         self._added_id_to_token = {t["id"]: t["content"] for t in self._added}
         self._special_ids = {t["id"] for t in self._added if t.get("special")}
+        self._core = self._build_core()
+        # tokenizers decodes a normalized added token to its normalized content
+        self._decode_added = {t["id"]: (self._core.normalize(t["content"])
+                                        if t.get("normalized", not t.get("special")) and not t.get("special")
+                                        else t["content"]) for t in self._added}
         for name in _SPECIAL_NAMES:
             val = config.get(name, self._default_special.get(name))
             setattr(self, "_" + name, _token_content(val))
         extra = config.get("additional_special_tokens") or config.get("extra_special_tokens") or []
         self._additional_special_tokens = [_token_content(t) for t in extra] if isinstance(extra, list) else []
-        self._core = self._build_core()
 
     def _build_core(self):
         raise NotImplementedError
@@ -440,7 +450,9 @@ class PreTrainedTokenizerBase:
             i = int(i)
             if skip_special_tokens and i in self._special_ids:
                 continue
-            t = self._id_to_token_str(i)
+            t = self._decode_added.get(i)
+            if t is None:
+                t = self._id_to_token.get(i)
             if t is not None:
                 tokens.append(t)
         text = self._decode_tokens(tokens)

@@ -661,7 +661,28 @@ static PyObject *core_n_special(PyObject *self_, PyObject *arg)
     return PyLong_FromSize_t(hfo_tok_n_special(self->tok, pair));
 }
 
+static PyObject *core_normalize(PyObject *self_, PyObject *arg)
+{
+    CoreObject *self = (CoreObject *)self_;
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "normalize() needs a str");
+        return NULL;
+    }
+    hfo_text t = {PyUnicode_DATA(arg), (size_t)PyUnicode_GET_LENGTH(arg), PyUnicode_KIND(arg)};
+    uint32_t *cps = NULL;
+    size_t n = 0;
+    hfo_err err = {HFO_OK, ""};
+    if (hfo_tok_normalize(self->tok, &t, &cps, &n, &err)) {
+        raise_err(state_of(self_), &err);
+        return NULL;
+    }
+    PyObject *res = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, cps, (Py_ssize_t)n);
+    free(cps);
+    return res;
+}
+
 static PyMethodDef core_methods[] = {
+    {"normalize", core_normalize, METH_O, "normalize(text) -> the normalizer's output"},
     {"encode_batch", core_encode_batch, METH_VARARGS,
      "encode_batch(texts, pairs, add_special_tokens, truncation, max_length, stride, padding, "
      "pad_length, pad_to_multiple_of, pad_left, pad_id, pad_type_id, want, as_numpy, nthreads)"},

@@ -203,9 +203,13 @@ hfo_status hfo_enc_merge_with(hfo_encoding *self, hfo_encoding *pair, hfo_err *e
         if (st)
             goto done;
     }
-    /* 3. finish by merging the pair itself */
+    /* 3. finish by merging the pair itself; the combinations replace our
+     * previous overflowings (`self.overflowing = overflowings`) */
     if ((st = extend(self, pair, err)))
         goto done;
+    for (size_t k = 0; k < self->n_overflow; k++)
+        hfo_enc_free(&self->overflow[k]);
+    self->n_overflow = 0;
     for (size_t k = 0; k < n_news; k++) {
         if ((st = push_overflow(self, &news[k], err))) {
             n_news = k + 1;

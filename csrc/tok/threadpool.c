@@ -21,6 +21,8 @@ static pthread_cond_t cv_work = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t cv_done = PTHREAD_COND_INITIALIZER;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
+#define HFO_POOL_MAX 1024
+static unsigned long start_gen[HFO_POOL_MAX + 1]; /* generation a worker was created in */
 static int n_started;          /* background threads running (workers 1..n_started) */
 static int configured;         /* 0: default */
 static unsigned long generation;
@@ -46,7 +48,9 @@ static void *worker_main(void *arg)
     int me = (int)(intptr_t)arg;
     unsigned long seen;
     pthread_mutex_lock(&lock);
-    seen = generation;
+    /* created by a job that bumps the generation after creating us: that job
+     * is ours too */
+    seen = start_gen[me];
     for (;;) {
         while (generation == seen)
             pthread_cond_wait(&cv_work, &lock);
@@ -127,7 +131,10 @@ void hfo_pool_run(size_t n, int nthreads, hfo_pool_fn fn, void *ctx)
         return;
     }
     pthread_mutex_lock(&lock);
+    if (nthreads > HFO_POOL_MAX)
+        nthreads = HFO_POOL_MAX;
     while (n_started < nthreads - 1) {
+        start_gen[n_started + 1] = generation;
         pthread_t th;
         pthread_attr_t attr;
         pthread_attr_init(&attr);

@@ -142,6 +142,11 @@ hfo_status hfo_tok_set_template(hfo_tok *tok, int pair, const hfo_piece *pieces,
 /* How many tokens the template adds for a single (pair=0) or pair input. */
 size_t hfo_tok_n_special(const hfo_tok *tok, int pair);
 
+/* Run only the normalizer over t: *out is a malloc'ed array of *n_out code
+ * points the caller frees with free(). */
+hfo_status hfo_tok_normalize(const hfo_tok *tok, const hfo_text *t, uint32_t **out, size_t *n_out,
+                             hfo_err *err);
+
 /* Per-thread scratch space. Caller frees with hfo_ws_free. NULL on OOM. */
 hfo_ws *hfo_ws_new(void);
 void hfo_ws_free(hfo_ws *ws);

@@ -61,8 +61,21 @@ hfo_status hfo_tok_add_token(hfo_tok *tok, const uint32_t *cps, size_t n, int32_
     /* tokenizers: special tokens are never normalized */
     if (flags & HFO_ADDED_SPECIAL)
         flags &= ~(unsigned)HFO_ADDED_NORMALIZED;
-    if (hfo_added_add(&tok->added, cps, n, id, flags, err))
+    if ((flags & HFO_ADDED_NORMALIZED) && tok->normalizer) {
+        /* tokenizers matches normalized added tokens by their normalized
+         * content (AddedVocabulary::refresh_added_tokens) */
+        hfo_norm ns = {0};
+        hfo_text t = {cps, n, 4};
+        hfo_status st = tok->normalizer->run(tok->normalizer, &t, 0, n, &ns, err);
+        if (st == HFO_OK)
+            st = hfo_added_add(&tok->added, ns.cp, ns.len, id, flags, err);
+        n = ns.len;
+        hfo_norm_free(&ns);
+        if (st)
+            return st;
+    } else if (hfo_added_add(&tok->added, cps, n, id, flags, err)) {
         return err->code;
+    }
     if (n) {
         if (flags & HFO_ADDED_NORMALIZED)
             tok->has_norm_added = 1;
@@ -81,6 +94,25 @@ hfo_status hfo_tok_set_template(hfo_tok *tok, int pair, const hfo_piece *pieces,
 size_t hfo_tok_n_special(const hfo_tok *tok, int pair)
 {
     return hfo_template_n_special(pair ? &tok->pair : &tok->single);
+}
+
+hfo_status hfo_tok_normalize(const hfo_tok *tok, const hfo_text *t, uint32_t **out, size_t *n_out,
+                             hfo_err *err)
+{
+    hfo_norm ns = {0};
+    hfo_status st = tok->normalizer ? tok->normalizer->run(tok->normalizer, t, 0, t->len, &ns, err)
+                                    : hfo_norm_from_text(&ns, t, 0, t->len, err);
+    free(ns.os);
+    free(ns.oe);
+    if (st) {
+        free(ns.cp);
+        return st;
+    }
+    *out = ns.cp;
+    *n_out = ns.len;
+    if (*out == NULL && (*out = malloc(4)) == NULL)
+        return hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
+    return HFO_OK;
 }
 
 /* Steps 4-5 on ns[from, to): words -> tokens appended to out. */
