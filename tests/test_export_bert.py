@@ -259,3 +259,17 @@ def test_cli_export(tmp_path, capsys):
     got = ort_run(tmp_path / "o" / "model.onnx", feeds)
     assert max_diff(got["logits"], torch_run(model, feeds).logits.numpy(),
                     feeds["attention_mask"]) <= TOL
+
+
+@pytest.mark.parametrize("opset", [14, 18, 20])
+def test_opsets(tmp_path, opset):
+    model = _tiny(transformers.BertModel)
+    hfonnx.export(model, tmp_path, opset=opset, head="mean")
+    m = check_file(tmp_path / "model.onnx")
+    assert [p.version for p in m.opset_import if p.domain in ("", "ai.onnx")] == [opset]
+    feeds = batch(model.config)
+    got = ort_run(tmp_path / "model.onnx", feeds)
+    r = torch_run(model, feeds).last_hidden_state.numpy()
+    assert max_diff(got["last_hidden_state"], r, feeds["attention_mask"]) <= TOL
+    assert max_diff(got["sentence_embedding"],
+                    reference_pool(r, feeds["attention_mask"], "mean")) <= TOL
