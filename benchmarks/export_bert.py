@@ -1,5 +1,6 @@
 """Export BERT-base with hfonnx vs torch.onnx.export (TorchScript and the
-default dynamo exporter) vs optimum; then onnxruntime latency of each graph.
+default dynamo exporter) vs optimum; then onnxruntime latency of each graph
+(median of runs taken round-robin over all graphs in one process).
 
     python benchmarks/export_bert.py [--layers 12] [--keep DIR] [--runs 20]
 
@@ -7,7 +8,7 @@ A random-init BERT-base (hidden 768, 12 layers, 12 heads, vocab 30522) is
 saved as safetensors in a temporary folder.  Every exporter runs in its own
 subprocess, so wall time and memory are its own:
   wall     the export call (torch: also reported with the model load); the
-           median of 3 runs for the copy and hfonnx; os.sync() before each run
+           median of 3 runs for the copies and hfonnx; os.sync() before each run
   peak     the child's VmHWM (peak resident set, /proc/self/status)
   +anon    peak anonymous memory above the child's level just before the
            export, sampled every 2 ms from /proc/PID/status by this process:
@@ -133,30 +134,35 @@ def child(kind, src, out):
                                 "numpy": np.__version__}), flush=True)
 
 
-def latency_child(path, runs):
+def latency_child(paths, runs):
+    """All graphs in one process, timed round-robin (one run of each in turn)
+    so that background load on the machine hits every graph alike."""
     import numpy as np
     import onnxruntime as ort
     so = ort.SessionOptions()
     so.intra_op_num_threads = os.cpu_count() or 1
-    t0 = time.perf_counter()
-    sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-    t_session = time.perf_counter() - t0
-    res = {"session_s": t_session}
+    sessions, res = {}, {}
+    for kind, path in paths.items():
+        t0 = time.perf_counter()
+        sessions[kind] = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+        res[kind] = {"session_s": time.perf_counter() - t0}
     rng = np.random.default_rng(0)
     for b, s in ((1, 128), (8, 128)):
         feeds = {"input_ids": rng.integers(0, 30522, (b, s)).astype(np.int64),
                  "attention_mask": np.ones((b, s), np.int64),
                  "token_type_ids": np.zeros((b, s), np.int64)}
-        names = [i.name for i in sess.get_inputs()]
-        feeds = {k: v for k, v in feeds.items() if k in names}
-        for _ in range(3):
-            sess.run(None, feeds)
-        times = []
-        for _ in range(runs if b == 1 else max(3, runs // 4)):
-            t0 = time.perf_counter()
-            sess.run(None, feeds)
-            times.append(time.perf_counter() - t0)
-        res[f"{b}x{s}_ms"] = 1000 * float(np.median(times))
+        times = {k: [] for k in sessions}
+        for k, sess in sessions.items():
+            for _ in range(2):
+                sess.run(None, feeds)
+        for _ in range(runs if b == 1 else max(3, runs // 3)):
+            for k, sess in sessions.items():
+                t0 = time.perf_counter()
+                sess.run(None, feeds)
+                times[k].append(time.perf_counter() - t0)
+        for k, t in times.items():
+            res[k][f"{b}x{s}_ms"] = 1000 * float(np.median(t))
+            res[k][f"{b}x{s}_min_ms"] = 1000 * float(np.min(t))
     print("RESULT", json.dumps(res), flush=True)
 
 
@@ -258,6 +264,7 @@ def main():
         runs = [r for r in runs if r[0] in keep]
     results = {"weights_bytes": weights_bytes, "layers": a.layers, "cpu_count": os.cpu_count(),
                "exporters": {}}
+    models = {}
     for kind, label, path in runs:
         out = os.path.join(work, "out-" + kind)
         shutil.rmtree(out, ignore_errors=True)
@@ -283,12 +290,18 @@ def main():
         if "error" not in r and not kind.startswith("copy") and os.path.exists(model):
             r["onnx_bytes"] = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out)
                                   if f.startswith("model.onnx"))
-            r["latency"] = run_child(["--latency", model, str(a.runs)])
+            models[kind] = model
         results["exporters"][kind] = r
         if "error" in r:
             print(f"  {label}: FAILED: {r['error']}", flush=True)
 
     ex = results["exporters"]
+    if models:
+        print("timing onnxruntime on every graph (round-robin) ...", flush=True)
+        lat = run_child(["--latency", json.dumps(models), str(a.runs)])
+        for kind in models:
+            ex[kind]["latency"] = lat.get(kind, {"error": lat.get("error", "?")})
+
     def wall(k):
         return ex.get(k, {}).get("wall")
     summary = {}
@@ -336,6 +349,6 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child(*sys.argv[2:5])
     elif len(sys.argv) > 1 and sys.argv[1] == "--latency":
-        latency_child(sys.argv[2], int(sys.argv[3]))
+        latency_child(json.loads(sys.argv[2]), int(sys.argv[3]))
     else:
         main()
