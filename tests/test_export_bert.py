@@ -273,3 +273,23 @@ def test_opsets(tmp_path, opset):
     assert max_diff(got["last_hidden_state"], r, feeds["attention_mask"]) <= TOL
     assert max_diff(got["sentence_embedding"],
                     reference_pool(r, feeds["attention_mask"], "mean")) <= TOL
+
+
+def test_weights_dict_variants(tmp_path):
+    """(config, weights) with arrays the exporter must adapt: Fortran-ordered,
+    float64, and bfloat16 as ml_dtypes arrays."""
+    model = _tiny(transformers.BertModel)
+    w = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+    w["encoder.layer.0.attention.self.query.weight"] = np.asfortranarray(
+        w["encoder.layer.0.attention.self.query.weight"])
+    w["encoder.layer.1.output.dense.weight"] = w["encoder.layer.1.output.dense.weight"].astype(np.float64)
+    hfonnx.export((model.config.to_dict(), w), tmp_path / "a")
+    feeds = batch(model.config)
+    assert _compare_base(model, tmp_path / "a" / "model.onnx", feeds) <= TOL
+
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    wb = {k: v.detach().float().numpy().astype(ml_dtypes.bfloat16)
+          for k, v in model.state_dict().items() if v.is_floating_point()}
+    hfonnx.export((model.config.to_dict(), wb), tmp_path / "b")
+    model_bf16 = model.to(torch.bfloat16).float()   # the same rounding
+    assert _compare_base(model_bf16, tmp_path / "b" / "model.onnx", feeds) <= TOL

@@ -155,3 +155,17 @@ def test_bad_index(tmp_path):
     (tmp_path / "model.safetensors.index.json").write_text(json.dumps({"weight_map": {"w": "x.safetensors"}}))
     with pytest.raises(hfonnx.WeightError, match="x.safetensors"):
         hfonnx.load_weights(tmp_path)
+
+
+def test_bin_without_torch_is_a_clear_error(tmp_path, monkeypatch):
+    torch.save({"w": torch.zeros(2)}, tmp_path / "pytorch_model.bin")
+    monkeypatch.setitem(__import__("sys").modules, "torch", None)  # import torch -> ImportError
+    with pytest.raises(hfonnx.HfonnxError, match="needs torch") as e:
+        hfonnx.load_weights(tmp_path)
+    assert "pytorch_model.bin" in str(e.value)
+
+
+def test_sharded_index_bad_json(tmp_path):
+    (tmp_path / "model.safetensors.index.json").write_text("{nope")
+    with pytest.raises(hfonnx.WeightError, match="not valid JSON"):
+        hfonnx.load_weights(tmp_path)
