@@ -1,6 +1,6 @@
 """hfonnx: Hugging Face tokenizers in C and direct ONNX export of BERT and T5."""
 from . import errors
-from .graph import DEFAULT_OPSET, Graph, Value
+from .graph import DEFAULT_OPSET, ExternalData, Graph, Value
 from .export import export, load_config, load_weights  # noqa: E402
 from .tokenization import AutoTokenizer, BatchEncoding, BertTokenizer, get_num_threads, set_num_threads  # noqa: E402,E501
 from .errors import (ExportError, GraphError, HfonnxError, TokenizerError,
@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 __all__ = [
     "HfonnxError", "TokenizerError", "GraphError", "WeightError",
     "UnsupportedModelError", "ExportError", "errors", "__version__",
-    "Graph", "Value", "DEFAULT_OPSET",
+    "Graph", "Value", "ExternalData", "DEFAULT_OPSET",
     "export", "load_config", "load_weights",
     "AutoTokenizer", "BertTokenizer", "BatchEncoding", "set_num_threads", "get_num_threads",
 ]

@@ -46,6 +46,10 @@ _ARCH_PREFIX = {"bert": "Bert", "t5": "T5", "mt5": "MT5"}
 #: Named feature-extraction heads (sentence embeddings), output `sentence_embedding`.
 POOLING_HEADS = ("cls", "mean", "max", "pooler")
 
+#: The external data file T5's files share when their weights go external.
+SHARED_DATA_FILE = "model.onnx_data"
+_SHARED_DATA_ABOVE = 1 << 30   # stored bytes; each file alone could pass 2 GB soon after
+
 # Files copied from the source folder so the output is a complete model folder.
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                     "vocab.txt", "spiece.model", "added_tokens.json", "generation_config.json")
@@ -84,7 +88,9 @@ def export(model, output_dir, task=None, head=None, opset=None, with_past=True,
         optimum load by default); default ``True``.
     external_data
         ``None``: weights go to ``model.onnx_data`` only beyond protobuf's
-        2 GB limit; ``True``: always; ``False``: never.
+        2 GB limit; ``True``: always; ``False``: never.  T5's files share
+        one ``model.onnx_data`` (each weight stored once) when their weights
+        go external: when asked, or past 1 GB of weights.
 
     Errors: :class:`UnsupportedModelError` (architecture, activation, task,
     head), :class:`WeightError` (missing / misshaped weight, named),
@@ -140,7 +146,12 @@ def _export_t5(config, weights, source_dir, source_name, output_dir, task, with_
         _hfonnx.build_t5(graph, config, weights, part)
         _stamp(graph, source_name, task)
         graphs.append((file_name, graph))
-    return _write_folder(graphs, output_dir, config, source_dir, external_data)
+    # The files read the same weights: past protobuf's limit, or when asked,
+    # they share one data file rather than each writing its own copy.
+    stored = sum(a.nbytes * (2 if a.dtype.itemsize == 2 else 1) for a in weights.values())
+    shared = external_data is True or (external_data is None and stored > _SHARED_DATA_ABOVE)
+    return _write_folder(graphs, output_dir, config, source_dir, external_data,
+                         shared_data=SHARED_DATA_FILE if shared else None)
 
 
 def _stamp(graph, source_name, task):
@@ -268,22 +279,29 @@ def _hfonnx_graph(name, opset):
 
 # ---- writing the folder ----------------------------------------------------
 
-def _write_folder(graphs, output_dir, config, source_dir, external_data):
+def _write_folder(graphs, output_dir, config, source_dir, external_data, shared_data=None):
     """Write [(file name, graph)], config.json and the tokenizer files; on any
-    failure remove what was written and the folders made."""
+    failure remove what was written and the folders made.  shared_data: the
+    name of one external data file all the graphs write their weights to."""
     output_dir = os.fspath(output_dir)
     created = []                      # folders we made, removed again on failure
     written = []
+    store = None
     try:
         _makedirs(output_dir, created)
+        if shared_data:
+            store = _hfonnx.ExternalData(os.path.join(output_dir, shared_data))
         for file_name, graph in graphs:
             model_path = os.path.join(output_dir, file_name)
             data_path = model_path + "_data"
             had_data = os.path.exists(data_path)
-            graph.save(model_path, external_data=external_data)
+            graph.save(model_path, external_data=store if store is not None else external_data)
             written.append(model_path)
-            if os.path.exists(data_path) and (external_data or not had_data):
+            if store is None and os.path.exists(data_path) and (external_data or not had_data):
                 written.append(data_path)
+        if store is not None:
+            store.commit()
+            written.append(store.path)
         cfg_path = os.path.join(output_dir, "config.json")
         src_cfg = os.path.join(source_dir, "config.json") if source_dir else None
         if src_cfg and os.path.isfile(src_cfg):
@@ -300,6 +318,8 @@ def _write_folder(graphs, output_dir, config, source_dir, external_data):
                     _copy(src, dst)
                     written.append(dst)
     except BaseException as e:
+        if store is not None:
+            store.discard()
         for p in reversed(written):
             try:
                 os.unlink(p)

@@ -14,9 +14,10 @@ wrong name or type, or inputs of mismatched dtypes raise
 """
 from . import _hfonnx
 
-__all__ = ["Graph", "Value", "DEFAULT_OPSET"]
+__all__ = ["Graph", "Value", "ExternalData", "DEFAULT_OPSET"]
 
 Value = _hfonnx.Value
+ExternalData = _hfonnx.ExternalData
 DEFAULT_OPSET = _hfonnx.DEFAULT_OPSET
 
 

@@ -214,3 +214,24 @@ def test_errors(tmp_path):
     with pytest.raises(hfonnx.UnsupportedModelError, match="head"):
         hfonnx.export((cfg, weights), tmp_path / "e", head="mean")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_shared_external_data(tmp_path):
+    model = make_model("gated-gelu-untied")
+    paths = hfonnx.export(model, tmp_path, task="text2text-generation", external_data=True)
+    names = sorted(p.rsplit("/", 1)[-1] for p in map(str, paths))
+    assert "model.onnx_data" in names and not any(n.endswith(".onnx_data") and n != "model.onnx_data" for n in names)
+    # every weight once: the data file holds no more than the checkpoint (plus alignment)
+    weights = sum(t.numel() * 4 for t in model.state_dict().values())
+    assert (tmp_path / "model.onnx_data").stat().st_size <= weights + 4096 * len(model.state_dict())
+    ids, mask = batch(model.config.vocab_size)
+    dec_ids = torch.zeros((3, 2), dtype=torch.long)
+    with torch.no_grad():
+        ref = model(input_ids=ids, attention_mask=mask, decoder_input_ids=dec_ids)
+    enc = session(tmp_path / "encoder_model.onnx").run(None, {"input_ids": ids.numpy(),
+                                                               "attention_mask": mask.numpy()})[0]
+    for f in ("decoder_model.onnx", "decoder_with_past_model.onnx", "decoder_model_merged.onnx"):
+        session(tmp_path / f)
+    logits = session(tmp_path / "decoder_model.onnx").run(None, {
+        "input_ids": dec_ids.numpy(), "encoder_attention_mask": mask.numpy(), "encoder_hidden_states": enc})[0]
+    assert np.abs(logits - ref.logits.numpy()).max() <= TOL

@@ -250,3 +250,40 @@ def test_subgraph_scopes_are_checked():
         g.If(x, then_branch=a, else_branch=b)
     with pytest.raises(hfonnx.GraphError, match="subgraph"):
         a.save("never.onnx")
+
+
+def _model_reading(w, name):
+    g = hfonnx.Graph(name)
+    x = g.input("x", "float32", [1, 64])
+    g.output(x @ g.initializer("w", w), "y")
+    return g
+
+
+def test_external_data_shared_by_two_models(tmp_path):
+    w = np.arange(4096, dtype=np.float32).reshape(64, 64)
+    other = np.ones((64, 64), np.float32)
+    a, b = _model_reading(w, "a"), _model_reading(w, "b")
+    c = _model_reading(other, "c")
+    with hfonnx.ExternalData(tmp_path / "shared.bin") as store:
+        a.save(tmp_path / "a.onnx", external_data=store)
+        b.save(tmp_path / "b.onnx", external_data=store)      # w is already there
+        assert store.size == w.nbytes
+        c.save(tmp_path / "c.onnx", external_data=store)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.onnx", "b.onnx", "c.onnx", "shared.bin"]
+    assert (tmp_path / "shared.bin").stat().st_size == w.nbytes + other.nbytes   # each stored once
+    xv = np.ones((1, 64), np.float32)
+    for name, ref in [("a", w), ("b", w), ("c", other)]:
+        onnx.checker.check_model(str(tmp_path / f"{name}.onnx"), full_check=True)
+        assert np.array_equal(run(tmp_path / f"{name}.onnx", {"x": xv})[0], xv @ ref)
+
+
+def test_external_data_discarded_on_error(tmp_path):
+    w = np.ones((64, 64), np.float32)
+    with pytest.raises(hfonnx.GraphError, match="folder of its external data"):
+        with hfonnx.ExternalData(tmp_path / "shared.bin") as store:
+            _model_reading(w, "a").save(tmp_path / "a.onnx", external_data=store)
+            (tmp_path / "sub").mkdir()
+            _model_reading(w, "b").save(tmp_path / "sub" / "b.onnx", external_data=store)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.onnx", "sub"]   # no data file, no temp
+    with pytest.raises(ValueError, match="discarded"):
+        _model_reading(w, "c").save(tmp_path / "c.onnx", external_data=store)

@@ -44,7 +44,13 @@ def test_graph_core_under_sanitizers(tmp_path):
     r = subprocess.run([str(exe), str(out)], capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "all checks passed" in r.stdout
-    assert sorted(p.name for p in out.iterdir()) == ["branches.onnx", "core.data", "core.onnx", "core_ext.onnx"]
+    assert sorted(p.name for p in out.iterdir()) == ["branches.onnx", "core.data", "core.onnx", "core_ext.onnx",
+                                                     "one.onnx", "shared.bin", "three.onnx", "two.onnx"]
+    w = (np.arange(64 * 64) % 7).astype(np.float32).reshape(64, 64)
+    ones = np.ones((1, 64), np.float32)
+    assert np.array_equal(ort.InferenceSession(str(out / "one.onnx")).run(None, {"x": ones})[0], ones @ w)
+    assert np.array_equal(ort.InferenceSession(str(out / "three.onnx")).run(None, {"x": ones})[0], ones @ w.T)
+    assert (out / "shared.bin").stat().st_size == 2 * w.nbytes and list((out / "two.onnx").iterdir()) == []
     onnx.checker.check_model(str(out / "branches.onnx"), full_check=True)
     branches = ort.InferenceSession(str(out / "branches.onnx"))
     xv = np.array([1.5, -3.0], np.float32)

@@ -34,6 +34,7 @@ typedef struct hfo_py_state {
     PyObject *ExportError;      /* writing the ONNX file failed */
     PyObject *graph_type;       /* hfonnx.Graph */
     PyObject *value_type;       /* hfonnx.Value */
+    PyObject *store_type;       /* hfonnx.ExternalData */
     PyObject *tokenizer_type;   /* the C tokenizer core type */
 } hfo_py_state;
 

@@ -58,6 +58,7 @@ hfo_py_state *hfo_py_state_of_type(PyTypeObject *type)
 #define HFO_STATE_OBJECTS(X)                                                 \
     X(HfonnxError) X(TokenizerError) X(GraphError) X(WeightError)           \
     X(UnsupportedModelError) X(ExportError) X(graph_type) X(value_type)     \
+    X(store_type)                                                            \
     X(tokenizer_type)
 
 static int module_traverse(PyObject *module, visitproc visit, void *arg)

@@ -724,6 +724,189 @@ static PyObject *graph_output(GraphObject *self, PyObject *args, PyObject *kwds)
     return hfo_py_value_new((PyObject *)self, out);
 }
 
+/* ---- ExternalData: one external data file shared by several models ------- */
+
+typedef struct {
+    PyObject_HEAD
+    hfo_external_store *s;
+    PyObject *path;        /* str */
+    PyObject *graphs;      /* the graphs saved into it: their arrays' memory is referenced */
+    int state;             /* 0 open, 1 committed, 2 discarded */
+} StoreObject;
+
+static PyObject *store_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"path", NULL};
+    PyObject *path;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O&:ExternalData", kwlist, PyUnicode_FSDecoder, &path))
+        return NULL;
+    PyObject *bytes = PyUnicode_EncodeFSDefault(path);
+    if (bytes == NULL) {
+        Py_DECREF(path);
+        return NULL;
+    }
+    char err[1024];
+    hfo_external_store *s;
+    Py_BEGIN_ALLOW_THREADS
+    s = hfo_external_store_open(PyBytes_AS_STRING(bytes), err, sizeof err);
+    Py_END_ALLOW_THREADS
+    Py_DECREF(bytes);
+    if (s == NULL) {
+        hfo_py_state *st = hfo_py_state_of_type(type);
+        Py_DECREF(path);
+        if (st != NULL)
+            PyErr_SetString(st->ExportError, err);
+        return NULL;
+    }
+    StoreObject *self = (StoreObject *)type->tp_alloc(type, 0);
+    if (self == NULL || (self->graphs = PyList_New(0)) == NULL) {
+        hfo_external_store_free(s);
+        Py_DECREF(path);
+        Py_XDECREF(self);
+        return NULL;
+    }
+    self->s = s;
+    self->path = path;
+    return (PyObject *)self;
+}
+
+static int store_traverse(StoreObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->graphs);
+    return 0;
+}
+
+static int store_clear(StoreObject *self)
+{
+    Py_CLEAR(self->graphs);
+    return 0;
+}
+
+static void store_dealloc(StoreObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    hfo_external_store_free(self->s);   /* removes the file unless committed */
+    self->s = NULL;
+    store_clear(self);
+    Py_CLEAR(self->path);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static int store_check_open(StoreObject *self)
+{
+    if (self->state == 0)
+        return 0;
+    PyErr_Format(PyExc_ValueError, "external data file %R is already %s", self->path,
+                 self->state == 1 ? "committed" : "discarded");
+    return -1;
+}
+
+static PyObject *store_commit(StoreObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (self->state == 1)
+        Py_RETURN_NONE;
+    if (store_check_open(self) < 0)
+        return NULL;
+    char err[1024];
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = hfo_external_store_commit(self->s, err, sizeof err);
+    Py_END_ALLOW_THREADS
+    if (rc < 0) {
+        hfo_py_state *st = hfo_py_state_of_type(Py_TYPE(self));
+        if (st != NULL)
+            PyErr_SetString(st->ExportError, err);
+        return NULL;
+    }
+    self->state = 1;
+    Py_RETURN_NONE;
+}
+
+static PyObject *store_discard(StoreObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (self->state == 0) {
+        hfo_external_store_free(self->s);
+        self->s = NULL;
+        self->state = 2;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *store_enter(StoreObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (store_check_open(self) < 0)
+        return NULL;
+    return Py_NewRef(self);
+}
+
+static PyObject *store_exit(StoreObject *self, PyObject *args)
+{
+    PyObject *exc_type = PyTuple_GET_SIZE(args) > 0 ? PyTuple_GET_ITEM(args, 0) : Py_None;
+    PyObject *r = exc_type == Py_None && self->state == 0 ? store_commit(self, NULL) : store_discard(self, NULL);
+    if (r == NULL)
+        return NULL;
+    Py_DECREF(r);
+    Py_RETURN_FALSE;
+}
+
+static PyObject *store_get_path(StoreObject *self, void *c) { (void)c; return Py_NewRef(self->path); }
+static PyObject *store_get_size(StoreObject *self, void *c)
+{
+    (void)c;
+    return PyLong_FromUnsignedLongLong(self->s ? hfo_external_store_size(self->s) : 0);
+}
+
+static PyMethodDef store_methods[] = {
+    {"commit", (PyCFunction)store_commit, METH_NOARGS, "commit()\n\nMove the data file into place (it is written under a temporary name)."},
+    {"discard", (PyCFunction)store_discard, METH_NOARGS, "discard()\n\nRemove the temporary data file."},
+    {"__enter__", (PyCFunction)store_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)store_exit, METH_VARARGS, "commit on success, discard on an exception"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef store_getset[] = {
+    {"path", (getter)store_get_path, NULL, "the data file's final path", NULL},
+    {"size", (getter)store_get_size, NULL, "bytes of tensor data written so far", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot store_slots[] = {
+    {Py_tp_new, store_new},
+    {Py_tp_dealloc, store_dealloc},
+    {Py_tp_traverse, store_traverse},
+    {Py_tp_clear, store_clear},
+    {Py_tp_methods, store_methods},
+    {Py_tp_getset, store_getset},
+    {Py_tp_doc, "ExternalData(path)\n\nOne external data file shared by several models saved into the same\n"
+                "folder with graph.save(model_path, external_data=store): a weight already in\n"
+                "the file is referenced, not written again.  Use as a context manager, or call\n"
+                "commit(); without it the file is removed."},
+    {0, NULL},
+};
+
+static PyType_Spec store_spec = {
+    .name = "hfonnx._hfonnx.ExternalData",
+    .basicsize = sizeof(StoreObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .slots = store_slots,
+};
+
+static int is_store(PyObject *o)
+{
+    PyObject *module = PyType_GetModuleByDef(Py_TYPE(o), &hfo_py_module_def);
+    if (module == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    return PyObject_TypeCheck(o, (PyTypeObject *)hfo_py_state_of_module(module)->store_type);
+}
+
 static PyObject *graph_save(GraphObject *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"path", "external_data", "external_threshold", NULL};
@@ -735,7 +918,15 @@ static PyObject *graph_save(GraphObject *self, PyObject *args, PyObject *kwds)
     hfo_write_options opts = {0};
     opts.external_min_bytes = threshold > 0 ? (size_t)threshold : 1;
     PyObject *ext_bytes = NULL;
-    if (ext == Py_True) {
+    StoreObject *store = NULL;
+    if (ext != Py_None && is_store(ext)) {
+        store = (StoreObject *)ext;
+        if (store_check_open(store) < 0) {
+            Py_DECREF(path_obj);
+            return NULL;
+        }
+        opts.store = store->s;
+    } else if (ext == Py_True) {
         opts.force_external = 1;
     } else if (ext != Py_None && ext != Py_False) {
         if (!PyUnicode_FSConverter(ext, &ext_bytes)) {
@@ -753,6 +944,9 @@ static PyObject *graph_save(GraphObject *self, PyObject *args, PyObject *kwds)
     Py_XDECREF(ext_bytes);
     if (rc < 0)
         return hfo_py_graph_raise((PyObject *)self), NULL;
+    /* the store now refers to this graph's arrays by address: keep them */
+    if (store != NULL && PyList_Append(store->graphs, root_of((PyObject *)self)) < 0)
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -858,7 +1052,7 @@ static PyMethodDef graph_methods[] = {
      "save(path, external_data=None, external_threshold=1024)\n\n"
      "Write the model (to a temporary name, renamed when complete).  external_data=True or a file\n"
      "name puts tensors of at least external_threshold bytes in a file beside the model; models over\n"
-     "2 GB always do."},
+     "2 GB always do.  An ExternalData shares one data file between several models."},
     {"subgraph", (PyCFunction)graph_subgraph, METH_VARARGS,
      "subgraph(name) -> Graph\n\nA subgraph for an If's then_branch / else_branch.  Its ops may read values of\n"
      "this graph; its weights and constants are the main graph's initializers; declare its\n"
@@ -1065,6 +1259,9 @@ int hfo_py_graph_exec(PyObject *module)
         return -1;
     /* numpy defers to Value's reflected operators: array @ value adds a MatMul */
     if (PyObject_SetAttrString(st->value_type, "__array_ufunc__", Py_None) < 0)
+        return -1;
+    st->store_type = PyType_FromModuleAndSpec(module, &store_spec, NULL);
+    if (st->store_type == NULL || PyModule_AddObjectRef(module, "ExternalData", st->store_type) < 0)
         return -1;
     if (PyModule_AddIntConstant(module, "DEFAULT_OPSET", HFO_DEFAULT_OPSET) < 0)
         return -1;

@@ -278,6 +278,32 @@ hfo_value *hfo_gemm_linear(hfo_graph *g, const char *path, hfo_value *x, hfo_val
 
 /* ---- writing ---------------------------------------------------------- */
 
+/* One external data file shared by several models written one after another
+ * (T5's encoder and decoders read the same embedding and decoder weights):
+ * a tensor already in the file is referenced again, not written twice.
+ *
+ *     char err[512];
+ *     hfo_external_store *s = hfo_external_store_open("out/model.onnx_data", err, sizeof err);
+ *     hfo_write_options o = {.store = s};
+ *     hfo_graph_write(encoder, "out/encoder_model.onnx", &o);
+ *     hfo_graph_write(decoder, "out/decoder_model.onnx", &o);
+ *     hfo_external_store_commit(s, err, sizeof err);   // the data file appears
+ *     hfo_external_store_free(s);
+ *
+ * A tensor is the same when it comes from the same memory with the same
+ * stored dtype, shape and transform: that memory must stay valid and
+ * unchanged until the store is freed.  The file is written under a temporary
+ * name and renamed by commit; freed without commit, it is removed.  The
+ * models must be written in the store's folder. */
+typedef struct hfo_external_store hfo_external_store;
+/* NULL with a message in err on failure.  Caller frees with hfo_external_store_free. */
+hfo_external_store *hfo_external_store_open(const char *path, char *err, size_t err_len);
+/* 0, or -1 with a message in err. */
+int hfo_external_store_commit(hfo_external_store *s, char *err, size_t err_len);
+void hfo_external_store_free(hfo_external_store *s);
+/* Bytes of tensor data held so far (padding included). */
+uint64_t hfo_external_store_size(const hfo_external_store *s);
+
 typedef struct hfo_write_options {
     /* Put tensors of at least `external_min_bytes` in `external_name` beside
      * the model (a bare file name).  external_name NULL: only when the model
@@ -285,6 +311,7 @@ typedef struct hfo_write_options {
     const char *external_name;
     size_t external_min_bytes;   /* 0: 1024 */
     int force_external;          /* always write the external file */
+    hfo_external_store *store;   /* write external tensors to this shared file (implies external) */
 } hfo_write_options;
 
 /* Write the model to `path` (via "<path>.tmp-XXXX", renamed when complete;

@@ -16,6 +16,7 @@
  * Both files appear under temporary names and are renamed when complete.
  * Assumes a little-endian host, as ONNX's raw_data is little-endian.
  */
+#include "external_store.h"
 #include "graph_impl.h"
 #include "onnx.pb-c.h"
 
@@ -519,6 +520,7 @@ typedef struct weight_plan {
     int external;
     uint64_t offset;          /* in the external file */
     size_t size;              /* packed TensorProto, bytes included when inline */
+    int store_new;            /* shared store: not in the file yet, this write adds it */
 } weight_plan;
 
 int hfo_graph_write(hfo_graph *g, const char *path, const hfo_write_options *opts)
@@ -544,7 +546,7 @@ int hfo_graph_write(hfo_graph *g, const char *path, const hfo_write_options *opt
     char *ext_path = NULL;
     const char *ext_name = NULL;
     out_file model = {0}, ext = {0};
-    int rc = -1, model_open = 0, ext_open = 0;
+    int rc = -1, model_open = 0, ext_open = 0, store_begun = 0;
 
     /* Which weights are used (by a node or as an output): only those are written. */
     unsigned char *used = calloc(g->values.len + 1, 1);
@@ -568,9 +570,26 @@ int hfo_graph_write(hfo_graph *g, const char *path, const hfo_write_options *opt
         n_weights++;
     }
 
-    int want_external = opts->force_external || opts->external_name != NULL
+    hfo_external_store *store = opts->store;
+    int want_external = store != NULL || opts->force_external || opts->external_name != NULL
         || total > PROTOBUF_LIMIT - ((uint64_t)64 << 20);
-    if (want_external) {
+    if (store != NULL) {
+        ext_name = hfo_store_name(store);
+        size_t dir_len = (size_t)(base_name(path) - path);
+        const char *sp = hfo_store_path(store);
+        size_t sdir_len = (size_t)(base_name(sp) - sp);
+        if (dir_len != sdir_len || strncmp(path, sp, dir_len) != 0) {
+            hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "the model '%s' must be written in the folder of its "
+                           "external data file '%s'", path, sp);
+            goto done;
+        }
+        if (strcmp(sp, path) == 0) {
+            hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "external data file '%s' would overwrite the model", sp);
+            goto done;
+        }
+        hfo_store_begin(store);
+        store_begun = 1;
+    } else if (want_external) {
         ext_name = opts->external_name;
         if (ext_name == NULL) {
             char *tmp = hfo_arena_printf(&w.scratch, "%s_data", base_name(path));
@@ -609,10 +628,17 @@ int hfo_graph_write(hfo_graph *g, const char *path, const hfo_write_options *opt
          * shape inference must be able to read them */
         p->external = want_external && p->nbytes >= min_bytes
             && (!p->v->is_const || p->nbytes >= CHUNK_BYTES);
-        if (p->external) {
+        if (p->external && store != NULL) {
+            if (hfo_store_place(store, p->v, p->nbytes, &p->offset, &p->store_new) < 0) {
+                w.oom = 1;
+                break;
+            }
+        } else if (p->external) {
             ext_offset = (ext_offset + EXTERNAL_ALIGN - 1) / EXTERNAL_ALIGN * EXTERNAL_ALIGN;
             p->offset = ext_offset;
             ext_offset += p->nbytes;
+        }
+        if (p->external) {
             Onnx__StringStringEntryProto **kv = walloc(&w, 3 * sizeof *kv);
             Onnx__StringStringEntryProto *e = walloc(&w, 3 * sizeof *e);
             char *off = hfo_arena_printf(&w.scratch, "%" PRIu64, p->offset);
@@ -715,12 +741,33 @@ int hfo_graph_write(hfo_graph *g, const char *path, const hfo_write_options *opt
 
     /* Write: the external data first, then the model, then rename both. */
     file_sink sink;
-    if (want_external) {
+    static const uint8_t zeros[EXTERNAL_ALIGN];
+    if (store != NULL) {
+        if (hfo_store_file(store) == NULL) {
+            hfo_graph_fail(g, HFO_GRAPH_ERR_IO, "the external data file '%s' failed earlier; open a new one",
+                           hfo_store_path(store));
+            goto done;
+        }
+        sink_init(&sink, hfo_store_file(store));
+        sink.written = hfo_store_written(store);
+        for (size_t k = 0; k < n_weights && !sink.failed; k++) {
+            if (!plan[k].external || !plan[k].store_new)
+                continue;
+            if (sink.written < plan[k].offset)
+                sink_append(&sink.base, (size_t)(plan[k].offset - sink.written), zeros);
+            write_weight_bytes(&sink, plan[k].v, buf);
+        }
+        hfo_store_set_written(store, sink.written);
+        if (sink.failed) {
+            hfo_graph_fail(g, HFO_GRAPH_ERR_IO, "cannot write '%s': %s", hfo_store_path(store),
+                           strerror(sink.failed));
+            goto done;
+        }
+    } else if (want_external) {
         if (out_open(g, &ext, ext_path) < 0)
             goto done;
         ext_open = 1;
         sink_init(&sink, ext.f);
-        static const uint8_t zeros[EXTERNAL_ALIGN];
         for (size_t k = 0; k < n_weights && !sink.failed; k++) {
             if (!plan[k].external)
                 continue;
@@ -774,6 +821,8 @@ done:
         if (model_open)
             unlink(model.tmp_path);
     }
+    if (store_begun)
+        hfo_store_end(store, rc == 0);
     out_free(&model);
     out_free(&ext);
     free(ext_path);

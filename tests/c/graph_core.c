@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int failures;
@@ -101,11 +102,49 @@ static void subgraphs(const char *dir)
     hfo_graph_free(g);
 }
 
+/* Two models sharing one external data file; a failed write in between
+ * leaves nothing of its own behind. */
+static void shared_store(const char *dir)
+{
+    static float w[64 * 64];
+    for (int i = 0; i < 64 * 64; i++)
+        w[i] = (float)(i % 7);
+    char path[4096], err[512];
+    snprintf(path, sizeof path, "%s/shared.bin", dir);
+    hfo_external_store *s = hfo_external_store_open(path, err, sizeof err);
+    CHECK(s != NULL, "store: %s", err);
+    /* two.onnx is a folder: its write fails at the last step, after its
+     * (transposed, so new) weight went to the store, which must forget it */
+    const char *names[3] = {"one.onnx", "two.onnx", "three.onnx"};
+    snprintf(path, sizeof path, "%s/two.onnx", dir);
+    CHECK(mkdir(path, 0755) == 0, "mkdir %s", path);
+    for (int k = 0; k < 3 && s != NULL; k++) {
+        hfo_graph *g = hfo_graph_new(names[k], 17);
+        hfo_dim d[2] = {HFO_DIM(1), HFO_DIM(64)};
+        int64_t shape[2] = {64, 64};
+        hfo_value *x = hfo_graph_input(g, "x", HFO_FLOAT, 2, d);
+        hfo_value *wv = hfo_graph_weight(g, "w", HFO_FLOAT, 2, shape, w, HFO_FLOAT, k > 0 ? HFO_XFORM_TRANSPOSE
+                                                                                         : HFO_XFORM_NONE);
+        hfo_graph_output(g, hfo_matmul(g, "/MatMul", x, wv), "y", -1, NULL);
+        hfo_write_options o = {.store = s};
+        snprintf(path, sizeof path, "%s/%s", dir, names[k]);
+        int rc = hfo_graph_write(g, path, &o);
+        CHECK(k == 1 ? rc != 0 : rc == 0, "write %s: %s", names[k], hfo_graph_error(g));
+        hfo_graph_free(g);
+    }
+    /* w as is, then transposed: two tensors, 16 KiB each */
+    CHECK(s && hfo_external_store_size(s) == 2 * sizeof w, "store size %llu",
+          s ? (unsigned long long)hfo_external_store_size(s) : 0ULL);
+    CHECK(s && hfo_external_store_commit(s, err, sizeof err) == 0, "commit: %s", err);
+    hfo_external_store_free(s);
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : ".";
     build_and_write(dir);
     subgraphs(dir);
+    shared_store(dir);
     misuse();
     if (failures == 0)
         printf("graph core: all checks passed\n");
