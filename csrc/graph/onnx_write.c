@@ -177,27 +177,33 @@ static void write_weight_bytes(file_sink *s, const value_rec *v, uint8_t *buf)
         }
         buf = big;
     }
+    /* in TILE x TILE blocks, so the strided side stays in cache */
+#define TILE 32
+#define FOR_TILES(body)                                                          \
+    for (size_t jb = j0; jb < j1; jb += TILE)                                    \
+        for (size_t ib = 0; ib < r; ib += TILE) {                                \
+            size_t je = jb + TILE < j1 ? jb + TILE : j1, ie = ib + TILE < r ? ib + TILE : r; \
+            for (size_t j = jb; j < je; j++)                                     \
+                for (size_t i = ib; i < ie; i++)                                 \
+                    body;                                                        \
+        }
     for (size_t j0 = 0; j0 < c && !s->failed; j0 += rows) {
         size_t j1 = j0 + rows < c ? j0 + rows : c;
         if (convert) {
             float *out = (float *)buf;
-            for (size_t i = 0; i < r; i++)
-                for (size_t j = j0; j < j1; j++)
-                    out[(j - j0) * r + i] = load_as_f32(v->data, v->src_dtype, i * c + j);
+            FOR_TILES(out[(j - j0) * r + i] = load_as_f32(v->data, v->src_dtype, i * c + j))
         } else if (es == 4) {
             const uint32_t *src = v->data;
             uint32_t *out = (uint32_t *)buf;
-            for (size_t i = 0; i < r; i++)
-                for (size_t j = j0; j < j1; j++)
-                    out[(j - j0) * r + i] = src[i * c + j];
+            FOR_TILES(out[(j - j0) * r + i] = src[i * c + j])
         } else {
             const uint8_t *src = v->data;
-            for (size_t i = 0; i < r; i++)
-                for (size_t j = j0; j < j1; j++)
-                    memcpy(buf + ((j - j0) * r + i) * es, src + (i * c + j) * es, es);
+            FOR_TILES(memcpy(buf + ((j - j0) * r + i) * es, src + (i * c + j) * es, es))
         }
         sink_append(&s->base, (j1 - j0) * r * es, buf);
     }
+#undef FOR_TILES
+#undef TILE
     free(big);
 }
 
