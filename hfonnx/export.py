@@ -72,7 +72,8 @@ def export(model, output_dir, task=None, head=None, opset=None, with_past=True,
         and, with ``with_past``, ``decoder_with_past_model.onnx`` and
         ``decoder_model_merged.onnx``).
     head
-        Feature extraction only: ``"cls"``, ``"mean"``, ``"max"`` or ``"pooler"``
+        Feature extraction only (BERT, and T5's encoder): ``"cls"``, ``"mean"``,
+        ``"max"`` or (BERT) ``"pooler"``
         adds the output ``sentence_embedding`` beside ``last_hidden_state``; a
         callable ``head(graph, outputs) -> {name: value}`` builds custom outputs
         with :class:`hfonnx.Graph` ops (``outputs`` holds ``last_hidden_state``
@@ -101,36 +102,34 @@ def export(model, output_dir, task=None, head=None, opset=None, with_past=True,
     model_type = _model_type(config)
     task = _task(model_type, task)
     opset = _opset(opset)
-    if model_type != "bert":
-        if head is not None:
-            raise UnsupportedModelError(f"head={head!r} applies to BERT feature extraction only")
-        return _export_t5(config, weights, source_dir, source_name, output_dir, task,
-                          with_past, opset, external_data)
     pooling, head_fn = _head(task, head)
+    if model_type != "bert":
+        return _export_t5(config, weights, source_dir, source_name, output_dir, task,
+                          with_past, opset, external_data, pooling, head_fn)
 
     graph = _hfonnx_graph(source_name or model_type, opset)
     weights = _prepare_weights(weights)
     if head_fn is None:
         _hfonnx.build_bert(graph, config, weights, task=task, pooling=pooling)
     else:
-        values = _hfonnx.build_bert(graph, config, weights, task=task, pooling=pooling,
-                                    declare_outputs=False)
-        results = head_fn(graph, dict(values))
-        if not isinstance(results, dict) or not results:
-            raise HfonnxError("a head must return a non-empty dict {output name: Value}, got "
-                              f"{type(results).__name__}")
-        for name, value in results.items():
-            graph.output(value, name)
-
-    _stamp(graph, source_name, task)
-    if pooling or head_fn is not None:
-        graph.set_metadata("head", pooling or getattr(head_fn, "__name__", "custom"))
-
+        _apply_head(graph, head_fn, _hfonnx.build_bert(graph, config, weights, task=task,
+                                                       declare_outputs=False))
+    _stamp(graph, source_name, task, pooling, head_fn)
     return _write_folder([("model.onnx", graph)], output_dir, config, source_dir, external_data)
 
 
+def _apply_head(graph, head_fn, values):
+    """Run a user's head on the model's values and declare what it returns."""
+    results = head_fn(graph, dict(values))
+    if not isinstance(results, dict) or not results:
+        raise HfonnxError("a head must return a non-empty dict {output name: Value}, got "
+                          f"{type(results).__name__}")
+    for name, value in results.items():
+        graph.output(value, name)
+
+
 def _export_t5(config, weights, source_dir, source_name, output_dir, task, with_past, opset,
-               external_data):
+               external_data, pooling=None, head_fn=None):
     """T5's files as optimum names them: the encoder, and for text2text-generation
     the decoder and (with_past) the decoder that takes the caches."""
     weights = _prepare_weights(weights)
@@ -143,8 +142,12 @@ def _export_t5(config, weights, source_dir, source_name, output_dir, task, with_
     graphs = []
     for part, file_name in parts:
         graph = _hfonnx_graph(f"{source_name or config.get('model_type', 't5')} {part}", opset)
-        _hfonnx.build_t5(graph, config, weights, part)
-        _stamp(graph, source_name, task)
+        if head_fn is not None:
+            _apply_head(graph, head_fn, _hfonnx.build_t5(graph, config, weights, part,
+                                                         declare_outputs=False))
+        else:
+            _hfonnx.build_t5(graph, config, weights, part, pooling=pooling)
+        _stamp(graph, source_name, task, pooling, head_fn)
         graphs.append((file_name, graph))
     # The files read the same weights: past protobuf's limit, or when asked,
     # they share one data file rather than each writing its own copy.
@@ -154,13 +157,15 @@ def _export_t5(config, weights, source_dir, source_name, output_dir, task, with_
                          shared_data=SHARED_DATA_FILE if shared else None)
 
 
-def _stamp(graph, source_name, task):
+def _stamp(graph, source_name, task, pooling=None, head_fn=None):
     """Producer and metadata every exported file carries."""
     from . import __version__
     graph.set_producer("hfonnx", __version__)
     if source_name:
         graph.set_metadata("source_model", source_name)
     graph.set_metadata("task", task)
+    if pooling or head_fn is not None:
+        graph.set_metadata("head", pooling or getattr(head_fn, "__name__", "custom"))
 
 
 # ---- resolving the model argument -------------------------------------------

@@ -211,8 +211,10 @@ def test_errors(tmp_path):
         hfonnx.export((dict(cfg, feed_forward_proj="gated-foo", dense_act_fn="foo"), weights), tmp_path / "c")
     with pytest.raises(hfonnx.UnsupportedModelError, match="task 'fill-mask'"):
         hfonnx.export((cfg, weights), tmp_path / "d", task="fill-mask")
-    with pytest.raises(hfonnx.UnsupportedModelError, match="head"):
-        hfonnx.export((cfg, weights), tmp_path / "e", head="mean")
+    with pytest.raises(hfonnx.UnsupportedModelError, match="pooling head 'pooler'"):
+        hfonnx.export((cfg, weights), tmp_path / "e", head="pooler")
+    with pytest.raises(hfonnx.UnsupportedModelError, match="feature-extraction task only"):
+        hfonnx.export((cfg, weights), tmp_path / "f", task="text2text-generation", head="mean")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -235,3 +237,35 @@ def test_shared_external_data(tmp_path):
     logits = session(tmp_path / "decoder_model.onnx").run(None, {
         "input_ids": dec_ids.numpy(), "encoder_attention_mask": mask.numpy(), "encoder_hidden_states": enc})[0]
     assert np.abs(logits - ref.logits.numpy()).max() <= TOL
+
+
+@pytest.mark.parametrize("head", ["mean", "max", "cls", "custom"])
+def test_encoder_sentence_embeddings(head, tmp_path):
+    """Pooled T5 encoder states (sentence-t5 style), named heads and a user's head."""
+    model = make_model("relu-tied", seed=7)
+    ids, mask = batch(model.config.vocab_size, seed=8)
+    with torch.no_grad():
+        h = model.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+    m = mask[..., None].float()
+    if head == "mean":
+        ref = (h * m).sum(1) / m.sum(1).clamp(min=1e-9)
+    elif head == "max":
+        ref = h.masked_fill(m == 0, -1e9).max(1).values
+    elif head == "cls":
+        ref = h[:, 0]
+    else:
+        ref = torch.nn.functional.normalize((h * m).sum(1) / m.sum(1), dim=-1)
+
+    def l2_mean(graph, out):
+        fm = graph.Cast(graph.Unsqueeze(out["attention_mask"], np.array([-1])), to=1)
+        mean = graph.ReduceSum(out["last_hidden_state"] * fm, np.array([1]), keepdims=0) / \
+            graph.ReduceSum(fm, np.array([1]), keepdims=0)
+        norm = graph.Sqrt(graph.ReduceSum(mean * mean, np.array([-1]), keepdims=1))
+        return {"embedding": mean / norm}
+
+    hfonnx.export(model, tmp_path, head=l2_mean if head == "custom" else head, opset=18)
+    sess = session(tmp_path / "encoder_model.onnx")
+    want = "embedding" if head == "custom" else "sentence_embedding"
+    assert want in [o.name for o in sess.get_outputs()]
+    got = sess.run([want], {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})[0]
+    assert np.abs(got - ref.numpy()).max() <= TOL

@@ -18,6 +18,7 @@
 
 #include "graph/graph.h"
 #include "models/bert.h"
+#include "models/pooling.h"
 #include "models/t5.h"
 
 /* ---- the weight source over a dict of numpy arrays --------------------- */
@@ -388,23 +389,28 @@ static int t5_output(PyObject *graph_obj, hfo_graph *g, PyObject *result, hfo_va
 }
 
 PyDoc_STRVAR(build_t5_doc,
-"build_t5(graph, config, weights, part) -> dict[str, Value]\n"
+"build_t5(graph, config, weights, part, pooling=None, *, declare_outputs=True)\n"
+"    -> dict[str, Value]\n"
 "\n"
 "Add one of T5's graphs to `graph` (an empty hfonnx.Graph) and declare its\n"
 "outputs with optimum's names: part 'encoder' (encoder_model.onnx),\n"
 "'decoder' (decoder_model.onnx), 'decoder_with_past'\n"
 "(decoder_with_past_model.onnx) or 'decoder_merged' (decoder_model_merged.onnx:\n"
-"both decoders behind an If on the input use_cache_branch).  config: the config.json dict; weights:\n"
+"both decoders behind an If on the input use_cache_branch).  Encoder only:\n"
+"pooling 'cls', 'mean' or 'max' adds `sentence_embedding`; declare_outputs=False\n"
+"declares nothing and returns last_hidden_state and the inputs for a custom head.  config: the config.json dict; weights:\n"
 "{checkpoint name: numpy array}.  Returns the outputs by name.");
 
 static PyObject *build_t5(PyObject *module, PyObject *args, PyObject *kwargs)
 {
-    static char *kwlist[] = {"graph", "config", "weights", "part", NULL};
+    static char *kwlist[] = {"graph", "config", "weights", "part", "pooling", "declare_outputs", NULL};
     hfo_py_state *st = hfo_py_state_of_module(module);
     PyObject *graph_obj, *cfg, *weights;
-    const char *part;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO!O!s:build_t5", kwlist,
-                                     &graph_obj, &PyDict_Type, &cfg, &PyDict_Type, &weights, &part))
+    const char *part, *pooling_name = NULL;
+    int declare = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO!O!s|z$p:build_t5", kwlist,
+                                     &graph_obj, &PyDict_Type, &cfg, &PyDict_Type, &weights, &part,
+                                     &pooling_name, &declare))
         return NULL;
     hfo_graph *g = hfo_py_graph_get(graph_obj);
     if (g == NULL)
@@ -432,10 +438,38 @@ static PyObject *build_t5(PyObject *module, PyObject *args, PyObject *kwargs)
     hfo_t5 m;
     if (hfo_t5_init(&m, g, w, &c) < 0)
         goto error;
+    if ((pooling_name != NULL || !declare) && !encoder) {
+        PyErr_Format(st->UnsupportedModelError, "pooling and custom heads apply to T5's encoder only, not '%s'", part);
+        goto error;
+    }
+    hfo_pool_kind pool_kind = HFO_POOL_MEAN;
+    if (pooling_name != NULL && hfo_pool_from_name(g, pooling_name, &pool_kind) < 0)
+        goto error;
     if (encoder) {
         hfo_dim dims[3] = {HFO_DIM_SYM("batch_size"), HFO_DIM_SYM("encoder_sequence_length"), HFO_DIM(c.d_model)};
+        hfo_dim pooled[2] = {HFO_DIM_SYM("batch_size"), HFO_DIM(c.d_model)};
         hfo_value *h = hfo_t5_encoder(&m);
-        if (h == NULL || t5_output(graph_obj, g, result, h, "last_hidden_state", 3, dims) < 0)
+        hfo_value *mask = hfo_graph_find(g, "attention_mask");
+        if (h == NULL)
+            goto error;
+        if (!declare) {   /* for a custom head: the states and the inputs, nothing declared */
+            const char *names[3] = {"last_hidden_state", "input_ids", "attention_mask"};
+            hfo_value *vals[3] = {h, hfo_graph_find(g, "input_ids"), mask};
+            for (int i = 0; i < 3; i++) {
+                PyObject *val = hfo_py_value_new(graph_obj, vals[i]);
+                if (val == NULL || PyDict_SetItemString(result, names[i], val) < 0) {
+                    Py_XDECREF(val);
+                    goto error;
+                }
+                Py_DECREF(val);
+            }
+            goto done;
+        }
+        if (t5_output(graph_obj, g, result, h, "last_hidden_state", 3, dims) < 0)
+            goto error;
+        if (pooling_name != NULL
+            && t5_output(graph_obj, g, result, hfo_pool_tokens(g, pool_kind, h, mask), "sentence_embedding",
+                         2, pooled) < 0)
             goto error;
         goto done;
     }

@@ -6,6 +6,7 @@
  * (BertLMPredictionHead); sentence-transformers' Pooling module for
  * cls / mean / max. */
 #include "models/bert.h"
+#include "models/pooling.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -53,39 +54,21 @@ int hfo_bert_pooling_from_name(hfo_graph *g, const char *name, hfo_bert_pooling 
     return -1;
 }
 
-/*  mask [B,S] ─► Unsqueeze(-1) ─► Cast(float) ─► m [B,S,1]
- *  h ─► Mul(m) ─► ReduceSum(1) ─────────────────────► Div ─► [B,H]
- *  m ─► ReduceSum(1) ─► Max(1e-9) ──────────────────┘
- *
- *  mask ─► Unsqueeze(-1) ─► Cast(bool) ─► Where(h, -1e9) ─► ReduceMax(1) ─► [B,H]
- */
 hfo_value *hfo_bert_pool(hfo_bert *m, hfo_bert_pooling pooling, hfo_value *h)
 {
-    hfo_graph *g = m->g;
-    const int64_t axis1 = 1, last = -1;
-    hfo_value *mask, *x, *n;
     switch (pooling) {
     case HFO_BERT_POOL_CLS:
-        return hfo_gather(g, "/pooling/Gather", h, hfo_const_i64(g, 0), 1);
+        return hfo_pool_tokens(m->g, HFO_POOL_CLS, h, m->attention_mask);
+    case HFO_BERT_POOL_MEAN:
+        return hfo_pool_tokens(m->g, HFO_POOL_MEAN, h, m->attention_mask);
+    case HFO_BERT_POOL_MAX:
+        return hfo_pool_tokens(m->g, HFO_POOL_MAX, h, m->attention_mask);
     case HFO_BERT_POOL_POOLER:
         return hfo_bert_pooler(m, h);
-    case HFO_BERT_POOL_MEAN:
-        mask = hfo_unsqueeze(g, "/pooling/Unsqueeze", m->attention_mask, 1, &last);
-        mask = hfo_cast(g, "/pooling/Cast", mask, HFO_FLOAT);
-        x = hfo_mul(g, "/pooling/Mul", h, mask);
-        x = hfo_reduce(g, "ReduceSum", "/pooling/ReduceSum", x, 1, &axis1, 0);
-        n = hfo_reduce(g, "ReduceSum", "/pooling/ReduceSum_1", mask, 1, &axis1, 0);
-        n = hfo_op1(g, "Max", "/pooling/Max", 2, (hfo_value *[]){n, hfo_const_f32(g, 1e-9f)}, 0, NULL);
-        return hfo_div(g, "/pooling/Div", x, n);
-    case HFO_BERT_POOL_MAX:
-        mask = hfo_unsqueeze(g, "/pooling/Unsqueeze", m->attention_mask, 1, &last);
-        mask = hfo_cast(g, "/pooling/Cast", mask, HFO_BOOL);
-        x = hfo_where(g, "/pooling/Where", mask, h, hfo_const_f32(g, -1e9f));
-        return hfo_reduce(g, "ReduceMax", "/pooling/ReduceMax", x, 1, &axis1, 0);
     case HFO_BERT_POOL_NONE:
         break;
     }
-    return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "no pooling asked for");
+    return hfo_graph_fail(m->g, HFO_GRAPH_ERR_USAGE, "no pooling asked for");
 }
 
 static void put(hfo_bert_outputs *out, const char *name, hfo_value *v, int rank,
