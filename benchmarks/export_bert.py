@@ -1,6 +1,8 @@
 """Export BERT-base with hfonnx vs torch.onnx.export (TorchScript and the
-default dynamo exporter) vs optimum; then onnxruntime latency of each graph
-(median of runs taken round-robin over all graphs in one process).
+default dynamo exporter) vs optimum; then onnxruntime latency of each graph, as written and after
+onnxruntime.transformers' offline optimizer ("opt": it fuses Attention,
+SkipLayerNormalization, ... where the graph's shape allows), the median of
+runs taken round-robin over all graphs in one process.
 
     python benchmarks/export_bert.py [--layers 12] [--keep DIR] [--runs 20]
 
@@ -166,6 +168,19 @@ def latency_child(paths, runs):
     print("RESULT", json.dumps(res), flush=True)
 
 
+def optimize_child(src, dst):
+    """onnxruntime's offline transformer optimizer (fuses Attention,
+    SkipLayerNormalization, BiasGelu, ... where the graph's shape allows)."""
+    import collections
+    import logging
+    logging.disable(logging.WARNING)
+    from onnxruntime.transformers.optimizer import optimize_model
+    m = optimize_model(src, model_type="bert", num_heads=12, hidden_size=768)
+    m.save_model_to_file(dst)
+    ops = collections.Counter(n.op_type for n in m.model.graph.node)
+    print("RESULT", json.dumps({"nodes": sum(ops.values()), "ops": dict(ops)}), flush=True)
+
+
 # ---- parent side ----------------------------------------------------------------
 
 def _proc_status(pid):
@@ -237,6 +252,8 @@ def main():
     ap.add_argument("--keep", default=None, help="work folder to keep (default: a temporary one)")
     ap.add_argument("--optimum-path", default="/tmp/bench-env/optimum")
     ap.add_argument("--onnxscript-path", default="/tmp/bench-env/onnxscript")
+    ap.add_argument("--no-ort-optimizer", dest="ort_optimizer", action="store_false",
+                    help="skip timing the graphs after onnxruntime.transformers' optimizer")
     ap.add_argument("--only", default=None, help="comma-separated exporters to run")
     ap.add_argument("--json", default=os.path.join(HERE, "results", "export_bert.json"))
     a = ap.parse_args()
@@ -296,11 +313,21 @@ def main():
             print(f"  {label}: FAILED: {r['error']}", flush=True)
 
     ex = results["exporters"]
+    if models and a.ort_optimizer:
+        for kind, model in list(models.items()):
+            print(f"onnxruntime.transformers optimizer on {kind} ...", flush=True)
+            dst = model[:-len(".onnx")] + "_ortopt.onnx"
+            opt = run_child(["--optimize", model, dst])
+            ex[kind]["ort_optimizer"] = opt
+            if "error" not in opt:
+                models[kind + "+ortopt"] = dst
     if models:
         print("timing onnxruntime on every graph (round-robin) ...", flush=True)
         lat = run_child(["--latency", json.dumps(models), str(a.runs)])
         for kind in models:
-            ex[kind]["latency"] = lat.get(kind, {"error": lat.get("error", "?")})
+            base, _, opt = kind.partition("+")
+            ex[base]["latency_ortopt" if opt else "latency"] = lat.get(
+                kind, {"error": lat.get("error", "?")})
 
     def wall(k):
         return ex.get(k, {}).get("wall")
@@ -317,21 +344,28 @@ def main():
         if lat.get("1x128_ms") and tl.get("1x128_ms"):
             summary["latency_hfonnx_over_torchscript_1x128"] = lat["1x128_ms"] / tl["1x128_ms"]
             summary["latency_hfonnx_over_torchscript_8x128"] = lat["8x128_ms"] / tl["8x128_ms"]
+        ol = ex["hfonnx"].get("latency_ortopt", {})
+        tol = ex.get("torchscript", {}).get("latency_ortopt", {})
+        if ol.get("1x128_ms") and tol.get("1x128_ms"):
+            summary["ortopt_latency_hfonnx_over_torchscript_1x128"] = ol["1x128_ms"] / tol["1x128_ms"]
+            summary["ortopt_latency_hfonnx_over_torchscript_8x128"] = ol["8x128_ms"] / tol["8x128_ms"]
     results["summary"] = summary
 
     print()
     print(f"{'exporter':<38} {'wall s':>8} {'x hfonnx':>8} {'peak MB':>8} {'+anon MB':>9} "
-          f"{'ORT 1x128':>10} {'ORT 8x128':>10}")
+          f"{'ORT 1x128':>10} {'ORT 8x128':>10} {'opt 1x128':>10} {'opt 8x128':>10}")
     for kind, r in ex.items():
         if "error" in r:
             print(f"{r['label']:<38} failed: {r['error'][:80]}")
             continue
         lat = r.get("latency", {})
+        olat = r.get("latency_ortopt", {})
         ratio = r["wall"] / wall("hfonnx") if wall("hfonnx") else float("nan")
         load = f" (+{r['load']:.1f} load)" if r.get("load") else ""
         print(f"{r['label']:<38} {r['wall']:8.2f} {ratio:8.1f} {r['after']['VmHWM'] / 1e6:8.0f} "
               f"{r['peak_anon_above_start'] / 1e6:9.0f} "
               f"{lat.get('1x128_ms', float('nan')):8.1f}ms {lat.get('8x128_ms', float('nan')):8.1f}ms"
+              f" {olat.get('1x128_ms', float('nan')):8.1f}ms {olat.get('8x128_ms', float('nan')):8.1f}ms"
               f"{load}")
     print()
     for k, v in summary.items():
@@ -348,6 +382,8 @@ def main():
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child(*sys.argv[2:5])
+    elif len(sys.argv) > 1 and sys.argv[1] == "--optimize":
+        optimize_child(sys.argv[2], sys.argv[3])
     elif len(sys.argv) > 1 and sys.argv[1] == "--latency":
         latency_child(json.loads(sys.argv[2]), int(sys.argv[3]))
     else:
