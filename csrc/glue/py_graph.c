@@ -909,13 +909,14 @@ static int is_store(PyObject *o)
 
 static PyObject *graph_save(GraphObject *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"path", "external_data", "external_threshold", NULL};
+    static char *kwlist[] = {"path", "external_data", "external_threshold", "threads", NULL};
     PyObject *path_obj, *ext = Py_None;
     Py_ssize_t threshold = 1024;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O&|On:save", kwlist, PyUnicode_FSConverter, &path_obj,
-                                     &ext, &threshold))
+    int threads = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O&|On$i:save", kwlist, PyUnicode_FSConverter, &path_obj,
+                                     &ext, &threshold, &threads))
         return NULL;
-    hfo_write_options opts = {0};
+    hfo_write_options opts = {.threads = threads};
     opts.external_min_bytes = threshold > 0 ? (size_t)threshold : 1;
     PyObject *ext_bytes = NULL;
     StoreObject *store = NULL;
@@ -1049,10 +1050,11 @@ static PyMethodDef graph_methods[] = {
     {"output", (PyCFunction)(void (*)(void))graph_output, METH_VARARGS | METH_KEYWORDS,
      "output(value, name=None, shape=None) -> Value\n\nDeclare a graph output."},
     {"save", (PyCFunction)(void (*)(void))graph_save, METH_VARARGS | METH_KEYWORDS,
-     "save(path, external_data=None, external_threshold=1024)\n\n"
+     "save(path, external_data=None, external_threshold=1024, *, threads=0)\n\n"
      "Write the model (to a temporary name, renamed when complete).  external_data=True or a file\n"
      "name puts tensors of at least external_threshold bytes in a file beside the model; models over\n"
-     "2 GB always do.  An ExternalData shares one data file between several models."},
+     "2 GB always do.  An ExternalData shares one data file between several models.  The weights'\n"
+     "bytes are written by `threads` threads (0: one per core)."},
     {"subgraph", (PyCFunction)graph_subgraph, METH_VARARGS,
      "subgraph(name) -> Graph\n\nA subgraph for an If's then_branch / else_branch.  Its ops may read values of\n"
      "this graph; its weights and constants are the main graph's initializers; declare its\n"

@@ -20,10 +20,10 @@ typedef struct store_entry {
 struct hfo_external_store {
     char *path, *tmp_path;
     const char *name;            /* points into path */
-    FILE *f;
+    int fd;
     store_entry *entries;
     size_t n, cap;
-    uint64_t written, reserved;  /* bytes in the file; end of the last reservation */
+    uint64_t written, reserved;  /* end of the kept tensors; end of the last reservation */
     size_t n_begin;              /* entries before the current model */
     uint64_t written_begin;
     int committed;
@@ -33,6 +33,8 @@ hfo_external_store *hfo_external_store_open(const char *path, char *err, size_t 
 {
     hfo_external_store *s = calloc(1, sizeof *s);
     size_t len = strlen(path);
+    if (s != NULL)
+        s->fd = -1;
     if (s == NULL || (s->path = strdup(path)) == NULL || (s->tmp_path = malloc(len + 16)) == NULL) {
         snprintf(err, err_len, "out of memory");
         hfo_external_store_free(s);
@@ -46,8 +48,8 @@ hfo_external_store *hfo_external_store_open(const char *path, char *err, size_t 
         return NULL;
     }
     snprintf(s->tmp_path, len + 16, "%s.tmp-XXXXXX", path);
-    int fd = mkstemp(s->tmp_path);
-    if (fd < 0) {
+    s->fd = mkstemp(s->tmp_path);
+    if (s->fd < 0) {
         snprintf(err, err_len, "cannot write '%s': %s", path, strerror(errno));
         free(s->tmp_path);
         s->tmp_path = NULL;
@@ -56,14 +58,7 @@ hfo_external_store *hfo_external_store_open(const char *path, char *err, size_t 
     }
     mode_t mask = umask(0);
     umask(mask);
-    (void)fchmod(fd, 0666 & ~mask);
-    if ((s->f = fdopen(fd, "wb")) == NULL) {
-        snprintf(err, err_len, "cannot write '%s': %s", path, strerror(errno));
-        close(fd);
-        hfo_external_store_free(s);
-        return NULL;
-    }
-    setvbuf(s->f, NULL, _IOFBF, 1 << 20);
+    (void)fchmod(s->fd, 0666 & ~mask);
     return s;
 }
 
@@ -72,16 +67,15 @@ int hfo_external_store_commit(hfo_external_store *s, char *err, size_t err_len)
     if (s->committed)
         return 0;
     /* bytes past `written` belong to a model whose write failed */
-    if (s->f != NULL && (fflush(s->f) != 0 || ftruncate(fileno(s->f), (off_t)s->written) != 0)) {
-        snprintf(err, err_len, "cannot write '%s': %s", s->path, strerror(errno));
+    if (s->fd < 0 || ftruncate(s->fd, (off_t)s->written) != 0 || close(s->fd) != 0) {
+        snprintf(err, err_len, "cannot write '%s': %s", s->path, s->fd < 0 ? "an earlier write failed"
+                 : strerror(errno));
+        if (s->fd >= 0)
+            close(s->fd);
+        s->fd = -1;
         return -1;
     }
-    if (s->f != NULL && fclose(s->f) != 0) {
-        s->f = NULL;
-        snprintf(err, err_len, "cannot write '%s': %s", s->path, strerror(errno));
-        return -1;
-    }
-    s->f = NULL;
+    s->fd = -1;
     if (rename(s->tmp_path, s->path) != 0) {
         snprintf(err, err_len, "cannot rename '%s' to '%s': %s", s->tmp_path, s->path, strerror(errno));
         return -1;
@@ -94,8 +88,8 @@ void hfo_external_store_free(hfo_external_store *s)
 {
     if (s == NULL)
         return;
-    if (s->f != NULL)
-        fclose(s->f);
+    if (s->fd >= 0)
+        close(s->fd);
     if (!s->committed && s->tmp_path != NULL)
         unlink(s->tmp_path);
     free(s->entries);
@@ -105,9 +99,7 @@ void hfo_external_store_free(hfo_external_store *s)
 }
 
 uint64_t hfo_external_store_size(const hfo_external_store *s) { return s->written; }
-FILE *hfo_store_file(hfo_external_store *s) { return s->f; }
-uint64_t hfo_store_written(const hfo_external_store *s) { return s->written; }
-void hfo_store_set_written(hfo_external_store *s, uint64_t n) { s->written = n; }
+int hfo_store_fd(const hfo_external_store *s) { return s->fd; }
 const char *hfo_store_path(const hfo_external_store *s) { return s->path; }
 const char *hfo_store_name(const hfo_external_store *s) { return s->name; }
 
@@ -149,14 +141,10 @@ void hfo_store_begin(hfo_external_store *s)
 void hfo_store_end(hfo_external_store *s, int ok)
 {
     if (ok) {
-        s->reserved = s->written;
+        s->written = s->reserved;
         return;
     }
-    /* forget this model's tensors; the next model overwrites their bytes */
+    /* forget this model's tensors; the next model's reservations reuse the space */
     s->n = s->n_begin;
     s->written = s->reserved = s->written_begin;
-    if (s->f != NULL && fseeko(s->f, (off_t)s->written_begin, SEEK_SET) != 0) {
-        fclose(s->f);
-        s->f = NULL;   /* unusable: later writes fail with a message */
-    }
 }

@@ -2,8 +2,6 @@
 #ifndef HFO_EXTERNAL_STORE_H
 #define HFO_EXTERNAL_STORE_H
 
-#include <stdio.h>
-
 #include "graph_impl.h"
 
 /* Where weight `v` lives in the store: its offset when already there (*is_new
@@ -12,14 +10,14 @@
  * of memory. */
 int hfo_store_place(hfo_external_store *s, const value_rec *v, uint64_t nbytes, uint64_t *offset, int *is_new);
 
-/* Begin and end one model's writes: end(ok=0) forgets the reservations and
- * bytes of this model, so the file only holds what committed models use. */
+/* Begin and end one model's writes: end(ok=1) keeps its reservations (their
+ * bytes are written); end(ok=0) forgets them, and commit cuts the file to
+ * what committed models use. */
 void hfo_store_begin(hfo_external_store *s);
 void hfo_store_end(hfo_external_store *s, int ok);
 
-FILE *hfo_store_file(hfo_external_store *s);
-uint64_t hfo_store_written(const hfo_external_store *s);     /* bytes in the file now */
-void hfo_store_set_written(hfo_external_store *s, uint64_t n);
+/* The file to pwrite reserved tensors to; -1 when it failed earlier. */
+int hfo_store_fd(const hfo_external_store *s);
 const char *hfo_store_path(const hfo_external_store *s);     /* the final path */
 const char *hfo_store_name(const hfo_external_store *s);     /* its base name */
 

@@ -312,6 +312,7 @@ typedef struct hfo_write_options {
     size_t external_min_bytes;   /* 0: 1024 */
     int force_external;          /* always write the external file */
     hfo_external_store *store;   /* write external tensors to this shared file (implies external) */
+    int threads;                 /* threads writing weight bytes; 0: one per core */
 } hfo_write_options;
 
 /* Write the model to `path` (via "<path>.tmp-XXXX", renamed when complete;

@@ -17,6 +17,7 @@
  * Assumes a little-endian host, as ONNX's raw_data is little-endian.
  */
 #include "external_store.h"
+#include "weight_bytes.h"
 #include "graph_impl.h"
 #include "onnx.pb-c.h"
 
@@ -33,30 +34,40 @@
 #define PROTOBUF_LIMIT ((uint64_t)2 << 30)
 #define EXTERNAL_ALIGN 4096
 
-/* ---- a ProtobufCBuffer that appends to a FILE ------------------------- */
+/* ---- headers: packed into memory, then written at their place ------------ */
 
-typedef struct file_sink {
+typedef struct mem_sink {
     ProtobufCBuffer base;
-    FILE *f;
+    uint8_t *data;
+    size_t len, cap;
     int failed;
-    uint64_t written;
-} file_sink;
+} mem_sink;
 
-static void sink_append(ProtobufCBuffer *buf, size_t len, const uint8_t *data)
+static void mem_append(ProtobufCBuffer *buf, size_t len, const uint8_t *data)
 {
-    file_sink *s = (file_sink *)buf;
+    mem_sink *s = (mem_sink *)buf;
     if (s->failed || len == 0)
         return;
-    if (fwrite(data, 1, len, s->f) != len)
-        s->failed = errno ? errno : EIO;
-    s->written += len;
+    if (s->len + len > s->cap) {
+        size_t cap = s->cap ? s->cap : 4096;
+        while (cap < s->len + len)
+            cap *= 2;
+        uint8_t *grown = realloc(s->data, cap);
+        if (grown == NULL) {
+            s->failed = ENOMEM;
+            return;
+        }
+        s->data = grown;
+        s->cap = cap;
+    }
+    memcpy(s->data + s->len, data, len);
+    s->len += len;
 }
 
-static void sink_init(file_sink *s, FILE *f)
+static void mem_init(mem_sink *s)
 {
     memset(s, 0, sizeof *s);
-    s->base.append = sink_append;
-    s->f = f;
+    s->base.append = mem_append;
 }
 
 static size_t varint_size(uint64_t v)
@@ -69,7 +80,7 @@ static size_t varint_size(uint64_t v)
     return n;
 }
 
-static void put_varint(file_sink *s, uint64_t v)
+static void put_varint(mem_sink *s, uint64_t v)
 {
     uint8_t b[10];
     size_t n = 0;
@@ -78,133 +89,33 @@ static void put_varint(file_sink *s, uint64_t v)
         v >>= 7;
     }
     b[n++] = (uint8_t)v;
-    sink_append(&s->base, n, b);
+    mem_append(&s->base, n, b);
 }
 
 /* a length-delimited field's tag: (field << 3) | 2 */
-static void put_len_tag(file_sink *s, unsigned field, uint64_t len)
+static void put_len_tag(mem_sink *s, unsigned field, uint64_t len)
 {
     put_varint(s, ((uint64_t)field << 3) | 2u);
     put_varint(s, len);
 }
 
-/* ---- weight bytes: copy, convert, transpose ----------------------------- */
-
-static float f16_to_f32(uint16_t h)
+/* Write the sink's bytes at `*pos` of fd and advance *pos; empties the sink. */
+static int mem_flush(mem_sink *s, int fd, uint64_t *pos)
 {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-    if (exp == 0x1f) {
-        bits = sign | 0x7f800000u | (man << 13);            /* inf, nan */
-    } else if (exp != 0) {
-        bits = sign | ((exp + 112) << 23) | (man << 13);     /* normal */
-    } else if (man == 0) {
-        bits = sign;                                          /* zero */
-    } else {                                                  /* subnormal: renormalize */
-        exp = 113;
-        while (!(man & 0x400)) {
-            man <<= 1;
-            exp--;
-        }
-        bits = sign | (exp << 23) | ((man & 0x3ff) << 13);
+    if (s->failed)
+        return s->failed;
+    size_t done = 0;
+    while (done < s->len) {
+        ssize_t n = pwrite(fd, s->data + done, s->len - done, (off_t)(*pos + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? errno : EIO;
+        done += (size_t)n;
     }
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
-static float bf16_to_f32(uint16_t h)
-{
-    uint32_t bits = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
-/* element `i` of `src` (stored as `dt`) as float */
-static inline float load_as_f32(const void *src, hfo_dtype dt, size_t i)
-{
-    uint16_t h;
-    switch (dt) {
-    case HFO_FLOAT16:
-        memcpy(&h, (const uint8_t *)src + 2 * i, 2);
-        return f16_to_f32(h);
-    case HFO_BFLOAT16:
-        memcpy(&h, (const uint8_t *)src + 2 * i, 2);
-        return bf16_to_f32(h);
-    default: {
-        float f;
-        memcpy(&f, (const uint8_t *)src + 4 * i, 4);
-        return f;
-    }
-    }
-}
-
-/* Write the stored bytes of weight `v` to `s`, through `buf` (CHUNK_BYTES). */
-static void write_weight_bytes(file_sink *s, const value_rec *v, uint8_t *buf)
-{
-    size_t es = hfo_dtype_size(v->pub.dtype);
-    size_t n = hfo_value_nelems(v);
-    int convert = v->src_dtype != v->pub.dtype;   /* to float, checked when added */
-    if (v->xform == HFO_XFORM_NONE && !convert) {
-        sink_append(&s->base, n * es, v->data);
-        return;
-    }
-    if (v->xform == HFO_XFORM_NONE) {
-        size_t per = CHUNK_BYTES / 4;
-        for (size_t i0 = 0; i0 < n && !s->failed; i0 += per) {
-            size_t k = n - i0 < per ? n - i0 : per;
-            float *out = (float *)buf;
-            for (size_t i = 0; i < k; i++)
-                out[i] = load_as_f32(v->data, v->src_dtype, i0 + i);
-            sink_append(&s->base, k * 4, buf);
-        }
-        return;
-    }
-    /* transpose: stored [c, r] from memory [r, c]; out[j][i] = src[i][j] */
-    size_t c = (size_t)v->pub.dims[0].size, r = (size_t)v->pub.dims[1].size;
-    if (r == 0 || c == 0)
-        return;
-    size_t rows = CHUNK_BYTES / (r * es);
-    if (rows == 0)
-        rows = 1;
-    uint8_t *big = NULL;
-    if (rows * r * es > CHUNK_BYTES) {   /* one stored row is larger than a chunk */
-        big = malloc(r * es);
-        if (big == NULL) {
-            s->failed = ENOMEM;
-            return;
-        }
-        buf = big;
-    }
-    /* in TILE x TILE blocks, so the strided side stays in cache */
-#define TILE 32
-#define FOR_TILES(body)                                                          \
-    for (size_t jb = j0; jb < j1; jb += TILE)                                    \
-        for (size_t ib = 0; ib < r; ib += TILE) {                                \
-            size_t je = jb + TILE < j1 ? jb + TILE : j1, ie = ib + TILE < r ? ib + TILE : r; \
-            for (size_t j = jb; j < je; j++)                                     \
-                for (size_t i = ib; i < ie; i++)                                 \
-                    body;                                                        \
-        }
-    for (size_t j0 = 0; j0 < c && !s->failed; j0 += rows) {
-        size_t j1 = j0 + rows < c ? j0 + rows : c;
-        if (convert) {
-            float *out = (float *)buf;
-            FOR_TILES(out[(j - j0) * r + i] = load_as_f32(v->data, v->src_dtype, i * c + j))
-        } else if (es == 4) {
-            const uint32_t *src = v->data;
-            uint32_t *out = (uint32_t *)buf;
-            FOR_TILES(out[(j - j0) * r + i] = src[i * c + j])
-        } else {
-            const uint8_t *src = v->data;
-            FOR_TILES(memcpy(buf + ((j - j0) * r + i) * es, src + (i * c + j) * es, es))
-        }
-        sink_append(&s->base, (j1 - j0) * r * es, buf);
-    }
-#undef FOR_TILES
-#undef TILE
-    free(big);
+    *pos += s->len;
+    s->len = 0;
+    return 0;
 }
 
 /* ---- building the protobuf messages (in a scratch arena) ---------------- */
@@ -444,12 +355,14 @@ static int64_t ir_version_for(int opset)
 typedef struct out_file {
     char *final_path;
     char *tmp_path;
-    FILE *f;
+    int fd;
 } out_file;
 
+/* Create "<path>.tmp-XXXXXX" with the permissions a new file would get. */
 static int out_open(hfo_graph *g, out_file *o, const char *path)
 {
     memset(o, 0, sizeof o[0]);
+    o->fd = -1;
     size_t len = strlen(path);
     o->final_path = strdup(path);
     o->tmp_path = malloc(len + 16);
@@ -458,8 +371,8 @@ static int out_open(hfo_graph *g, out_file *o, const char *path)
         return -1;
     }
     snprintf(o->tmp_path, len + 16, "%s.tmp-XXXXXX", path);
-    int fd = mkstemp(o->tmp_path);
-    if (fd < 0) {
+    o->fd = mkstemp(o->tmp_path);
+    if (o->fd < 0) {
         hfo_graph_fail(g, HFO_GRAPH_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
         free(o->tmp_path);
         o->tmp_path = NULL;
@@ -467,27 +380,19 @@ static int out_open(hfo_graph *g, out_file *o, const char *path)
     }
     mode_t mask = umask(0);
     umask(mask);
-    (void)fchmod(fd, 0666 & ~mask);
-    o->f = fdopen(fd, "wb");
-    if (o->f == NULL) {
-        hfo_graph_fail(g, HFO_GRAPH_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
-        close(fd);
-        unlink(o->tmp_path);
-        return -1;
-    }
-    setvbuf(o->f, NULL, _IOFBF, 1 << 20);
+    (void)fchmod(o->fd, 0666 & ~mask);
     return 0;
 }
 
 /* Close; on success keep the temp file for the rename, else remove it. */
 static int out_close(hfo_graph *g, out_file *o, int ok)
 {
-    if (o->f != NULL) {
-        if (fclose(o->f) != 0 && ok) {
+    if (o->fd >= 0) {
+        if (close(o->fd) != 0 && ok) {
             hfo_graph_fail(g, HFO_GRAPH_ERR_IO, "cannot write '%s': %s", o->final_path, strerror(errno));
             ok = 0;
         }
-        o->f = NULL;
+        o->fd = -1;
     }
     if (!ok && o->tmp_path != NULL)
         unlink(o->tmp_path);
@@ -548,7 +453,7 @@ int hfo_graph_write(hfo_graph *g, const char *path, const hfo_write_options *opt
 
     writer w = {.g = g};
     weight_plan *plan = NULL;
-    uint8_t *buf = NULL;
+    hfo_write_job *jobs = NULL;
     char *ext_path = NULL;
     const char *ext_name = NULL;
     out_file model = {0}, ext = {0};
@@ -557,8 +462,7 @@ int hfo_graph_write(hfo_graph *g, const char *path, const hfo_write_options *opt
     /* Which weights are used (by a node or as an output): only those are written. */
     unsigned char *used = calloc(g->values.len + 1, 1);
     plan = calloc(g->values.len + 1, sizeof *plan);
-    buf = malloc(CHUNK_BYTES);
-    if (used == NULL || plan == NULL || buf == NULL) {
+    if (used == NULL || plan == NULL) {
         hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -745,64 +649,64 @@ int hfo_graph_write(hfo_graph *g, const char *path, const hfo_write_options *opt
     for (size_t k = 0; k < n_weights; k++)
         graph_size += 1 + varint_size(plan[k].size) + plan[k].size;
 
-    /* Write: the external data first, then the model, then rename both. */
-    file_sink sink;
-    static const uint8_t zeros[EXTERNAL_ALIGN];
+    /* Lay the model file out: headers where they go, each inline weight's
+     * bytes at a known offset; then all weight bytes (the model's and the
+     * external file's) in parallel with pwrite. */
+    jobs = calloc(n_weights + 1, sizeof *jobs);
+    if (jobs == NULL) {
+        hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    size_t n_jobs = 0;
+    int ext_fd = -1;
     if (store != NULL) {
-        if (hfo_store_file(store) == NULL) {
+        ext_fd = hfo_store_fd(store);
+        if (ext_fd < 0) {
             hfo_graph_fail(g, HFO_GRAPH_ERR_IO, "the external data file '%s' failed earlier; open a new one",
                            hfo_store_path(store));
-            goto done;
-        }
-        sink_init(&sink, hfo_store_file(store));
-        sink.written = hfo_store_written(store);
-        for (size_t k = 0; k < n_weights && !sink.failed; k++) {
-            if (!plan[k].external || !plan[k].store_new)
-                continue;
-            if (sink.written < plan[k].offset)
-                sink_append(&sink.base, (size_t)(plan[k].offset - sink.written), zeros);
-            write_weight_bytes(&sink, plan[k].v, buf);
-        }
-        hfo_store_set_written(store, sink.written);
-        if (sink.failed) {
-            hfo_graph_fail(g, HFO_GRAPH_ERR_IO, "cannot write '%s': %s", hfo_store_path(store),
-                           strerror(sink.failed));
             goto done;
         }
     } else if (want_external) {
         if (out_open(g, &ext, ext_path) < 0)
             goto done;
         ext_open = 1;
-        sink_init(&sink, ext.f);
-        for (size_t k = 0; k < n_weights && !sink.failed; k++) {
-            if (!plan[k].external)
-                continue;
-            if (sink.written < plan[k].offset)
-                sink_append(&sink.base, (size_t)(plan[k].offset - sink.written), zeros);
-            write_weight_bytes(&sink, plan[k].v, buf);
-        }
-        if (sink.failed) {
-            hfo_graph_fail(g, HFO_GRAPH_ERR_IO, "cannot write '%s': %s", ext_path, strerror(sink.failed));
-            goto done;
-        }
+        ext_fd = ext.fd;
     }
     if (out_open(g, &model, path) < 0)
         goto done;
     model_open = 1;
-    sink_init(&sink, model.f);
-    protobuf_c_message_pack_to_buffer(&m.base, &sink.base);
-    put_len_tag(&sink, 7, graph_size);                      /* ModelProto.graph */
-    protobuf_c_message_pack_to_buffer(&graph.base, &sink.base);
-    for (size_t k = 0; k < n_weights && !sink.failed; k++) {
-        put_len_tag(&sink, 5, plan[k].size);                /* GraphProto.initializer */
-        protobuf_c_message_pack_to_buffer(&plan[k].header->base, &sink.base);
-        if (!plan[k].external) {
-            put_len_tag(&sink, 9, plan[k].nbytes);          /* TensorProto.raw_data */
-            write_weight_bytes(&sink, plan[k].v, buf);
+
+    mem_sink head;
+    mem_init(&head);
+    uint64_t pos = 0;
+    protobuf_c_message_pack_to_buffer(&m.base, &head.base);
+    put_len_tag(&head, 7, graph_size);                      /* ModelProto.graph */
+    protobuf_c_message_pack_to_buffer(&graph.base, &head.base);
+    int err = 0;
+    for (size_t k = 0; k < n_weights && err == 0; k++) {
+        put_len_tag(&head, 5, plan[k].size);                /* GraphProto.initializer */
+        protobuf_c_message_pack_to_buffer(&plan[k].header->base, &head.base);
+        if (plan[k].external) {
+            if (store == NULL || plan[k].store_new)
+                jobs[n_jobs++] = (hfo_write_job){.v = plan[k].v, .fd = ext_fd, .offset = plan[k].offset};
+            continue;
         }
+        put_len_tag(&head, 9, plan[k].nbytes);              /* TensorProto.raw_data */
+        err = mem_flush(&head, model.fd, &pos);
+        jobs[n_jobs++] = (hfo_write_job){.v = plan[k].v, .fd = model.fd, .offset = pos};
+        pos += plan[k].nbytes;
     }
-    if (sink.failed) {
-        hfo_graph_fail(g, HFO_GRAPH_ERR_IO, "cannot write '%s': %s", path, strerror(sink.failed));
+    if (err == 0)
+        err = mem_flush(&head, model.fd, &pos);
+    free(head.data);
+    if (err == 0)
+        err = hfo_write_tensors(jobs, n_jobs, opts->threads);
+    if (err == 0 && ext_open && ftruncate(ext_fd, (off_t)ext_offset) != 0)   /* exactly its tensors */
+        err = errno;
+    if (err != 0) {
+        hfo_graph_fail(g, HFO_GRAPH_ERR_IO, "cannot write '%s'%s%s: %s", path,
+                       want_external ? " and its external data " : "",
+                       want_external ? (store ? hfo_store_path(store) : ext_path) : "", strerror(err));
         goto done;
     }
     rc = 0;
@@ -834,7 +738,7 @@ done:
     free(ext_path);
     free(used);
     free(plan);
-    free(buf);
+    free(jobs);
     hfo_arena_free(&w.scratch);
     return rc;
 }
