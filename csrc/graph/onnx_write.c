@@ -9,10 +9,13 @@
  *                   tag(initializer) len  TensorProto header  tag(raw_data) len  <bytes>
  *                   ... one per weight
  *
- * with every length known beforehand, and each weight's bytes streamed from
- * the caller's memory (converted or transposed a chunk at a time), so the
- * model never exists whole in memory.  Large weights may go to an external
- * data file instead, at 4096-aligned offsets so onnxruntime can map them.
+ * with every length, and so every weight's offset, known beforehand.  The
+ * headers are packed in memory and written at their place; the weights'
+ * bytes go from the caller's memory to theirs by several threads
+ * (weight_bytes.c), converted or transposed a chunk at a time, so the model
+ * never exists whole in memory.  Large weights may go to an external data
+ * file instead (or to a store shared by several models, external_store.c),
+ * at 4096-aligned offsets so onnxruntime can map them.
  * Both files appear under temporary names and are renamed when complete.
  * Assumes a little-endian host, as ONNX's raw_data is little-endian.
  */
