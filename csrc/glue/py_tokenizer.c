@@ -18,7 +18,20 @@
 typedef struct {
     PyObject_HEAD
     hfo_tok *tok;
+    PyObject **ints;   /* cached int objects 0..n_ints-1: building lists is then INCREF + store */
+    size_t n_ints;
 } CoreObject;
+
+#define HFO_INT_CACHE_MIN 65536
+
+static inline PyObject *cached_int(PyObject *const *ints, size_t n_ints, long v)
+{
+    if (v >= 0 && (size_t)v < n_ints) {
+        Py_INCREF(ints[v]);
+        return ints[v];
+    }
+    return PyLong_FromLong(v);
+}
 
 static hfo_py_state *state_of(PyObject *self)
 {
@@ -58,6 +71,7 @@ static int core_init(PyObject *self_, PyObject *args, PyObject *kwds)
     Py_ssize_t n;
     hfo_piece *pieces = NULL;
     int32_t *ids = NULL;
+    long max_id = 0;
 
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "OlUnOOOOO", kwlist, &vocab, &unk_id, &prefix,
                                      &max_chars, &normalizer, &pretok, &added, &single, &pair))
@@ -129,6 +143,15 @@ static int core_init(PyObject *self_, PyObject *args, PyObject *kwds)
             Py_DECREF(it);
             goto error;
         }
+        if (id < 0 || id > INT32_MAX) {
+            Py_DECREF(it);
+            PyMem_Free(buf);
+            buf = NULL;
+            PyErr_Format(st->TokenizerError, "vocabulary id %ld out of range", id);
+            goto error;
+        }
+        if (id > max_id)
+            max_id = id;
         hfo_status rc = hfo_wordpiece_add(wp, (uint32_t *)buf, (size_t)n, (int32_t)id, &err);
         PyMem_Free(buf);
         buf = NULL;
@@ -160,6 +183,15 @@ static int core_init(PyObject *self_, PyObject *args, PyObject *kwds)
             Py_DECREF(it);
             goto error;
         }
+        if (id < 0 || id > INT32_MAX) {
+            Py_DECREF(it);
+            PyMem_Free(buf);
+            buf = NULL;
+            PyErr_Format(st->TokenizerError, "added token id %ld out of range", id);
+            goto error;
+        }
+        if (id > max_id)
+            max_id = id;
         hfo_status rc = hfo_tok_add_token(tok, (uint32_t *)buf, (size_t)n, (int32_t)id, flags, &err);
         PyMem_Free(buf);
         buf = NULL;
@@ -227,6 +259,23 @@ static int core_init(PyObject *self_, PyObject *args, PyObject *kwds)
             goto error;
         }
     }
+    self->n_ints = (size_t)max_id + 1 > HFO_INT_CACHE_MIN ? (size_t)max_id + 1 : HFO_INT_CACHE_MIN;
+    self->ints = PyMem_Calloc(self->n_ints, sizeof *self->ints);
+    if (self->ints == NULL) {
+        self->n_ints = 0;
+        PyErr_NoMemory();
+        goto error;
+    }
+    for (size_t i = 0; i < self->n_ints; i++) {
+        if ((self->ints[i] = PyLong_FromSize_t(i)) == NULL) {
+            for (size_t j = 0; j < i; j++)
+                Py_DECREF(self->ints[j]);
+            PyMem_Free(self->ints);
+            self->ints = NULL;
+            self->n_ints = 0;
+            goto error;
+        }
+    }
     self->tok = tok;
     return 0;
 error:
@@ -239,7 +288,11 @@ error:
 static void core_dealloc(PyObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
-    hfo_tok_free(((CoreObject *)self)->tok);
+    CoreObject *c = (CoreObject *)self;
+    for (size_t i = 0; i < c->n_ints; i++)
+        Py_DECREF(c->ints[i]);
+    PyMem_Free(c->ints);
+    hfo_tok_free(c->tok);
     tp->tp_free(self);
     Py_DECREF(tp);
 }
@@ -305,14 +358,20 @@ typedef struct {
     Py_ssize_t sample;
 } row_ref;
 
-static PyObject *int_list(const int32_t *v, size_t n, size_t pad, int left, long pad_value)
+typedef struct {
+    PyObject *const *ints;
+    size_t n_ints;
+} int_cache;
+
+static PyObject *int_list(const int_cache *c, const int32_t *v, size_t n, size_t pad, int left,
+                          long pad_value)
 {
     PyObject *l = PyList_New((Py_ssize_t)(n + pad));
     if (l == NULL)
         return NULL;
     size_t o = left ? pad : 0, p = left ? 0 : n;
     for (size_t i = 0; i < n; i++) {
-        PyObject *x = PyLong_FromLong(v[i]);
+        PyObject *x = cached_int(c->ints, c->n_ints, v[i]);
         if (x == NULL) {
             Py_DECREF(l);
             return NULL;
@@ -320,7 +379,7 @@ static PyObject *int_list(const int32_t *v, size_t n, size_t pad, int left, long
         PyList_SET_ITEM(l, (Py_ssize_t)(o + i), x);
     }
     for (size_t i = 0; i < pad; i++) {
-        PyObject *x = PyLong_FromLong(pad_value);
+        PyObject *x = cached_int(c->ints, c->n_ints, pad_value);
         if (x == NULL) {
             Py_DECREF(l);
             return NULL;
@@ -330,15 +389,15 @@ static PyObject *int_list(const int32_t *v, size_t n, size_t pad, int left, long
     return l;
 }
 
-static PyObject *mask_list(const uint8_t *v, size_t n, size_t pad, int left, long real_value,
-                           long pad_value)
+static PyObject *mask_list(const int_cache *c, const uint8_t *v, size_t n, size_t pad, int left,
+                           long real_value, long pad_value)
 {
     PyObject *l = PyList_New((Py_ssize_t)(n + pad));
     if (l == NULL)
         return NULL;
     size_t o = left ? pad : 0, p = left ? 0 : n;
     for (size_t i = 0; i < n; i++) {
-        PyObject *x = PyLong_FromLong(v ? v[i] : real_value);
+        PyObject *x = cached_int(c->ints, c->n_ints, v ? v[i] : real_value);
         if (x == NULL) {
             Py_DECREF(l);
             return NULL;
@@ -346,7 +405,7 @@ static PyObject *mask_list(const uint8_t *v, size_t n, size_t pad, int left, lon
         PyList_SET_ITEM(l, (Py_ssize_t)(o + i), x);
     }
     for (size_t i = 0; i < pad; i++) {
-        PyObject *x = PyLong_FromLong(pad_value);
+        PyObject *x = cached_int(c->ints, c->n_ints, pad_value);
         if (x == NULL) {
             Py_DECREF(l);
             return NULL;
@@ -356,25 +415,29 @@ static PyObject *mask_list(const uint8_t *v, size_t n, size_t pad, int left, lon
     return l;
 }
 
-static PyObject *offsets_list(const uint32_t *v, size_t n, size_t pad, int left)
+static PyObject *offsets_list(const int_cache *c, const uint32_t *v, size_t n, size_t pad, int left)
 {
     PyObject *l = PyList_New((Py_ssize_t)(n + pad));
     if (l == NULL)
         return NULL;
-    size_t o = left ? pad : 0, p = left ? 0 : n;
     for (size_t i = 0; i < n + pad; i++) {
         int is_pad = left ? i < pad : i >= n;
         size_t k = left ? i - pad : i;
-        PyObject *x = is_pad ? Py_BuildValue("(ii)", 0, 0)
-                             : Py_BuildValue("(kk)", (unsigned long)v[2 * k], (unsigned long)v[2 * k + 1]);
+        PyObject *x = PyTuple_New(2);
         if (x == NULL) {
             Py_DECREF(l);
             return NULL;
         }
         PyList_SET_ITEM(l, (Py_ssize_t)i, x);
+        for (int j = 0; j < 2; j++) {
+            PyObject *y = cached_int(c->ints, c->n_ints, is_pad ? 0 : (long)v[2 * k + j]);
+            if (y == NULL) {
+                Py_DECREF(l);
+                return NULL;
+            }
+            PyTuple_SET_ITEM(x, j, y);
+        }
     }
-    (void)o;
-    (void)p;
     return l;
 }
 
@@ -586,6 +649,10 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
             }
         }
         int ok = 1;
+        int_cache ic = {self->ints, self->n_ints};
+        /* Millions of fresh lists and tuples would run the cyclic GC over
+         * and over; none of them can be part of a cycle yet. */
+        int gc_was_enabled = PyGC_Disable();
         for (size_t k = 0; k < n_rows && ok; k++) {
             const hfo_encoding *e = rows[k].enc;
             size_t pad = padding && L > e->len ? L - e->len : 0;
@@ -594,12 +661,12 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
                 if (lists[j] == NULL)
                     continue;
                 switch (j) {
-                case 0: v = int_list(e->ids, e->len, pad, pad_left, pad_id); break;
-                case 1: v = int_list(e->type_ids, e->len, pad, pad_left, pad_type_id); break;
-                case 2: v = mask_list(NULL, e->len, pad, pad_left, 1, 0); break;
-                case 3: v = mask_list(e->special, e->len, pad, pad_left, 0, 1); break;
-                case 4: v = offsets_list(e->offsets, e->len, pad, pad_left); break;
-                default: v = PyLong_FromSize_t(e->len + pad); break;
+                case 0: v = int_list(&ic, e->ids, e->len, pad, pad_left, pad_id); break;
+                case 1: v = int_list(&ic, e->type_ids, e->len, pad, pad_left, pad_type_id); break;
+                case 2: v = mask_list(&ic, NULL, e->len, pad, pad_left, 1, 0); break;
+                case 3: v = mask_list(&ic, e->special, e->len, pad, pad_left, 0, 1); break;
+                case 4: v = offsets_list(&ic, e->offsets, e->len, pad, pad_left); break;
+                default: v = cached_int(ic.ints, ic.n_ints, (long)(e->len + pad)); break;
                 }
                 if (v == NULL)
                     ok = 0;
@@ -607,6 +674,8 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
                     PyList_SET_ITEM(lists[j], (Py_ssize_t)k, v);
             }
         }
+        if (gc_was_enabled)
+            PyGC_Enable();
         for (int j = 0; j < 6; j++)
             Py_XDECREF(lists[j]);
         if (!ok)

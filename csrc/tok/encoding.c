@@ -23,6 +23,16 @@ void hfo_enc_free(hfo_encoding *e)
     hfo_enc_init(e);
 }
 
+void hfo_enc_reset(hfo_encoding *e)
+{
+    for (size_t i = 0; i < e->n_overflow; i++)
+        hfo_enc_free(&e->overflow[i]);
+    free(e->overflow);
+    e->overflow = NULL;
+    e->n_overflow = e->cap_overflow = 0;
+    e->len = 0;
+}
+
 hfo_status hfo_enc_reserve(hfo_encoding *e, size_t extra, hfo_err *err)
 {
     if (e->len + extra <= e->cap)

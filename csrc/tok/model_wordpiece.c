@@ -128,6 +128,14 @@ hfo_status hfo_wordpiece_add(hfo_model *m, const uint32_t *cps, size_t n, int32_
     return HFO_OK;
 }
 
+static inline int cps_equal(const uint32_t *a, const uint32_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
+}
+
 static inline const wp_entry *wp_find(const wordpiece *wp, uint64_t h, uint32_t cont,
                                       const uint32_t *cps, size_t len)
 {
@@ -136,8 +144,7 @@ static inline const wp_entry *wp_find(const wordpiece *wp, uint64_t h, uint32_t 
         const wp_entry *e = &wp->table[j];
         if (e->hash == 0)
             return NULL;
-        if (e->hash == h && e->len == len && e->cont == cont &&
-            memcmp(wp->pool + e->off, cps, len * 4) == 0)
+        if (e->hash == h && e->len == len && e->cont == cont && cps_equal(wp->pool + e->off, cps, len))
             return e;
         j = (j + 1) & wp->mask;
     }

@@ -134,5 +134,7 @@ void hfo_ws_free(hfo_ws *ws)
     free(ws->pieces.end);
     free(ws->segs.v);
     free(ws->nsegs.v);
+    hfo_enc_free(&ws->ea);
+    hfo_enc_free(&ws->eb);
     free(ws);
 }

@@ -110,8 +110,10 @@ hfo_status hfo_template_apply(const hfo_template *t, hfo_encoding *a, hfo_encodi
             goto done;
     }
 done:
-    hfo_enc_free(a);
+    hfo_enc_reset(a);
     if (b)
-        hfo_enc_free(b);
+        hfo_enc_reset(b);
+    if (st)
+        hfo_enc_free(out);
     return st;
 }

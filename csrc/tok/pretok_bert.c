@@ -6,6 +6,17 @@
 
 #include <stdlib.h>
 
+static inline hfo_status push(hfo_spans *w, size_t a, size_t b, hfo_err *err)
+{
+    if (w->len < w->cap) {
+        w->v[w->len].start = (uint32_t)a;
+        w->v[w->len].end = (uint32_t)b;
+        w->len++;
+        return HFO_OK;
+    }
+    return hfo_spans_push(w, (uint32_t)a, (uint32_t)b, err);
+}
+
 static hfo_status bert_split(const hfo_pretok *self, hfo_norm *ns, hfo_spans *words, hfo_err *err)
 {
     (void)self;
@@ -15,17 +26,17 @@ static hfo_status bert_split(const hfo_pretok *self, hfo_norm *ns, hfo_spans *wo
     for (size_t i = 0; i < n; i++) {
         unsigned f = hfo_uc_flags(cp[i]);
         if (f & (HFO_UC_WHITESPACE | HFO_UC_PUNCT)) {
-            if (in_word && hfo_spans_push(words, (uint32_t)start, (uint32_t)i, err))
+            if (in_word && push(words, start, i, err))
                 return err->code;
             in_word = 0;
-            if ((f & HFO_UC_PUNCT) && hfo_spans_push(words, (uint32_t)i, (uint32_t)i + 1, err))
+            if ((f & HFO_UC_PUNCT) && push(words, i, i + 1, err))
                 return err->code;
         } else if (!in_word) {
             in_word = 1;
             start = i;
         }
     }
-    if (in_word && hfo_spans_push(words, (uint32_t)start, (uint32_t)n, err))
+    if (in_word && push(words, start, n, err))
         return err->code;
     return HFO_OK;
 }

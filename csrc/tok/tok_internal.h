@@ -97,10 +97,13 @@ struct hfo_ws {
     hfo_spans words;
     hfo_pieces pieces;
     hfo_segs segs, nsegs;
+    hfo_encoding ea, eb;   /* the sequences of the item being encoded, reused */
 };
 
 /* ---- encoding.c --------------------------------------------------------- */
 hfo_status hfo_enc_reserve(hfo_encoding *e, size_t extra, hfo_err *err);
+/* Empty e (and free its overflowings) but keep its arrays for reuse. */
+void hfo_enc_reset(hfo_encoding *e);
 static inline void hfo_enc_push(hfo_encoding *e, int32_t id, int32_t type_id, uint8_t special,
                                 uint32_t s, uint32_t end)
 {
@@ -129,7 +132,7 @@ typedef struct hfo_template {
 void hfo_template_free(hfo_template *t);
 hfo_status hfo_template_init(hfo_template *t, const hfo_piece *pieces, size_t n, hfo_err *err);
 size_t hfo_template_n_special(const hfo_template *t);
-/* Apply: consumes a (and b), result in out (initialised here). */
+/* Apply: result in out (initialised here); a (and b) are left empty (hfo_enc_reset). */
 hfo_status hfo_template_apply(const hfo_template *t, hfo_encoding *a, hfo_encoding *b,
                               int add_special_tokens, hfo_encoding *out, hfo_err *err);
 

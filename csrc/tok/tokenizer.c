@@ -184,8 +184,8 @@ static hfo_status encode_text(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t,
 static hfo_status encode_seq(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t, hfo_encoding *out,
                              hfo_err *err)
 {
-    hfo_enc_init(out);
-    if (hfo_enc_reserve(out, t->len / 4 + 8, err))
+    hfo_enc_reset(out);
+    if (hfo_enc_reserve(out, t->len / 2 + 8, err))
         return err->code;
     if (!tok->has_raw_added)
         return encode_text(tok, ws, t, 0, t->len, out, err);
@@ -208,14 +208,13 @@ static hfo_status encode_seq(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t, 
 hfo_status hfo_tok_encode(const hfo_tok *tok, hfo_ws *ws, const hfo_text *a, const hfo_text *b,
                           const hfo_call *call, hfo_encoding *out, hfo_err *err)
 {
-    hfo_encoding ea, eb;
+    hfo_encoding *ea = &ws->ea, *eb = &ws->eb;
     hfo_enc_init(out);
-    hfo_enc_init(&eb);
     if (tok->model == NULL)
         return hfo_err_set(err, HFO_ERR_CONFIG, "tokenizer has no model");
-    if (encode_seq(tok, ws, a, &ea, err))
+    if (encode_seq(tok, ws, a, ea, err))
         goto fail;
-    if (b && encode_seq(tok, ws, b, &eb, err))
+    if (b && encode_seq(tok, ws, b, eb, err))
         goto fail;
     const hfo_template *tpl = b ? &tok->pair : &tok->single;
     if (call->truncation != HFO_TRUNC_NONE) {
@@ -227,16 +226,16 @@ hfo_status hfo_tok_encode(const hfo_tok *tok, hfo_ws *ws, const hfo_text *a, con
                         "adds to %s", max_length, n_added, b ? "a pair" : "a sequence");
             goto fail;
         }
-        if (hfo_enc_truncate_pair(&ea, b ? &eb : NULL, call->truncation, max_length - n_added,
+        if (hfo_enc_truncate_pair(ea, b ? eb : NULL, call->truncation, max_length - n_added,
                                   call->stride, err))
             goto fail;
     }
-    if (hfo_template_apply(tpl, &ea, b ? &eb : NULL, call->add_special_tokens, out, err))
-        return err->code;  /* apply consumed ea, eb and cleans out on failure */
+    if (hfo_template_apply(tpl, ea, b ? eb : NULL, call->add_special_tokens, out, err))
+        return err->code;  /* apply emptied ea, eb and cleans out on failure */
     return HFO_OK;
 fail:
-    hfo_enc_free(&ea);
-    hfo_enc_free(&eb);
+    hfo_enc_reset(ea);
+    hfo_enc_reset(eb);
     return err->code;
 }
 
