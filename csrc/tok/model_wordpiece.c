@@ -17,11 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct wp_entry {
-    uint64_t hash;      /* 0 = empty slot */
-    uint32_t off, len;  /* code points in pool */
+typedef struct wp_entry {  /* 16 bytes: the table (1 MiB for BERT) mostly stays in cache */
+    uint32_t tag;       /* high half of the key's hash, never 0; 0 = empty slot */
     int32_t id;
-    uint32_t cont;
+    uint32_t off;       /* key: pool[off, off + len) */
+    uint16_t len;
+    uint16_t cont;
 } wp_entry;
 
 typedef struct wordpiece {
@@ -35,8 +36,26 @@ typedef struct wordpiece {
     wp_entry *table;
     size_t mask, count;      /* table size - 1 */
     size_t max_piece[2];     /* longest literal / continuation key */
-    uint64_t *hbuf;          /* prefix hashes scratch, per call on stack if small */
+    /* Bloom filter over the key hashes (2 bits per key, 2^20 bits = 128 KiB,
+     * stays in cache): most candidate lengths WordPiece tries are absent,
+     * and this answers "absent" without touching the big table. */
+    uint64_t *bloom;
 } wordpiece;
+
+#define WP_BLOOM_BITS (1u << 20)
+
+static inline void bloom_add(uint64_t *b, uint64_t h)
+{
+    uint32_t x = (uint32_t)(h >> 32) & (WP_BLOOM_BITS - 1), y = (uint32_t)(h >> 12) & (WP_BLOOM_BITS - 1);
+    b[x >> 6] |= 1ULL << (x & 63);
+    b[y >> 6] |= 1ULL << (y & 63);
+}
+
+static inline int bloom_maybe(const uint64_t *b, uint64_t h)
+{
+    uint32_t x = (uint32_t)(h >> 32) & (WP_BLOOM_BITS - 1), y = (uint32_t)(h >> 12) & (WP_BLOOM_BITS - 1);
+    return (b[x >> 6] >> (x & 63)) & (b[y >> 6] >> (y & 63)) & 1;
+}
 
 #define WP_SEED0 0xcbf29ce484222325ULL
 #define WP_SEED1 0x84222325cbf29ce4ULL
@@ -57,16 +76,30 @@ static inline uint64_t wp_final(uint64_t h)
     return h | 1;  /* never 0 */
 }
 
+static inline uint32_t wp_tag(uint64_t h)
+{
+    return (uint32_t)(h >> 32) | 1u;
+}
+
+static uint64_t wp_key_hash(uint32_t cont, const uint32_t *cps, size_t len)
+{
+    uint64_t h = cont ? WP_SEED1 : WP_SEED0;
+    for (size_t i = 0; i < len; i++)
+        h = wp_step(h, cps[i]);
+    return wp_final(h);
+}
+
 static hfo_status wp_rehash(wordpiece *wp, size_t new_size, hfo_err *err)
 {
     wp_entry *t = calloc(new_size, sizeof *t);
     if (t == NULL)
         return hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i <= wp->mask && wp->table; i++) {
-        if (wp->table[i].hash == 0)
+        const wp_entry *e = &wp->table[i];
+        if (e->tag == 0)
             continue;
-        size_t j = (size_t)wp->table[i].hash & (new_size - 1);
-        while (t[j].hash != 0)
+        size_t j = (size_t)wp_key_hash(e->cont, wp->pool + e->off, e->len) & (new_size - 1);
+        while (t[j].tag != 0)
             j = (j + 1) & (new_size - 1);
         t[j] = wp->table[i];
     }
@@ -79,23 +112,24 @@ static hfo_status wp_rehash(wordpiece *wp, size_t new_size, hfo_err *err)
 static hfo_status wp_insert(wordpiece *wp, uint32_t cont, uint32_t off, uint32_t len, int32_t id,
                             hfo_err *err)
 {
-    if ((wp->count + 1) * 2 > wp->mask + 1) {
+    if ((wp->count + 1) * 5 > (wp->mask + 1) * 3) {  /* load factor <= 0.6 */
         if (wp_rehash(wp, (wp->mask + 1) * 2, err))
             return err->code;
     }
-    uint64_t h = cont ? WP_SEED1 : WP_SEED0;
-    for (uint32_t i = 0; i < len; i++)
-        h = wp_step(h, wp->pool[off + i]);
-    h = wp_final(h);
+    if (len > UINT16_MAX)
+        return HFO_OK;  /* longer than any word WordPiece looks up */
+    uint64_t h = wp_key_hash(cont, wp->pool + off, len);
+    uint32_t tag = wp_tag(h);
     size_t j = (size_t)h & wp->mask;
-    while (wp->table[j].hash != 0) {
+    while (wp->table[j].tag != 0) {
         wp_entry *e = &wp->table[j];
-        if (e->hash == h && e->cont == cont && e->len == len &&
+        if (e->tag == tag && e->cont == cont && e->len == len &&
             memcmp(wp->pool + e->off, wp->pool + off, len * 4) == 0)
             return HFO_OK;  /* duplicate token: first id wins, as a vocab dict would */
         j = (j + 1) & wp->mask;
     }
-    wp->table[j] = (wp_entry){h, off, len, id, cont};
+    wp->table[j] = (wp_entry){tag, id, off, (uint16_t)len, (uint16_t)cont};
+    bloom_add(wp->bloom, h);
     wp->count++;
     if (len > wp->max_piece[cont])
         wp->max_piece[cont] = len;
@@ -139,12 +173,15 @@ static inline int cps_equal(const uint32_t *a, const uint32_t *b, size_t n)
 static inline const wp_entry *wp_find(const wordpiece *wp, uint64_t h, uint32_t cont,
                                       const uint32_t *cps, size_t len)
 {
+    if (!bloom_maybe(wp->bloom, h))
+        return NULL;
     size_t j = (size_t)h & wp->mask;
+    uint32_t tag = wp_tag(h);
     for (;;) {
         const wp_entry *e = &wp->table[j];
-        if (e->hash == 0)
+        if (e->tag == 0)
             return NULL;
-        if (e->hash == h && e->len == len && e->cont == cont && cps_equal(wp->pool + e->off, cps, len))
+        if (e->tag == tag && e->len == len && e->cont == cont && cps_equal(wp->pool + e->off, cps, len))
             return e;
         j = (j + 1) & wp->mask;
     }
@@ -201,6 +238,7 @@ static void wp_free(hfo_model *self)
     free(wp->prefix);
     free(wp->pool);
     free(wp->table);
+    free(wp->bloom);
     free(wp);
 }
 
@@ -224,7 +262,8 @@ hfo_model *hfo_wordpiece_new(int32_t unk_id, size_t max_input_chars_per_word,
         wp->prefix_len = prefix_len;
     }
     wp->table = calloc(1024, sizeof *wp->table);
-    if (wp->table == NULL) {
+    wp->bloom = calloc(WP_BLOOM_BITS / 64, sizeof *wp->bloom);
+    if (wp->table == NULL || wp->bloom == NULL) {
         wp_free(&wp->base);
         return NULL;
     }
