@@ -313,6 +313,12 @@ class PreTrainedTokenizerBase:
                 raise ValueError(f"batch length of `text`: {len(text)} does not match batch "
                                  f"length of `text_pair`: {len(text_pair)}.")
             texts, pairs = text, text_pair
+            if text_pair is None and len(text) and isinstance(text[0], (list, tuple)):
+                # a batch of (text, text_pair) tuples, as transformers accepts
+                for i, item in enumerate(text):
+                    if not isinstance(item, (list, tuple)) or len(item) != 2:
+                        raise ValueError(f"text[{i}] must be a (text, text_pair) pair in a batch of pairs")
+                texts, pairs = [a for a, _ in text], [b for _, b in text]
         else:
             if isinstance(text_pair, (list, tuple)):
                 raise ValueError("text_pair must be a str when text is a str")
@@ -341,13 +347,15 @@ class PreTrainedTokenizerBase:
         stride = int(stride or 0)
         if stride < 0:
             raise ValueError("stride must be >= 0")
+        if self.truncation_side not in ("left", "right"):
+            raise ValueError(f"truncation_side must be 'left' or 'right', got {self.truncation_side!r}")
         pad_id = self.pad_token_id if pad_mode else 0
         out = self._core.encode_batch(
             texts, pairs, bool(add_special_tokens), trunc_mode,
             int(max_length) if (trunc_mode and max_length is not None) else 0, stride,
             pad_mode, int(max_length) if pad_mode == 2 else 0, int(pad_to_multiple_of or 0),
             side == "left", int(pad_id if pad_id is not None else 0), self.pad_token_type_id,
-            want, return_tensors is not None, 0)
+            want, return_tensors is not None, 0, self.truncation_side == "left")
         enc = BatchEncoding(out)
         if return_tensors == "pt":
             enc.convert_to_tensors("pt")

@@ -245,6 +245,32 @@ TRUNCATION_ERRORS = [  # (args, kwargs) the reference refuses
 ]
 
 
+@pytest.mark.parametrize("kw", [dict(truncation=True, max_length=12),
+                                dict(truncation="longest_first", max_length=12, stride=2, return_overflowing_tokens=True),
+                                dict(truncation="only_first", max_length=16, stride=1, return_overflowing_tokens=True),
+                                dict(truncation="only_second", max_length=22, stride=1, return_overflowing_tokens=True)])
+def test_truncation_side_left(folders, kw):
+    ours, ref = pair_of(folders, "uncased")
+    ours.truncation_side = ref.truncation_side = "left"
+    try:
+        for args in [(PAIR_A,), (PAIR_A, PAIR_B)]:
+            try:
+                expected = as_lists(ref(*args, **kw, **KEYS))
+            except Exception:
+                with pytest.raises(hfonnx.TokenizerError):
+                    ours(*args, **kw, **KEYS)
+                continue
+            assert as_lists(ours(*args, **kw, **KEYS)) == expected
+    finally:
+        ours.truncation_side = ref.truncation_side = "right"
+
+
+def test_batch_of_pair_tuples(folders):
+    ours, ref = pair_of(folders, "uncased")
+    batch = list(zip(PAIR_A, PAIR_B))
+    assert as_lists(ours(batch, **KEYS)) == as_lists(ref(batch, **KEYS))
+
+
 @pytest.mark.parametrize("args,kw", TRUNCATION_ERRORS)
 def test_truncation_errors_match(folders, args, kw):
     ours, ref = pair_of(folders, "uncased")

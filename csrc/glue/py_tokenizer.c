@@ -504,13 +504,13 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
     CoreObject *self = (CoreObject *)self_;
     hfo_py_state *st = state_of(self_);
     PyObject *texts, *pairs;
-    int add_special, trunc, padding, pad_left, as_numpy, nthreads;
+    int add_special, trunc, padding, pad_left, as_numpy, nthreads, trunc_left = 0;
     Py_ssize_t max_length, stride, pad_length, pad_multiple;
     long pad_id, pad_type_id;
     unsigned int want;
-    if (!PyArg_ParseTuple(args, "OOpinninnpllIpi", &texts, &pairs, &add_special, &trunc,
+    if (!PyArg_ParseTuple(args, "OOpinninnpllIpi|p", &texts, &pairs, &add_special, &trunc,
                           &max_length, &stride, &padding, &pad_length, &pad_multiple, &pad_left,
-                          &pad_id, &pad_type_id, &want, &as_numpy, &nthreads))
+                          &pad_id, &pad_type_id, &want, &as_numpy, &nthreads, &trunc_left))
         return NULL;
     if (self->tok == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "_TokenizerCore not initialised");
@@ -538,7 +538,7 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
         }
     }
     size_t n = (size_t)ta.n;
-    hfo_call call = {add_special, (hfo_trunc)trunc, (size_t)max_length, (size_t)stride};
+    hfo_call call = {add_special, (hfo_trunc)trunc, (size_t)max_length, (size_t)stride, trunc_left};
     hfo_encoding *encs = PyMem_Calloc(n ? n : 1, sizeof *encs);
     row_ref *rows = NULL;
     PyObject *result = NULL, *arr[5] = {NULL, NULL, NULL, NULL, NULL};

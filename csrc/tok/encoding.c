@@ -111,7 +111,7 @@ fail:
     return err->code;
 }
 
-hfo_status hfo_enc_truncate(hfo_encoding *e, size_t max_len, size_t stride, hfo_err *err)
+hfo_status hfo_enc_truncate_dir(hfo_encoding *e, size_t max_len, size_t stride, int left, hfo_err *err)
 {
     size_t n = e->len;
     if (max_len >= n)
@@ -128,22 +128,30 @@ hfo_status hfo_enc_truncate(hfo_encoding *e, size_t max_len, size_t stride, hfo_
     size_t step = max_len - stride;
     hfo_encoding res;
     hfo_enc_init(&res);
-    if (append_range(&res, e, 0, max_len, err))
-        goto fail;
-    if (max_len < n) {
-        for (size_t start = step;; start += step) {
-            size_t stop = start + max_len < n ? start + max_len : n;
-            hfo_encoding o;
-            hfo_enc_init(&o);
-            if (append_range(&o, e, start, stop, err)) {
-                hfo_enc_free(&o);
-                goto fail;
-            }
-            if (push_overflow(&res, &o, err))
-                goto fail;
-            if (stop == n)
-                break;
+    /* parts as the reference's parts_ranges: right = windows from the start,
+     * left = windows ending at n, n - step, ... until one starts at 0 */
+    for (size_t k = 0;; k++) {
+        size_t start, stop;
+        if (!left) {
+            start = k * step;
+            stop = start + max_len < n ? start + max_len : n;
+        } else {
+            stop = n - k * step;
+            start = stop < max_len ? 0 : stop - max_len;
         }
+        hfo_encoding part;
+        hfo_encoding *dst = k == 0 ? &res : &part;
+        if (k > 0)
+            hfo_enc_init(&part);
+        if (append_range(dst, e, start, stop, err)) {
+            if (k > 0)
+                hfo_enc_free(&part);
+            goto fail;
+        }
+        if (k > 0 && push_overflow(&res, &part, err))
+            goto fail;
+        if (left ? start == 0 : stop == n)
+            break;
     }
     /* the reference drops the encoding's own previous overflows here */
     hfo_enc_free(e);
@@ -152,6 +160,11 @@ hfo_status hfo_enc_truncate(hfo_encoding *e, size_t max_len, size_t stride, hfo_
 fail:
     hfo_enc_free(&res);
     return err->code;
+}
+
+hfo_status hfo_enc_truncate(hfo_encoding *e, size_t max_len, size_t stride, hfo_err *err)
+{
+    return hfo_enc_truncate_dir(e, max_len, stride, 0, err);
 }
 
 /* self += pair (contents only) */
@@ -238,10 +251,16 @@ done:
 hfo_status hfo_enc_truncate_pair(hfo_encoding *a, hfo_encoding *b, hfo_trunc strategy,
                                  size_t max_length, size_t stride, hfo_err *err)
 {
+    return hfo_enc_truncate_pair_dir(a, b, strategy, max_length, stride, 0, err);
+}
+
+hfo_status hfo_enc_truncate_pair_dir(hfo_encoding *a, hfo_encoding *b, hfo_trunc strategy,
+                                     size_t max_length, size_t stride, int left, hfo_err *err)
+{
     if (max_length == 0) {
-        if (hfo_enc_truncate(a, 0, stride, err))
+        if (hfo_enc_truncate_dir(a, 0, stride, left, err))
             return err->code;
-        return b ? hfo_enc_truncate(b, 0, stride, err) : HFO_OK;
+        return b ? hfo_enc_truncate_dir(b, 0, stride, left, err) : HFO_OK;
     }
     size_t total = a->len + (b ? b->len : 0);
     if (total <= max_length)
@@ -249,7 +268,7 @@ hfo_status hfo_enc_truncate_pair(hfo_encoding *a, hfo_encoding *b, hfo_trunc str
     size_t to_remove = total - max_length;
     if (strategy == HFO_TRUNC_LONGEST_FIRST) {
         if (b == NULL)
-            return hfo_enc_truncate(a, total - to_remove, stride, err);
+            return hfo_enc_truncate_dir(a, total - to_remove, stride, left, err);
         size_t n1 = a->len, n2 = b->len;
         int swap = 0;
         if (n1 > n2) {
@@ -267,16 +286,16 @@ hfo_status hfo_enc_truncate_pair(hfo_encoding *a, hfo_encoding *b, hfo_trunc str
         if (swap) {
             size_t t = n1; n1 = n2; n2 = t;
         }
-        if (hfo_enc_truncate(a, n1, stride, err))
+        if (hfo_enc_truncate_dir(a, n1, stride, left, err))
             return err->code;
-        return hfo_enc_truncate(b, n2, stride, err);
+        return hfo_enc_truncate_dir(b, n2, stride, left, err);
     }
     hfo_encoding *target = strategy == HFO_TRUNC_ONLY_FIRST ? a : b;
     if (target == NULL)
         return hfo_err_set(err, HFO_ERR_INPUT,
                            "truncation='only_second' needs a second sequence (text_pair)");
     if (target->len > to_remove)
-        return hfo_enc_truncate(target, target->len - to_remove, stride, err);
+        return hfo_enc_truncate_dir(target, target->len - to_remove, stride, left, err);
     return hfo_err_set(err, HFO_ERR_INPUT,
                        "Truncation error: Sequence to truncate too short to respect the "
                        "provided max_length");

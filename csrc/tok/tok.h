@@ -92,9 +92,10 @@ typedef struct hfo_call {
     hfo_trunc truncation;
     size_t max_length;   /* used when truncation != NONE */
     size_t stride;
+    int truncate_left;   /* truncation_side="left": keep the end of each sequence */
 } hfo_call;
 
-#define HFO_CALL_DEFAULT ((hfo_call){1, HFO_TRUNC_NONE, 0, 0})
+#define HFO_CALL_DEFAULT ((hfo_call){1, HFO_TRUNC_NONE, 0, 0, 0})
 
 /* Stage handles (opaque; see tok_internal.h). */
 typedef struct hfo_normalizer hfo_normalizer;

@@ -115,13 +115,16 @@ static inline void hfo_enc_push(hfo_encoding *e, int32_t id, int32_t type_id, ui
     e->offsets[2 * i + 1] = end;
 }
 hfo_status hfo_enc_clone(const hfo_encoding *src, hfo_encoding *dst, hfo_err *err);
-/* Encoding::truncate (direction right) */
+/* Encoding::truncate, direction right (left = 0) or left */
 hfo_status hfo_enc_truncate(hfo_encoding *e, size_t max_len, size_t stride, hfo_err *err);
+hfo_status hfo_enc_truncate_dir(hfo_encoding *e, size_t max_len, size_t stride, int left, hfo_err *err);
 /* Encoding::merge_with: self += pair (pair is consumed), overflows combined. */
 hfo_status hfo_enc_merge_with(hfo_encoding *self, hfo_encoding *pair, hfo_err *err);
 /* truncate_encodings (tokenizers/src/utils/truncation.rs) */
 hfo_status hfo_enc_truncate_pair(hfo_encoding *a, hfo_encoding *b, hfo_trunc strategy,
                                  size_t max_length, size_t stride, hfo_err *err);
+hfo_status hfo_enc_truncate_pair_dir(hfo_encoding *a, hfo_encoding *b, hfo_trunc strategy,
+                                     size_t max_length, size_t stride, int left, hfo_err *err);
 
 /* ---- postproc_template.c ------------------------------------------------ */
 typedef struct hfo_template {

@@ -226,8 +226,8 @@ hfo_status hfo_tok_encode(const hfo_tok *tok, hfo_ws *ws, const hfo_text *a, con
                         "adds to %s", max_length, n_added, b ? "a pair" : "a sequence");
             goto fail;
         }
-        if (hfo_enc_truncate_pair(ea, b ? eb : NULL, call->truncation, max_length - n_added,
-                                  call->stride, err))
+        if (hfo_enc_truncate_pair_dir(ea, b ? eb : NULL, call->truncation, max_length - n_added,
+                                      call->stride, call->truncate_left, err))
             goto fail;
     }
     if (hfo_template_apply(tpl, ea, b ? eb : NULL, call->add_special_tokens, out, err))
