@@ -16,7 +16,9 @@ tokenizers = pytest.importorskip("tokenizers")
 import hfonnx  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
+# where the hfonnx being tested lives (the checkout after an in-place build, or
+# site-packages after pip install): a child process must import the same one
+HFONNX_HOME = os.path.dirname(os.path.dirname(os.path.abspath(hfonnx.__file__)))
 DATA = os.path.join(HERE, "data", "tokenizers")
 UNCASED = os.path.join(DATA, "bert-base-uncased")
 CHINESE_VOCAB = os.path.join(DATA, "bert-base-chinese", "vocab.txt")
@@ -146,7 +148,7 @@ def test_pickle_in_another_process(tmp_path, tok, ref):
         "enc = tok(lines, return_offsets_mapping=True, return_special_tokens_mask=True)\n"
         "print(json.dumps({k: v for k, v in enc.items()}))\n")
     (tmp_path / "lines.json").write_text(json.dumps(lines))
-    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(os.environ, PYTHONPATH=HFONNX_HOME + os.pathsep + os.environ.get("PYTHONPATH", ""))
     res = subprocess.run([sys.executable, "-c", script, str(path), str(tmp_path / "lines.json")],
                          capture_output=True, text=True, env=env, timeout=120)
     assert res.returncode == 0, res.stderr
@@ -241,7 +243,7 @@ def test_fork_after_use(tmp_path):
         "    _, status = os.waitpid(pid, 0)\n"
         "    assert os.waitstatus_to_exitcode(status) == 0, status\n"
         "print('ok')\n")
-    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(os.environ, PYTHONPATH=HFONNX_HOME + os.pathsep + os.environ.get("PYTHONPATH", ""))
     res = subprocess.run([sys.executable, "-W", "error", "-c", script, UNCASED,
                           os.path.join(DATA, "text", "mixed.txt")],
                          capture_output=True, text=True, env=env, timeout=120)
