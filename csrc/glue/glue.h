@@ -48,6 +48,12 @@ hfo_py_state *hfo_py_state_of_type(PyTypeObject *type);
 int hfo_py_graph_exec(PyObject *module);
 int hfo_py_export_exec(PyObject *module);
 int hfo_py_tokenizer_exec(PyObject *module);
+int hfo_py_t5_exec(PyObject *module);      /* py_tok_t5.c: SentencePiece/Unigram stages */
+
+/* The engine tokenizer inside a _TokenizerCore (borrowed; NULL with
+ * TypeError set when obj is not an initialised core). */
+struct hfo_tok;
+struct hfo_tok *hfo_py_core_tok(PyObject *obj);
 
 /* ---- the Graph object (py_graph.c), for other glue files --------------- */
 struct hfo_graph;

@@ -41,6 +41,8 @@ static int module_exec(PyObject *module)
         return -1;
     if (hfo_py_tokenizer_exec(module) < 0)
         return -1;
+    if (hfo_py_t5_exec(module) < 0)
+        return -1;
     return 0;
 }
 

@@ -775,6 +775,18 @@ static PyType_Spec core_spec = {
     .slots = core_slots,
 };
 
+struct hfo_tok *hfo_py_core_tok(PyObject *obj)
+{
+    hfo_py_state *st = hfo_py_state_of_type(Py_TYPE(obj));
+    if (st == NULL || !PyObject_TypeCheck(obj, (PyTypeObject *)st->tokenizer_type) ||
+        ((CoreObject *)obj)->tok == NULL) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_TypeError, "expected an initialised _TokenizerCore");
+        return NULL;
+    }
+    return ((CoreObject *)obj)->tok;
+}
+
 static PyObject *py_set_num_threads(PyObject *mod, PyObject *arg)
 {
     (void)mod;

@@ -1,0 +1,295 @@
+/* normalizer_precompiled.c: the Precompiled normalizer
+ * (tokenizers/src/normalizers/precompiled.rs over the spm_precompiled crate),
+ * i.e. SentencePiece's nmt_nfkc rules compiled into the model.
+ *
+ * The charsmap is [u32 trie size][double-array trie (darts units)][NUL
+ * separated replacement strings].  Parity with Hugging Face, not with
+ * SentencePiece's own normalizer, which matters in three places:
+ *   - the text is cut into extended grapheme clusters; a cluster shorter than
+ *     6 UTF-8 bytes is looked up whole, else character by character;
+ *   - a lookup takes the FIRST (shortest) key that is a prefix of the chunk,
+ *     and that key's replacement replaces the whole chunk (SentencePiece
+ *     takes the longest match and continues after it);
+ *   - alignments follow NormalizedString::transform with the change list
+ *     that spm_precompiled's `replace` builds: when a replacement is shorter,
+ *     the previous entry absorbs the difference (even across clusters, and
+ *     a removal at the very start is lost), inserted characters take the
+ *     alignment of the character before them (or (0, 0) at the start).
+ * Grapheme clusters come from utf8proc (Unicode 15); only clusters under 6
+ * bytes matter, where the Unicode versions agree. */
+#include "spm.h"
+#include "tok_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+typedef struct precompiled {
+    hfo_normalizer base;
+    uint32_t *units;
+    size_t n_units;
+    uint8_t *blob;          /* replacement strings */
+    size_t blob_len;
+    int32_t ascii_val[128]; /* first_prefix of each ASCII char alone (-1: none) */
+} precompiled;
+
+static inline uint32_t unit_offset(uint32_t u) { return (u >> 10) << ((u & (1u << 9)) >> 6); }
+static inline uint32_t unit_label(uint32_t u) { return u & ((1u << 31) | 0xFF); }
+static inline int unit_has_leaf(uint32_t u) { return (u >> 8) & 1; }
+static inline uint32_t unit_value(uint32_t u) { return u & ((1u << 31) - 1); }
+
+/* Value of the shortest key that is a prefix of key[0, n), or -1.  Stops at
+ * a NUL byte, as darts does.  Out-of-range trie data counts as no match. */
+static int64_t first_prefix(const precompiled *p, const uint8_t *key, size_t n)
+{
+    if (p->n_units == 0)
+        return -1;
+    size_t node = unit_offset(p->units[0]);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = key[i];
+        if (c == 0)
+            return -1;
+        node ^= c;
+        if (node >= p->n_units)
+            return -1;
+        uint32_t u = p->units[node];
+        if (unit_label(u) != c)
+            return -1;
+        node ^= unit_offset(u);
+        if (unit_has_leaf(u)) {
+            if (node >= p->n_units || unit_value(p->units[node]) > p->blob_len)
+                return -1;
+            return unit_value(p->units[node]);
+        }
+    }
+    return -1;
+}
+
+static size_t utf8_put(uint32_t c, uint8_t *o)
+{
+    if (c < 0x80) {
+        o[0] = (uint8_t)c;
+        return 1;
+    }
+    if (c < 0x800) {
+        o[0] = (uint8_t)(0xC0 | (c >> 6));
+        o[1] = (uint8_t)(0x80 | (c & 0x3F));
+        return 2;
+    }
+    if (c < 0x10000) {
+        o[0] = (uint8_t)(0xE0 | (c >> 12));
+        o[1] = (uint8_t)(0x80 | ((c >> 6) & 0x3F));
+        o[2] = (uint8_t)(0x80 | (c & 0x3F));
+        return 3;
+    }
+    o[0] = (uint8_t)(0xF0 | (c >> 18));
+    o[1] = (uint8_t)(0x80 | ((c >> 12) & 0x3F));
+    o[2] = (uint8_t)(0x80 | ((c >> 6) & 0x3F));
+    o[3] = (uint8_t)(0x80 | (c & 0x3F));
+    return 4;
+}
+
+static int valid_utf8(const uint8_t *s, size_t n)
+{
+    while (n) {
+        utf8proc_int32_t c;
+        utf8proc_ssize_t k = utf8proc_iterate(s, (utf8proc_ssize_t)n, &c);
+        if (k <= 0)
+            return 0;
+        s += k;
+        n -= (size_t)k;
+    }
+    return 1;
+}
+
+static inline size_t utf8_len(uint32_t c)
+{
+    return c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+}
+
+/* Push the replacement at blob offset `val` for old_count original chars,
+ * as spm_precompiled's replace(): changes go in out->os for now. */
+static hfo_status push_replacement(const precompiled *p, int64_t val, size_t old_count,
+                                   hfo_norm *out, size_t k0, hfo_err *err)
+{
+    const uint8_t *s = p->blob + val, *end = p->blob + p->blob_len;
+    size_t added = 0;
+    while (s < end && *s) {
+        uint32_t c;
+        utf8proc_ssize_t k = utf8proc_iterate(s, end - s, (utf8proc_int32_t *)&c);
+        if (k <= 0)  /* the blob was checked to be UTF-8; a value inside a
+                      * character cannot come from a real model */
+            break;
+        s += k;
+        if (out->len + 1 > out->cap && hfo_norm_grow(out, 16, err))
+            return err->code;
+        hfo_norm_push(out, c, 0, 0);
+        added++;
+    }
+    if (added > old_count) {
+        for (size_t d = 0; d < added - old_count; d++)
+            out->os[out->len - 1 - d] = 1;
+    } else if (added < old_count && out->len > k0) {
+        int32_t ch = (int32_t)out->os[out->len - 1];
+        ch -= (int32_t)(old_count - added);
+        out->os[out->len - 1] = (uint32_t)ch;
+    }
+    return HFO_OK;
+}
+
+static hfo_status pc_run(const hfo_normalizer *self, const hfo_text *t, size_t begin, size_t end,
+                         hfo_norm *out, hfo_err *err)
+{
+    const precompiled *p = (const precompiled *)self;
+    size_t k0 = out->len;
+    if (hfo_norm_grow(out, end - begin + 8, err))
+        return err->code;
+    size_t i = begin;
+    while (i < end) {
+        uint32_t c = hfo_text_at(t, i);
+        if (c < 0x80) {
+            uint32_t nx = i + 1 < end ? hfo_text_at(t, i + 1) : 0x80;
+            if (i + 1 == end || (nx < 0x80 && !(c == '\r' && nx == '\n'))) {
+                /* a one-character cluster of ASCII */
+                int32_t v = p->ascii_val[c];
+                if (v < 0) {
+                    if (out->len + 1 > out->cap && hfo_norm_grow(out, 64, err))
+                        return err->code;
+                    hfo_norm_push(out, c, 0, 0);
+                } else if (push_replacement(p, v, 1, out, k0, err)) {
+                    return err->code;
+                }
+                i++;
+                continue;
+            }
+        }
+        /* the cluster [i, g) */
+        if (c >= 0xD800 && c <= 0xDFFF)
+            return hfo_err_surrogate(err, c, i);
+        utf8proc_int32_t state = 0;
+        size_t g = i + 1, nbytes = utf8_len(c);
+        uint32_t prev = c;
+        while (g < end) {
+            uint32_t d = hfo_text_at(t, g);
+            if (d >= 0xD800 && d <= 0xDFFF)
+                return hfo_err_surrogate(err, d, g);
+            if (utf8proc_grapheme_break_stateful((utf8proc_int32_t)prev, (utf8proc_int32_t)d, &state))
+                break;
+            nbytes += utf8_len(d);
+            prev = d;
+            g++;
+        }
+        uint8_t buf[8];
+        if (nbytes < 6) {
+            size_t nb = 0;
+            for (size_t q = i; q < g; q++)
+                nb += utf8_put(hfo_text_at(t, q), buf + nb);
+            int64_t v = first_prefix(p, buf, nb);
+            if (v >= 0) {
+                if (push_replacement(p, v, g - i, out, k0, err))
+                    return err->code;
+                i = g;
+                continue;
+            }
+        }
+        for (size_t q = i; q < g; q++) {
+            uint32_t d = hfo_text_at(t, q);
+            int64_t v = d < 0x80 ? p->ascii_val[d] : first_prefix(p, buf, utf8_put(d, buf));
+            if (v >= 0) {
+                if (push_replacement(p, v, 1, out, k0, err))
+                    return err->code;
+            } else {
+                if (out->len + 1 > out->cap && hfo_norm_grow(out, 64, err))
+                    return err->code;
+                hfo_norm_push(out, d, 0, 0);
+            }
+        }
+        i = g;
+    }
+    /* NormalizedString::transform over the change list: alignments */
+    size_t j = 0, n_old = end - begin;
+    for (size_t k = k0; k < out->len; k++) {
+        int32_t ch = (int32_t)out->os[k];
+        uint32_t s, e;
+        if (ch > 0) {
+            if (j == 0)
+                s = e = (uint32_t)begin;
+            else
+                s = (uint32_t)(begin + j - 1), e = s + 1;
+        } else {
+            size_t jj = j < n_old ? j : n_old - 1;  /* cannot happen; never read past */
+            s = (uint32_t)(begin + jj), e = s + 1;
+            j += 1 + (size_t)(-ch);
+        }
+        out->os[k] = s;
+        out->oe[k] = e;
+    }
+    return HFO_OK;
+}
+
+static void pc_free(hfo_normalizer *self)
+{
+    precompiled *p = (precompiled *)self;
+    if (p == NULL)
+        return;
+    free(p->units);
+    free(p->blob);
+    free(p);
+}
+
+hfo_normalizer *hfo_normalizer_precompiled_new(const uint8_t *charsmap, size_t len, hfo_err *err)
+{
+    if (len < 4) {
+        hfo_err_set(err, HFO_ERR_CONFIG, "precompiled_charsmap is too short (%zu bytes)", len);
+        return NULL;
+    }
+    uint32_t trie_size = (uint32_t)charsmap[0] | (uint32_t)charsmap[1] << 8 |
+                         (uint32_t)charsmap[2] << 16 | (uint32_t)charsmap[3] << 24;
+    size_t n_units = trie_size / 4;
+    if (n_units > (len - 4) / 4) {
+        hfo_err_set(err, HFO_ERR_CONFIG,
+                    "precompiled_charsmap is truncated: its trie needs %u bytes, %zu present",
+                    trie_size, len - 4);
+        return NULL;
+    }
+    const uint8_t *blob = charsmap + 4 + 4 * n_units;
+    size_t blob_len = len - 4 - 4 * n_units;
+    if (!valid_utf8(blob, blob_len)) {
+        hfo_err_set(err, HFO_ERR_CONFIG, "precompiled_charsmap: replacement strings are not UTF-8");
+        return NULL;
+    }
+    precompiled *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        goto oom;
+    p->base.run = pc_run;
+    p->base.free = pc_free;
+    p->n_units = n_units;
+    p->units = malloc((n_units ? n_units : 1) * 4);
+    p->blob = malloc(blob_len ? blob_len : 1);
+    if (p->units == NULL || p->blob == NULL)
+        goto oom;
+    for (size_t i = 0; i < n_units; i++) {
+        const uint8_t *q = charsmap + 4 + 4 * i;
+        p->units[i] = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 |
+                      (uint32_t)q[3] << 24;
+    }
+    if (blob_len)
+        memcpy(p->blob, blob, blob_len);
+    p->blob_len = blob_len;
+    for (uint32_t c = 0; c < 128; c++) {
+        uint8_t b = (uint8_t)c;
+        int64_t v = first_prefix(p, &b, 1);
+        p->ascii_val[c] = v >= 0 && (uint64_t)v <= blob_len ? (int32_t)v : -1;
+    }
+    return &p->base;
+oom:
+    pc_free(p ? &p->base : NULL);
+    hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
+    return NULL;
+}
+
+void hfo_normalizer_free(hfo_normalizer *n)
+{
+    if (n)
+        n->free(n);
+}
