@@ -3,6 +3,7 @@ from . import errors
 from .graph import DEFAULT_OPSET, ExternalData, Graph, Value
 from .export import export, load_config, load_weights  # noqa: E402
 from .tokenization import AutoTokenizer, BatchEncoding, BertTokenizer, get_num_threads, set_num_threads  # noqa: E402,E501
+from .tokenization_t5 import T5Tokenizer  # noqa: E402  (registers itself with AutoTokenizer)
 from .errors import (ExportError, GraphError, HfonnxError, TokenizerError,
                      UnsupportedModelError, WeightError)
 
@@ -13,5 +14,6 @@ __all__ = [
     "UnsupportedModelError", "ExportError", "errors", "__version__",
     "Graph", "Value", "ExternalData", "DEFAULT_OPSET",
     "export", "load_config", "load_weights",
-    "AutoTokenizer", "BertTokenizer", "BatchEncoding", "set_num_threads", "get_num_threads",
+    "AutoTokenizer", "BertTokenizer", "T5Tokenizer", "BatchEncoding", "set_num_threads",
+    "get_num_threads",
 ]

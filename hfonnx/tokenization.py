@@ -163,15 +163,7 @@ class PreTrainedTokenizerBase:
         self.padding_side = config.get("padding_side", "right")
         self.truncation_side = config.get("truncation_side", "right")
         self.clean_up_tokenization_spaces = bool(config.get("clean_up_tokenization_spaces", False))
-        model = spec.get("model") or {}
-        vocab = model.get("vocab")
-        if not isinstance(vocab, dict) or not vocab:
-            raise TokenizerError(f"{source or 'tokenizer'}: model.vocab is missing or empty")
-        self._vocab: dict[str, int] = {}
-        for k, v in vocab.items():
-            if not isinstance(k, str) or not isinstance(v, int) or isinstance(v, bool) or v < 0:
-                raise TokenizerError(f"{source or 'tokenizer'}: bad vocabulary entry {k!r}: {v!r}")
-            self._vocab[k] = v
+        self._vocab: dict[str, int] = self._read_vocab(spec.get("model") or {}, source)
         self._added: list[dict] = []
         for t in spec.get("added_tokens") or []:
             if not isinstance(t, dict) or not isinstance(t.get("content"), str) or not isinstance(t.get("id"), int):
@@ -191,6 +183,19 @@ class PreTrainedTokenizerBase:
             setattr(self, "_" + name, _token_content(val))
         extra = config.get("additional_special_tokens") or config.get("extra_special_tokens") or []
         self._additional_special_tokens = [_token_content(t) for t in extra] if isinstance(extra, list) else []
+
+    def _read_vocab(self, model: dict, source: str) -> dict[str, int]:
+        """token -> id from the spec's model section (a WordPiece-style dict;
+        the Unigram tokenizer overrides this for its [piece, score] list)."""
+        vocab = model.get("vocab")
+        if not isinstance(vocab, dict) or not vocab:
+            raise TokenizerError(f"{source or 'tokenizer'}: model.vocab is missing or empty")
+        out: dict[str, int] = {}
+        for k, v in vocab.items():
+            if not isinstance(k, str) or not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise TokenizerError(f"{source or 'tokenizer'}: bad vocabulary entry {k!r}: {v!r}")
+            out[k] = v
+        return out
 
     def _build_core(self):
         raise NotImplementedError
