@@ -270,6 +270,22 @@ class T5Tokenizer(PreTrainedTokenizerBase):
         # where every '▁' is dropped (prepend_scheme "always")
         return "".join(t.replace(_REPLACEMENT, "" if i == 0 else " ") for i, t in enumerate(tokens))
 
+    def tokenize(self, text: str, pair: str | None = None, add_special_tokens: bool = False,
+                 **kwargs) -> list[str]:
+        """The tokens (strings) of a text, as ``Encoding.tokens``: an unknown
+        run is its normalized text, not the unk token's name."""
+        if not add_special_tokens and not kwargs:
+            out = []
+            for t in (text, pair):
+                if t is None:
+                    continue
+                if not isinstance(t, str):
+                    raise TypeError(f"tokenize() needs str, got {type(t).__name__}")
+                out += [s if s is not None else self._id_to_token_str(i)
+                        for i, s in _hfonnx._core_tokens(self._core, t)]
+            return out
+        return super().tokenize(text, pair, add_special_tokens=add_special_tokens, **kwargs)
+
     # ---- T5 extras -----------------------------------------------------------
     @property
     def vocab_file(self) -> str | None:
