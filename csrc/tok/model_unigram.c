@@ -26,11 +26,21 @@
 #include <string.h>
 
 #define UG_UNK_PENALTY 10.0
+#define UG_MAX_HOT 4
+#define UG_HOT_MIN_CHILDREN 512
 
 typedef struct ug_slot {
     uint64_t key;   /* (parent << 21 | cp) + 1; 0 = empty */
     uint32_t child;
 } ug_slot;
+
+/* An edge of the compact trie carries its child: the piece ending there and
+ * where the child's own edges are, so a walk touches only edge arrays. */
+typedef struct ug_edge {
+    uint32_t cp;
+    int32_t id;             /* piece ending at the child, -1 = none */
+    uint32_t first, n;      /* the child's edges: ce[first, first + n) */
+} ug_edge;
 
 typedef struct unigram {
     hfo_model base;
@@ -47,6 +57,16 @@ typedef struct unigram {
     double unk_score;
     int32_t byte_id[256];
     int finished;
+    /* the compact trie built by finish: nodes in breadth-first order, each
+     * node's children contiguous and sorted by code point */
+    ug_edge *ce;
+    size_t root_first, root_n;
+    uint32_t *croot;        /* 65536: 1 + index in ce of the root's edge for a BMP code point */
+    /* depth-1 nodes with many children ("▁" has thousands): a direct BMP
+     * table like the root's, instead of a binary search */
+    int n_hot;
+    uint32_t hot_cp[UG_MAX_HOT];
+    uint32_t *hot[UG_MAX_HOT];  /* 65536 each: 1 + index in ce */
     uint64_t cache_tag;     /* identifies this model in the per-thread caches */
 } unigram;
 
@@ -159,6 +179,134 @@ hfo_status hfo_unigram_add(hfo_model *m, const uint32_t *cps, size_t n, double s
     return HFO_OK;
 }
 
+/* The edge for code point c among ce[first, first + n), or NULL. */
+static inline const ug_edge *ug_find(const ug_edge *e, uint32_t n, uint32_t c)
+{
+    if (n <= 8) {
+        for (uint32_t k = 0; k < n; k++)
+            if (e[k].cp == c)
+                return &e[k];
+        return NULL;
+    }
+    uint32_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (e[mid].cp < c)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && e[lo].cp == c ? &e[lo] : NULL;
+}
+
+static inline const ug_edge *ug_root_edge(const unigram *u, uint32_t c)
+{
+    if (c < 0x10000) {
+        uint32_t k = u->croot[c];
+        return k ? &u->ce[k - 1] : NULL;
+    }
+    return ug_find(u->ce + u->root_first, (uint32_t)u->root_n, c);
+}
+
+static int edge_cmp(const void *a, const void *b)
+{
+    const ug_edge *x = a, *y = b;
+    return x->cp < y->cp ? -1 : x->cp > y->cp;
+}
+
+/* Build the compact trie from the hash trie (breadth-first, so the edges of
+ * the short, hot prefixes sit together). */
+static hfo_status ug_compact(unigram *u, hfo_err *err)
+{
+    size_t nn = u->n_nodes;
+    uint32_t *cnt = calloc(nn + 1, sizeof *cnt), *order = malloc(nn * sizeof *order);
+    size_t *edge_of = malloc(nn * sizeof *edge_of);   /* by BFS position: its edge in ce */
+    ug_edge *by_parent = malloc((nn ? nn : 1) * sizeof *by_parent);
+    ug_edge *ce = malloc((nn ? nn : 1) * sizeof *ce);
+    uint32_t *croot = calloc(0x10000, sizeof *croot);
+    hfo_status st = HFO_OK;
+    if (!cnt || !order || !edge_of || !by_parent || !ce || !croot) {
+        st = hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    /* edges grouped by parent (counting sort); .first holds the old child id */
+    for (uint32_t c = 0; c < 0x10000; c++)
+        if (u->root[c])
+            cnt[1]++;
+    for (size_t i = 0; i <= u->mask; i++)
+        if (u->slots[i].key)
+            cnt[((u->slots[i].key - 1) >> 21) + 1]++;
+    for (size_t i = 1; i <= nn; i++)
+        cnt[i] += cnt[i - 1];
+    for (uint32_t c = 0; c < 0x10000; c++)
+        if (u->root[c])
+            by_parent[cnt[0]++] = (ug_edge){c, -1, u->root[c], 0};
+    for (size_t i = 0; i <= u->mask; i++) {
+        if (!u->slots[i].key)
+            continue;
+        uint64_t k = u->slots[i].key - 1;
+        size_t p = (size_t)(k >> 21);
+        by_parent[cnt[p]++] = (ug_edge){(uint32_t)(k & 0x1FFFFF), -1, u->slots[i].child, 0};
+    }
+    /* now parent p's edges are by_parent[p ? cnt[p - 1] : 0, cnt[p]) */
+    size_t head = 0, tail = 0, ne = 0;
+    order[tail++] = 0;
+    while (head < tail) {
+        size_t pos = head++;
+        uint32_t old = order[pos];
+        size_t b = old ? cnt[old - 1] : 0, e = cnt[old];
+        qsort(by_parent + b, e - b, sizeof *by_parent, edge_cmp);
+        if (pos == 0) {
+            u->root_first = ne;
+            u->root_n = e - b;
+        } else {
+            ce[edge_of[pos]].first = (uint32_t)ne;
+            ce[edge_of[pos]].n = (uint32_t)(e - b);
+        }
+        for (size_t k = b; k < e; k++) {
+            uint32_t child = by_parent[k].first;
+            edge_of[tail] = ne;
+            order[tail++] = child;
+            ce[ne] = (ug_edge){by_parent[k].cp, u->node_id[child], 0, 0};
+            if (old == 0 && by_parent[k].cp < 0x10000)
+                croot[by_parent[k].cp] = (uint32_t)ne + 1;
+            ne++;
+        }
+    }
+    free(u->ce);
+    free(u->croot);
+    u->ce = ce;
+    u->croot = croot;
+    ce = NULL;
+    croot = NULL;
+    for (int h = 0; h < u->n_hot; h++)
+        free(u->hot[h]);
+    u->n_hot = 0;
+    for (size_t k = 0; k < u->root_n && u->n_hot < UG_MAX_HOT; k++) {
+        const ug_edge *r = &u->ce[u->root_first + k];
+        if (r->n < UG_HOT_MIN_CHILDREN || r->cp >= 0x10000)
+            continue;
+        uint32_t *t = calloc(0x10000, sizeof *t);
+        if (t == NULL) {
+            st = hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        for (uint32_t j = 0; j < r->n; j++)
+            if (u->ce[r->first + j].cp < 0x10000)
+                t[u->ce[r->first + j].cp] = r->first + j + 1;
+        u->hot_cp[u->n_hot] = r->cp;
+        u->hot[u->n_hot++] = t;
+    }
+done:
+    free(cnt);
+    free(order);
+    free(edge_of);
+    free(by_parent);
+    free(ce);
+    free(croot);
+    return st;
+}
+
 /* id of the piece spelled cps[0, n), or -1 */
 static int32_t ug_lookup(const unigram *u, const uint32_t *cps, size_t n)
 {
@@ -180,6 +328,8 @@ hfo_status hfo_unigram_finish(hfo_model *m, hfo_err *err)
         if (u->score[i] < min_score)
             min_score = u->score[i];
     u->unk_score = min_score - UG_UNK_PENALTY;
+    if (ug_compact(u, err))
+        return err->code;
     for (int b = 0; b < 256; b++) {
         char name[8];
         uint32_t cps[6];
@@ -200,7 +350,7 @@ hfo_status hfo_unigram_finish(hfo_model *m, hfo_err *err)
 }
 
 /* ---- per-thread word cache ---------------------------------------------- */
-#define UC_WAYS 4096          /* entries, direct mapped */
+#define UC_WAYS 8192          /* entries, direct mapped */
 #define UC_MAX_CPS 24
 #define UC_MAX_TOK 12
 
@@ -326,23 +476,34 @@ static hfo_status ug_viterbi(const unigram *u, const uint32_t *cps, size_t n, hf
     for (size_t s = 0; s < n; s++) {
         double base = cell[s].score;
         int single = 0;
-        uint32_t node = 0;
-        for (size_t e = s; e < n; e++) {
-            node = ug_child(u, node, cps[e]);
-            if (node == 0)
-                break;
-            int32_t id = u->node_id[node];
-            if (id < 0)
-                continue;
-            double cand = u->node_score[node] + base;
-            ug_cell *t = &cell[e + 1];
-            if (t->start < 0 || cand > t->score) {
-                t->score = cand;
-                t->start = (int32_t)s;
-                t->id = id;
+        const ug_edge *ed = ug_root_edge(u, cps[s]);
+        for (size_t e = s; ed; ) {
+            int32_t id = ed->id;
+            if (id >= 0) {
+                double cand = u->score[id] + base;
+                ug_cell *t = &cell[e + 1];
+                if (t->start < 0 || cand > t->score) {
+                    t->score = cand;
+                    t->start = (int32_t)s;
+                    t->id = id;
+                }
+                if (e == s)
+                    single = 1;
             }
-            if (e == s)
-                single = 1;
+            if (++e == n)
+                break;
+            uint32_t c = cps[e];
+            if (e == s + 1 && c < 0x10000 && u->n_hot && ed->n >= UG_HOT_MIN_CHILDREN) {
+                int h = 0;
+                while (h < u->n_hot && u->hot_cp[h] != cps[s])
+                    h++;
+                if (h < u->n_hot) {
+                    uint32_t k = u->hot[h][c];
+                    ed = k ? &u->ce[k - 1] : NULL;
+                    continue;
+                }
+            }
+            ed = ug_find(u->ce + ed->first, ed->n, c);
         }
         if (!single) {
             double cand = u->unk_score + base;
@@ -491,6 +652,10 @@ static void ug_free(hfo_model *self)
     free(u->node_id);
     free(u->node_score);
     free(u->score);
+    free(u->ce);
+    free(u->croot);
+    for (int h = 0; h < u->n_hot; h++)
+        free(u->hot[h]);
     free(u);
 }
 
