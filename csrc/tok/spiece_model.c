@@ -86,6 +86,13 @@ hfo_spm_model *hfo_spm_load(const uint8_t *data, size_t len, hfo_err *err)
                     "(%zu bytes; truncated or not a spiece.model?)", len);
         goto fail;
     }
+    if (mp->trainer_spec == NULL || mp->normalizer_spec == NULL) {
+        /* pieces come first in the file, so a cut between two pieces still parses */
+        hfo_err_set(err, HFO_ERR_CONFIG,
+                    "incomplete SentencePiece model: %zu pieces but no %s (%zu bytes; truncated?)",
+                    mp->n_pieces, mp->trainer_spec == NULL ? "trainer_spec" : "normalizer_spec", len);
+        goto fail;
+    }
     m->n_pieces = mp->n_pieces;
     m->piece = calloc(m->n_pieces, sizeof *m->piece);
     m->piece_len = calloc(m->n_pieces, sizeof *m->piece_len);

@@ -1,0 +1,227 @@
+"""hfonnx.T5Tokenizer: loading, the Python face, saving, pickling, threads and
+bad input.  References are transformers' T5TokenizerFast and the sentencepiece
+library built from the same files; nothing here is an output of our own code
+except where a round trip (save, pickle) is compared with the original."""
+import os
+import pickle
+import shutil
+import threading
+
+import numpy as np
+import pytest
+
+transformers = pytest.importorskip("transformers")
+import hfonnx  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+T5_DIR = os.path.join(HERE, "data", "tokenizers", "t5")
+SPIECE = os.path.join(T5_DIR, "spiece.model")
+SHARED = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data"))
+with open(os.path.join(HERE, "data", "tokenizers", "text", "mixed.txt"), encoding="utf-8", newline="") as _f:
+    MIXED = _f.read().split("\n")
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return hfonnx.T5Tokenizer.from_pretrained(T5_DIR)
+
+
+@pytest.fixture(scope="module")
+def ref():
+    return transformers.T5TokenizerFast.from_pretrained(T5_DIR)
+
+
+# --- loading -------------------------------------------------------------------
+def test_known_ids(tok):
+    """Values published with the t5 files (../shared/data/SOURCES.md §3, from sentencepiece)."""
+    assert tok("Hello world")["input_ids"] == [8774, 296, 1]
+    assert tok("translate English to German: The house is wonderful.")["input_ids"] == \
+        [13959, 1566, 12, 2968, 10, 37, 629, 19, 1627, 5, 1]
+    assert tok.convert_ids_to_tokens([0, 1, 2, 3, 4, 5]) == ["<pad>", "</s>", "<unk>", "\u2581", "X", "."]
+    assert tok.convert_tokens_to_ids("<extra_id_0>") == 32099
+    assert tok.convert_tokens_to_ids("<extra_id_99>") == 32000
+    assert len(tok) == 32100 and tok.vocab_size == 32100
+
+
+def test_auto_tokenizer_picks_t5(tmp_path):
+    assert type(hfonnx.AutoTokenizer.from_pretrained(T5_DIR)) is hfonnx.T5Tokenizer
+    shutil.copy(SPIECE, tmp_path / "spiece.model")  # spiece.model alone
+    assert type(hfonnx.AutoTokenizer.from_pretrained(str(tmp_path))) is hfonnx.T5Tokenizer
+    (tmp_path / "config.json").write_text('{"model_type": "t5"}')
+    assert type(hfonnx.AutoTokenizer.from_pretrained(str(tmp_path))) is hfonnx.T5Tokenizer
+
+
+def test_constructor_from_vocab_file(ref):
+    """T5Tokenizer(vocab_file=..., extra_ids=100) equals from_pretrained of the
+    folder.  (transformers 5.24's T5TokenizerFast(vocab_file=...) ignores the
+    file and builds a 4-piece vocabulary, so the reference is from_pretrained.)"""
+    ours = hfonnx.T5Tokenizer(vocab_file=SPIECE, extra_ids=100)
+    assert ours(MIXED)["input_ids"] == ref(MIXED)["input_ids"]
+    assert ours.get_vocab() == ref.get_vocab()
+    assert ours.eos_token == "</s>" and ours.pad_token_id == 0 and ours.unk_token_id == 2
+    few = hfonnx.T5Tokenizer(vocab_file=SPIECE, extra_ids=3)
+    assert len(few) == 32003 and few.convert_tokens_to_ids("<extra_id_0>") == 32002
+    assert few("a <extra_id_2> b")["input_ids"] == [3, 9, 32000, 3, 115, 1]
+    with pytest.raises(hfonnx.TokenizerError, match="extra_ids"):
+        hfonnx.T5Tokenizer(vocab_file=SPIECE, extra_ids=2, additional_special_tokens=["<extra_id_0>"])
+
+
+def test_load_spm_fields():
+    from hfonnx.tokenization_t5 import load_spm
+    spm = pytest.importorskip("sentencepiece")
+    info = load_spm(SPIECE)
+    sp = spm.SentencePieceProcessor(model_file=SPIECE)
+    assert len(info["pieces"]) == sp.get_piece_size() == 32000
+    assert [p for p, _s, _t in info["pieces"][:6]] == [sp.id_to_piece(i) for i in range(6)]
+    assert all(abs(s - sp.get_score(i)) == 0 for i, (_p, s, _t) in enumerate(info["pieces"][:2000]))
+    assert (info["unk_id"], info["eos_id"], info["pad_id"], info["bos_id"]) == \
+        (sp.unk_id(), sp.eos_id(), sp.pad_id(), sp.bos_id())
+    assert info["model_type"] == 1 and info["normalizer_name"] == "nmt_nfkc"
+    assert len(info["precompiled_charsmap"]) > 100000
+
+
+# --- the call ------------------------------------------------------------------
+def test_keys_and_tensors(tok, ref):
+    texts = ["Hello world", "a much longer second text for padding <extra_id_3>"]
+    for kw in (dict(), dict(padding=True, return_tensors="np"), dict(padding=True, return_tensors="pt"),
+               dict(return_token_type_ids=True, return_special_tokens_mask=True, return_length=True)):
+        a, b = tok(texts, **kw), ref(texts, **kw)
+        assert set(a.keys()) == set(b.keys()), kw
+        for k in b:
+            av, bv = a[k], b[k]
+            if kw.get("return_tensors"):
+                assert type(av) is type(bv) and av.dtype == bv.dtype
+            assert (av.tolist() if hasattr(av, "tolist") else av) == \
+                (bv.tolist() if hasattr(bv, "tolist") else bv), (kw, k)
+    assert "token_type_ids" not in tok("x")
+
+
+def test_batches_on_threads_equal_single_thread(tok):
+    lines = MIXED * 8
+    prev = hfonnx.get_num_threads()
+    try:
+        hfonnx.set_num_threads(1)
+        one = tok(lines, return_offsets_mapping=True)
+        hfonnx.set_num_threads(4)
+        many = tok(lines, return_offsets_mapping=True)
+    finally:
+        hfonnx.set_num_threads(prev)
+    assert one["input_ids"] == many["input_ids"] and one["offset_mapping"] == many["offset_mapping"]
+    # several Python threads at once (the GIL is released while encoding)
+    results = [None] * 4
+
+    def work(i):
+        results[i] = tok(lines[i::4])["input_ids"]
+    ths = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in ths:
+        t.start()
+    for t in ths:
+        t.join()
+    for i in range(4):
+        assert results[i] == one["input_ids"][i::4]
+
+
+def test_pickle_and_save_pretrained(tok, ref, tmp_path):
+    clone = pickle.loads(pickle.dumps(tok))
+    assert clone(MIXED)["input_ids"] == tok(MIXED)["input_ids"]
+    assert clone.decode(clone("Hello <extra_id_0> x")["input_ids"]) == "Hello<extra_id_0> x</s>"
+    written = tok.save_pretrained(str(tmp_path))
+    names = sorted(os.path.basename(p) for p in written)
+    assert names == ["special_tokens_map.json", "spiece.model", "tokenizer.json", "tokenizer_config.json"]
+    # both libraries load what we wrote and give the original's output
+    for loaded in (hfonnx.T5Tokenizer.from_pretrained(str(tmp_path)),
+                   hfonnx.AutoTokenizer.from_pretrained(str(tmp_path)),
+                   transformers.T5TokenizerFast.from_pretrained(str(tmp_path))):
+        enc = loaded(MIXED, return_offsets_mapping=True)
+        exp = ref(MIXED, return_offsets_mapping=True)
+        assert enc["input_ids"] == exp["input_ids"] and enc["offset_mapping"] == exp["offset_mapping"]
+        assert loaded.model_max_length == 512
+    # and tokenizers reads the tokenizer.json alone
+    from tokenizers import Tokenizer
+    t = Tokenizer.from_file(str(tmp_path / "tokenizer.json"))
+    assert t.encode("Hello world").ids == [8774, 296, 1]
+
+
+def test_decode(tok, ref):
+    ids = ref(MIXED)["input_ids"]
+    for skip in (False, True):
+        assert tok.batch_decode(ids, skip_special_tokens=skip) == ref.batch_decode(ids, skip_special_tokens=skip)
+    assert tok.decode(tok("<extra_id_0>. Hello")["input_ids"]) == ref.decode(ref("<extra_id_0>. Hello")["input_ids"])
+
+
+# --- bad input ------------------------------------------------------------------
+def _write(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+    return str(path)
+
+
+BAD_MODELS = [
+    ("truncated", lambda b: b[:1000]),
+    ("truncated in the charsmap", lambda b: b[:-1000]),
+    ("empty", lambda b: b""),
+    ("garbage", lambda b: bytes(range(256)) * 64),
+    ("text file", lambda b: b"this is not a protobuf\n" * 10),
+    ("flipped tag bytes", lambda b: bytes([0xFF] * 8) + b[8:]),
+]
+
+
+@pytest.mark.parametrize("name,mangle", BAD_MODELS, ids=[n for n, _ in BAD_MODELS])
+def test_corrupt_spiece_model(tmp_path, name, mangle):
+    with open(SPIECE, "rb") as f:
+        data = f.read()
+    path = _write(tmp_path / "spiece.model", mangle(data))
+    with pytest.raises(hfonnx.TokenizerError) as e:
+        hfonnx.T5Tokenizer(vocab_file=path)
+    assert "spiece.model" in str(e.value)
+    with pytest.raises(hfonnx.TokenizerError):
+        hfonnx.T5Tokenizer.from_pretrained(str(tmp_path))
+
+
+def test_corrupt_charsmap_is_refused(tmp_path):
+    import base64
+    import json
+    src = os.path.join(SHARED, "t5", "tokenizer.json")
+    if not os.path.exists(src):
+        pytest.skip("shared data folder ../shared/data is absent")
+    with open(src, encoding="utf-8") as f:
+        spec = json.load(f)
+    cm = base64.b64decode(spec["normalizer"]["precompiled_charsmap"])
+    spec["normalizer"]["precompiled_charsmap"] = base64.b64encode(cm[:100]).decode()  # trie cut short
+    (tmp_path / "tokenizer.json").write_text(json.dumps(spec))
+    with pytest.raises(hfonnx.TokenizerError, match="precompiled_charsmap"):
+        hfonnx.T5Tokenizer.from_pretrained(str(tmp_path))
+
+
+@pytest.mark.parametrize("model", [
+    {"type": "BPE", "vocab": {"a": 0}, "merges": []},
+    {"type": "WordPiece", "vocab": {"a": 0}, "unk_token": "a"},
+    {"type": "Unigram", "vocab": []},
+    {"type": "Unigram", "vocab": [["a", "not a score"]]},
+    {"type": "Unigram", "vocab": {"a": 0}},
+])
+def test_bad_tokenizer_json(tmp_path, model):
+    import json
+    (tmp_path / "tokenizer.json").write_text(json.dumps({"model": model, "added_tokens": []}))
+    with pytest.raises(hfonnx.TokenizerError):
+        hfonnx.T5Tokenizer.from_pretrained(str(tmp_path))
+
+
+def test_unsupported_model_type_via_auto(tmp_path):
+    import json
+    (tmp_path / "tokenizer.json").write_text(json.dumps({"model": {"type": "WordLevel", "vocab": {"a": 0}}}))
+    with pytest.raises(hfonnx.TokenizerError, match="WordLevel"):
+        hfonnx.AutoTokenizer.from_pretrained(str(tmp_path))
+
+
+@pytest.mark.parametrize("bad", [123, None, b"bytes", ["ok", 5], [["nested"]], 4.5, {"a": 1}])
+def test_non_string_inputs(tok, bad):
+    with pytest.raises((TypeError, ValueError)):
+        tok(bad)
+
+
+def test_lone_surrogate(tok):
+    with pytest.raises(hfonnx.TokenizerError, match="surrogate"):
+        tok("a\ud800b")
+    with pytest.raises((TypeError, hfonnx.TokenizerError)):
+        tok.tokenize("a\udc00")
