@@ -350,16 +350,16 @@ hfo_status hfo_unigram_finish(hfo_model *m, hfo_err *err)
 }
 
 /* ---- per-thread word cache ---------------------------------------------- */
-#define UC_WAYS 8192          /* entries, direct mapped */
-#define UC_MAX_CPS 24
-#define UC_MAX_TOK 12
+#define UC_WAYS 32768         /* entries, direct mapped: 4 MB per thread */
+#define UC_MAX_CPS 16
+#define UC_MAX_TOK 8
 
 typedef struct uc_entry {
     uint64_t tag;             /* model tag; 0 = empty */
-    uint32_t n, n_tok;
-    uint32_t cps[UC_MAX_CPS];
-    int32_t id[UC_MAX_TOK];
+    uint8_t n, n_tok;
     uint8_t end[UC_MAX_TOK];  /* token k covers [end[k-1], end[k]) */
+    int32_t id[UC_MAX_TOK];
+    uint32_t cps[UC_MAX_CPS];
 } uc_entry;
 
 static pthread_key_t uc_key;
@@ -632,8 +632,8 @@ static hfo_status ug_tokenize(const hfo_model *self, const uint32_t *cps, size_t
             return HFO_OK;
     }
     ce->tag = u->cache_tag;
-    ce->n = (uint32_t)n;
-    ce->n_tok = (uint32_t)nt;
+    ce->n = (uint8_t)n;
+    ce->n_tok = (uint8_t)nt;
     memcpy(ce->cps, cps, n * 4);
     for (size_t k = 0; k < nt; k++) {
         ce->id[k] = out->id[mark + k];

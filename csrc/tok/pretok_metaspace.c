@@ -25,6 +25,8 @@ typedef struct metaspace {
 /* Rust's char::is_whitespace (White_Space) */
 static inline int is_white(uint32_t c)
 {
+    if (c > 0x20 && c < 0x80)
+        return 0;
     if (c < 0x80)
         return c == ' ' || (c >= 0x09 && c <= 0x0D);
     return c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) ||
