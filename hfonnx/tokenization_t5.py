@@ -337,7 +337,8 @@ class T5Tokenizer(PreTrainedTokenizerBase):
                 tok._vocab_file = sp
             return tok
         if not os.path.exists(sp):
-            raise TokenizerError(f"{path}: neither tokenizer.json nor spiece.model found")
+            raise TokenizerError(f"{path}: T5Tokenizer needs tokenizer.json or spiece.model; "
+                                 "neither was found")
         return cls(vocab_file=sp, **config)
 
     def __reduce__(self):

@@ -84,7 +84,7 @@ def test_auto_tokenizer_picks_bert(tmp_path, files, ref):
 
 BAD_FOLDERS = [  # (files to write, message fragment)
     ({"tokenizer_config.json": '{"tokenizer_class": "T5Tokenizer"}'}, "T5Tokenizer"),
-    ({"tokenizer.json": '{"model": {"type": "Unigram", "vocab": [["a", 0.0]]}}'}, "Unigram"),
+    ({"tokenizer.json": '{"model": {"type": "WordLevel", "vocab": {"a": 0}}}'}, "WordLevel"),
     ({"config.json": '{"model_type": "gpt2"}'}, "gpt2"),
     ({}, "no tokenizer files"),
     ({"tokenizer.json": "{not json"}, "tokenizer.json: not valid JSON"),
