@@ -232,6 +232,42 @@ def test_edge_texts_one_by_one(folders):
             assert ours.tokenize(t) == ref.tokenize(t), repr(t)
 
 
+def random_texts(n, seed):
+    """Random mixes of the characters that stress each stage: spaces of every
+    kind, controls, combining marks, expansions (ligatures, fractions,
+    fullwidth), '▁', CJK, Hangul jamo, emoji with ZWJ/modifiers, sentinels."""
+    import random
+    rng = random.Random(seed)
+    pools = [
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,;:!?'\"()-",
+        " \t\n\r\x0b\x0c\x85\xa0\u1680\u2000\u2007\u200a\u2028\u2029\u202f\u205f\u3000",
+        "\x00\x01\x1f\x7f\u200b\u200c\u200d\u2060\ufeff\ufffd\u00ad",
+        "\u0300\u0301\u0308\u0316\u0327\u0345\u0653\u093c\u094d\u3099\u309a\uff9e\uff9f\ufe0f\U0001F3FD",
+        "\u00e9\u00c5\u0130\u01c5\ufb01\ufb03\u00bd\u2153\u2460\u2474\u2488\u3371\u33ad\u1e9e\u00df\u2126",
+        "\uff21\uff41\uff10\uff01\uff08\uff5e\uff61\uff76\uff8a\u30ac\u304b\u2581",
+        "\u65e5\u672c\u8a9e\u4e2d\u6587\ud55c\uad6d\u1100\u1161\u11a8\u0e20\u0e32\u0627\u0644\u05d0",
+        "\U0001F600\U0001F468\U0001F469\U0001F467\U0001F1EB\U0001F1F7\u2764\u00a9\U0001F44D\U000E0041",
+    ]
+    words = ["<extra_id_0>", "<extra_id_17>", "</s>", "<pad>", "<unk>", "<extra_id_", "\u2581\u2581", "...."]
+    out = []
+    for _ in range(n):
+        k = rng.randint(0, 40)
+        parts = []
+        for _ in range(k):
+            if rng.random() < 0.05:
+                parts.append(rng.choice(words))
+            else:
+                pool = pools[rng.choice([0, 0, 0, 1, 1, 2, 3, 3, 4, 5, 6, 7])]
+                parts.append(rng.choice(pool))
+        out.append("".join(parts))
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_texts(folders, seed):
+    check_corpus(folders, "t5", f"random mixes (seed {seed})", random_texts(4000, seed))
+
+
 # --- other SentencePiece models -------------------------------------------------
 UNIGRAM_MODELS = ["hf-fixture-test_sentencepiece", "hf-fixture-test_sentencepiece_no_bos",
                   "hf-fixture-albert-spiece", "spm-test_model", "spm-test_ja_model"]
