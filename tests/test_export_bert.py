@@ -304,3 +304,27 @@ def test_demo(tmp_path, capsys):
     out = capsys.readouterr().out
     assert str(tmp_path) in out and "max abs diff" in out and "OK" in out
     assert (tmp_path / "model.onnx").exists()
+
+
+def test_onnxruntime_optimizer_fuses_our_graph(tmp_path):
+    """The graph has the shapes onnxruntime's transformer optimizer looks for:
+    every layer becomes Attention + SkipLayerNormalization + BiasGelu and the
+    embeddings EmbedLayerNormalization; the fused model still matches PyTorch."""
+    import collections
+    import logging
+    optimizer = pytest.importorskip("onnxruntime.transformers.optimizer")
+    model = _tiny(transformers.BertModel)
+    hfonnx.export(model, tmp_path)
+    logging.disable(logging.WARNING)
+    try:
+        opt = optimizer.optimize_model(str(tmp_path / "model.onnx"), model_type="bert",
+                                       num_heads=model.config.num_attention_heads,
+                                       hidden_size=model.config.hidden_size)
+    finally:
+        logging.disable(logging.NOTSET)
+    ops = collections.Counter(n.op_type for n in opt.model.graph.node)
+    layers = model.config.num_hidden_layers
+    assert ops["Attention"] == layers and ops["EmbedLayerNormalization"] == 1, ops
+    assert ops["BiasGelu"] == layers and ops["SkipLayerNormalization"] == 2 * layers, ops
+    opt.save_model_to_file(str(tmp_path / "fused.onnx"))
+    assert _compare_base(model, tmp_path / "fused.onnx", batch(model.config)) <= TOL

@@ -10,6 +10,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define PATH_MAX_LEN 512
@@ -120,10 +121,14 @@ hfo_value *hfo_bert_layer_norm(hfo_bert *m, const char *module, const char *path
                           (float)eps);
 }
 
-/*  input_ids ──► Gather(word_embeddings) ──────┐
- *  token_type_ids ──► Gather(token_type_emb.) ─► Add ──► Add ──► LayerNorm ──► [B,S,H]
- *  input_ids ─► Shape ─► Slice[1:2] ─► Slice(position_embeddings, 0:S) ─┘
- */
+/*  input_ids ──► Gather(word_embeddings) ─────────┐
+ *  token_type_ids ──► Gather(token_type_emb.) ──► Add ──► Add ──► LayerNorm ──► [B,S,H]
+ *  position_ids[:, :S] ──► Gather(position_emb.) ──────────┘
+ *  input_ids ─► Shape ─► Gather(1) ─► Unsqueeze ─► S
+ *
+ * position_ids is a constant arange(max_position_embeddings)[None, :] sliced to
+ * the sequence length, as torch exports BERT's position_ids buffer; that is the
+ * pattern onnxruntime's optimizer fuses into EmbedLayerNormalization. */
 hfo_value *hfo_bert_embeddings(hfo_bert *m)
 {
     hfo_graph *g = m->g;
@@ -142,13 +147,20 @@ hfo_value *hfo_bert_embeddings(hfo_bert *m)
                               m->token_type_ids, 0);
     x = hfo_add(g, "/embeddings/Add", x, t);
 
-    /* position_ids = arange(S): the first S rows of the table, broadcast over the batch. */
-    hfo_value *shape = hfo_shape(g, "/embeddings/Shape", m->input_ids);
-    hfo_value *seq = hfo_slice(g, "/embeddings/Slice", shape, hfo_const_i64s(g, 1, (int64_t[]){1}),
-                               hfo_const_i64s(g, 1, (int64_t[]){2}), NULL, NULL);
-    hfo_value *p = hfo_slice(g, "/embeddings/position_embeddings/Slice", pos,
-                             hfo_const_i64s(g, 1, (int64_t[]){0}), seq,
-                             hfo_const_i64s(g, 1, (int64_t[]){0}), NULL);
+    size_t n = (size_t)c->max_position_embeddings;
+    int64_t *arange = malloc(n * sizeof *arange);
+    if (arange == NULL)
+        return hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory building position ids");
+    for (size_t i = 0; i < n; i++)
+        arange[i] = (int64_t)i;
+    hfo_value *ids = hfo_const(g, HFO_INT64, 2, (int64_t[]){1, c->max_position_embeddings}, arange);
+    free(arange);
+    hfo_value *seq = hfo_shape(g, "/embeddings/Shape", m->input_ids);
+    seq = hfo_gather(g, "/embeddings/Gather", seq, hfo_const_i64(g, 1), 0);
+    seq = hfo_unsqueeze(g, "/embeddings/Unsqueeze", seq, 1, (int64_t[]){0});
+    ids = hfo_slice(g, "/embeddings/Slice", ids, hfo_const_i64s(g, 1, (int64_t[]){0}), seq,
+                    hfo_const_i64s(g, 1, (int64_t[]){1}), hfo_const_i64s(g, 1, (int64_t[]){1}));
+    hfo_value *p = hfo_gather(g, "/embeddings/position_embeddings/Gather", pos, ids, 0);
     x = hfo_add(g, "/embeddings/Add_1", x, p);
     return hfo_bert_layer_norm(m, "embeddings.LayerNorm", "/embeddings/LayerNorm", x,
                                c->hidden_size, c->layer_norm_eps);
