@@ -1,0 +1,99 @@
+"""The Unigram model and the Metaspace pre-tokenizer on tiny hand-made
+vocabularies, against tokenizers' own Unigram/Metaspace (the reference):
+Viterbi ties, fused unknowns, byte fallback, duplicate pieces, every
+prepend_scheme with and without split and WhitespaceSplit.  The T5 files
+exercise none of these options (transformers fixes them for T5)."""
+import random
+
+import pytest
+
+tokenizers = pytest.importorskip("tokenizers")
+from tokenizers import Tokenizer, models, pre_tokenizers  # noqa: E402
+
+import hfonnx  # noqa: E402
+from hfonnx import _hfonnx  # noqa: E402
+
+SCHEMES = {"always": 0, "first": 1, "never": 2}
+
+# (name, vocab, unk_id, byte_fallback)
+VOCABS = [
+    ("banana", [("<unk>", 0.0), ("\u2581", -1.0), ("b", -2.0), ("a", -2.0), ("n", -2.0), ("ba", -1.5),
+                ("na", -1.5), ("nana", -2.0), ("ban", -3.0), ("\u2581ba", -1.0), ("\u2581banana", -4.5)], 0, False),
+    ("ties", [("<unk>", 0.0), ("\u2581", -1.0), ("a", -1.0), ("aa", -2.0), ("aaa", -3.0), ("b", -1.0),
+              ("ab", -2.0), ("ba", -2.0), ("\u2581a", -2.0)], 0, False),
+    ("fused-unk-in-vocab", [("<unk>", 0.0), ("\u2581", -1.0), ("a", -1.0), ("xy", -30.0), ("\u2581a", -1.5)], 0, False),
+    ("duplicates", [("<unk>", 0.0), ("\u2581", -1.0), ("a", -1.0), ("b", -2.0), ("a", -0.5), ("ab", -9.0),
+                    ("ab", -1.0)], 0, False),
+    ("byte-fallback", [("<unk>", 0.0), ("\u2581", -1.0), ("a", -1.0), ("b", -1.0)]
+     + [(f"<0x{b:02X}>", -5.0) for b in range(256)], 0, True),
+    ("byte-fallback-partial", [("<unk>", 0.0), ("\u2581", -1.0), ("a", -1.0), ("<0xC3>", -5.0),
+                               ("<0xA9>", -5.0)], 0, True),
+    ("unk-not-first", [("\u2581", -1.0), ("a", -1.0), ("b", -2.0), ("<unk>", 0.0)], 3, False),
+]
+
+ALPHABET = "aabbnnxy\u00e9\u65e5 \u2581\t"
+
+
+def texts(seed, n=400):
+    rng = random.Random(seed)
+    out = ["", " ", "a", "banana", "bananas", "xy", "xyxy a", "\u00e9\u00e9", "a\u2581b", "\u2581\u2581a",
+           "  lead", "trail  ", "a  b", "\u65e5\u672c"]
+    for _ in range(n):
+        out.append("".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 14))))
+    return out
+
+
+def build(vocab, unk_id, byte_fallback, scheme="always", split=True, ws_split=True):
+    ref = Tokenizer(models.Unigram(vocab, unk_id=unk_id if unk_id >= 0 else None, byte_fallback=byte_fallback))
+    meta = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme=scheme, split=split)
+    ref.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), meta]) if ws_split else meta
+    core = _hfonnx._TokenizerCore([], -1, "", 0, None, None, [], [(0, 0, [])], [(0, 0, []), (1, 0, [])])
+    _hfonnx._core_set_unigram(core, [list(v) for v in vocab], unk_id, byte_fallback, None,
+                              ("\u2581", SCHEMES[scheme], split, ws_split))
+    return ref, core
+
+
+def encode(core, lines):
+    out = core.encode_batch(lines, None, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 1)
+    return out["input_ids"], [[tuple(o) for o in row] for row in out["offset_mapping"]]
+
+
+@pytest.mark.parametrize("name,vocab,unk_id,byte_fallback", VOCABS, ids=[v[0] for v in VOCABS])
+def test_unigram_vs_tokenizers(name, vocab, unk_id, byte_fallback):
+    ref, core = build(vocab, unk_id, byte_fallback)
+    lines = texts(sum(map(ord, name)))
+    ids, offs = encode(core, lines)
+    for i, line in enumerate(lines):
+        e = ref.encode(line)
+        assert (ids[i], offs[i]) == (e.ids, [tuple(o) for o in e.offsets]), repr(line)
+
+
+@pytest.mark.parametrize("scheme", ["always", "first", "never"])
+@pytest.mark.parametrize("split", [True, False])
+@pytest.mark.parametrize("ws_split", [True, False])
+def test_metaspace_options(scheme, split, ws_split):
+    vocab = VOCABS[0][1] + [("\u2581a", -1.2), ("a\u2581", -1.2), ("\u2581\u2581", -1.0), ("n\u2581b", -1.0)]
+    ref, core = build(vocab, 0, False, scheme, split, ws_split)
+    lines = texts(7)
+    ids, offs = encode(core, lines)
+    for i, line in enumerate(lines):
+        e = ref.encode(line)
+        assert (ids[i], offs[i]) == (e.ids, [tuple(o) for o in e.offsets]), repr(line)
+
+
+def test_no_unk_token_is_an_error():
+    _, core = build([("\u2581", -1.0), ("a", -1.0)], -1, False)
+    assert encode(core, ["a a"])[0] == [[0, 1, 0, 1]]
+    with pytest.raises(hfonnx.TokenizerError, match="unk"):
+        encode(core, ["ab"])
+
+
+def test_bad_vocab_entries():
+    core = _hfonnx._TokenizerCore([], -1, "", 0, None, None, [], [(0, 0, [])], [(0, 0, [])])
+    for bad in ([("a",)], [("a", "x")], [(1, 0.0)], ["ab"]):
+        with pytest.raises((hfonnx.TokenizerError, TypeError)):
+            _hfonnx._core_set_unigram(core, bad, 0, False, None, None)
+    with pytest.raises(hfonnx.TokenizerError, match="unk_id"):
+        _hfonnx._core_set_unigram(core, [("a", 0.0)], 5, False, None, None)
+    with pytest.raises(TypeError):
+        _hfonnx._core_set_unigram(object(), [("a", 0.0)], 0, False, None, None)
