@@ -343,6 +343,11 @@ static int batch_acquire(PyObject *obj, const char *what, text_batch *b)
             batch_release(b);
             return -1;
         }
+        if (PyUnicode_READY(s) < 0) {
+            Py_DECREF(seq);
+            batch_release(b);
+            return -1;
+        }
         Py_INCREF(s);
         b->refs[i] = s;
         b->texts[i].data = PyUnicode_DATA(s);
@@ -437,6 +442,9 @@ static PyObject *offsets_list(const int_cache *c, const uint32_t *v, size_t n, s
             }
             PyTuple_SET_ITEM(x, j, y);
         }
+        /* a tuple of two ints can never be part of a cycle: take it out of
+         * the GC now, as CPython's collector would on its first pass */
+        PyObject_GC_UnTrack(x);
     }
     return l;
 }
@@ -619,7 +627,8 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
                        arr[3] ? PyArray_DATA((PyArrayObject *)arr[3]) : NULL,
                        arr[4] ? PyArray_DATA((PyArrayObject *)arr[4]) : NULL};
         Py_BEGIN_ALLOW_THREADS
-        hfo_pool_run(n_rows, n_rows >= 256 ? nthreads : 1, fill_row, &fj);
+        int fill_threads = nthreads > 0 ? nthreads : hfo_pool_get_threads();
+        hfo_pool_run(n_rows, n_rows >= 256 ? fill_threads : 1, fill_row, &fj);
         Py_END_ALLOW_THREADS
         if (want & WANT_LENGTH) {
             npy_intp d1 = (npy_intp)n_rows;
