@@ -1,0 +1,257 @@
+/* tok_core.c: drives the Python-free tokenizer engine directly, so it runs
+ * under AddressSanitizer/UBSan/LeakSanitizer (tests/test_tokenizer_core.py
+ * builds and runs it).  A deterministic fuzz loop: random texts of every
+ * code-unit width (ASCII, accents, combining marks, CJK, emoji, controls,
+ * NUL, U+FFFD, U+2028, the added tokens, now and then a lone surrogate)
+ * through every truncation strategy, stride, pair/single and the thread
+ * pool; checks the invariants every encoding must keep and that a batch on
+ * the pool equals the same items encoded one by one.  Expected token
+ * values are checked by the Python tests against `tokenizers`; the one
+ * literal below is the reference's own unit-test example. */
+#include "tok/tok.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures;
+static long n_ok, n_err, n_overflow, n_tokens;
+#define CHECK(cond, ...) do { if (!(cond)) { fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+    fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); failures++; } } while (0)
+
+static const char *VOCAB[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "ba", "##na", "un", "##aff",
+                              "##able", "a", "b", "##b", "hello", "world", "!", "##s", ",", "e", "##e",
+                              "x", "##x", "\xe4\xb8\xad", "##\xcc\x81", "i"};
+
+/* UTF-8 literal -> code points (enough for the vocabulary above) */
+static size_t to_cps(const char *s, uint32_t *out)
+{
+    size_t n = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        uint32_t c;
+        if (*p < 0x80) c = *p++;
+        else if (*p < 0xE0) { c = (uint32_t)(*p & 0x1F) << 6 | (p[1] & 0x3F); p += 2; }
+        else if (*p < 0xF0) { c = (uint32_t)(*p & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 | (p[2] & 0x3F); p += 3; }
+        else { c = (uint32_t)(*p & 0x07) << 18 | (uint32_t)(p[1] & 0x3F) << 12 | (uint32_t)(p[2] & 0x3F) << 6 | (p[3] & 0x3F); p += 4; }
+        out[n++] = c;
+    }
+    return n;
+}
+
+static hfo_tok *build(int lowercase)
+{
+    hfo_err err;
+    uint32_t buf[64];
+    hfo_tok *tok = hfo_tok_new();
+    CHECK(tok != NULL, "tok_new");
+    hfo_tok_set_normalizer(tok, hfo_normalizer_bert_new(1, 1, lowercase, lowercase));
+    hfo_tok_set_pretok(tok, hfo_pretok_bert_new());
+    uint32_t prefix[2] = {'#', '#'};
+    hfo_model *wp = hfo_wordpiece_new(1, 12, prefix, 2);
+    for (size_t i = 0; i < sizeof VOCAB / sizeof VOCAB[0]; i++) {
+        size_t n = to_cps(VOCAB[i], buf);
+        CHECK(hfo_wordpiece_add(wp, buf, n, (int32_t)i, &err) == HFO_OK, "add %s", VOCAB[i]);
+    }
+    hfo_tok_set_model(tok, wp);
+    struct { const char *s; unsigned flags; } added[] = {
+        {"[PAD]", HFO_ADDED_SPECIAL}, {"[UNK]", HFO_ADDED_SPECIAL}, {"[CLS]", HFO_ADDED_SPECIAL},
+        {"[SEP]", HFO_ADDED_SPECIAL}, {"[MASK]", HFO_ADDED_SPECIAL | HFO_ADDED_LSTRIP},
+        {"<tag>", HFO_ADDED_NORMALIZED}, {"MY", HFO_ADDED_RSTRIP | HFO_ADDED_SINGLE_WORD},
+    };
+    for (size_t i = 0; i < sizeof added / sizeof added[0]; i++) {
+        size_t n = to_cps(added[i].s, buf);
+        CHECK(hfo_tok_add_token(tok, buf, n, i < 5 ? (int32_t)i : (int32_t)(100 + i), added[i].flags, &err) == HFO_OK,
+              "add token");
+    }
+    int32_t cls = 2, sep = 3;
+    hfo_piece single[3] = {{-1, 0, &cls, 1}, {0, 0, NULL, 0}, {-1, 0, &sep, 1}};
+    hfo_piece pair[5] = {{-1, 0, &cls, 1}, {0, 0, NULL, 0}, {-1, 0, &sep, 1}, {1, 1, NULL, 0}, {-1, 1, &sep, 1}};
+    CHECK(hfo_tok_set_template(tok, 0, single, 3, &err) == HFO_OK, "template");
+    CHECK(hfo_tok_set_template(tok, 1, pair, 5, &err) == HFO_OK, "template");
+    return tok;
+}
+
+static uint64_t rng = 0x9E3779B97F4A7C15ULL;
+static uint32_t rnd(uint32_t n)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)(rng % n);
+}
+
+static const uint32_t PALETTE[] = {
+    'a', 'b', 'n', 'u', 'x', 'e', 'B', 'A', 'N', ' ', ' ', ' ', '\t', '\n', '!', ',', '.', '#', '[', ']',
+    0x00E9, 0x0301, 0x0316, 0x0130, 0x00DF, 0x03A3, 0x4E2D, 0x3042, 0xFF21, 0x2028, 0x00A0, 0x200B,
+    0x0000, 0xFFFD, 0x0007, 0x1F600, 0x1F3FD, 0x20000, 0x1D165, 0xE000,
+};
+
+static void random_text(uint32_t *cps, size_t *n, int allow_surrogate)
+{
+    static const char *chunks[] = {"[CLS]", "[MASK]", " [MASK]", "<tag>", "<TAG>", "MY ", "MY", "banana", "unaffable",
+                                   "hello", "world", "xxxxxxxxxxxxxxxxxxxx"};
+    size_t len = rnd(40), k = 0;
+    while (k < len) {
+        if (rnd(6) == 0) {
+            uint32_t tmp[32];
+            size_t m = to_cps(chunks[rnd(sizeof chunks / sizeof chunks[0])], tmp);
+            for (size_t j = 0; j < m && k < 60; j++)
+                cps[k++] = tmp[j];
+        } else {
+            cps[k++] = PALETTE[rnd(sizeof PALETTE / sizeof PALETTE[0])];
+        }
+    }
+    if (allow_surrogate && len && rnd(50) == 0)
+        cps[rnd((uint32_t)len)] = 0xD800 + rnd(0x800);
+    *n = k;
+}
+
+/* The text in its narrowest CPython-like layout. */
+static void *pack(const uint32_t *cps, size_t n, int *kind)
+{
+    uint32_t mx = 0;
+    for (size_t i = 0; i < n; i++)
+        if (cps[i] > mx)
+            mx = cps[i];
+    *kind = mx < 0x100 ? 1 : mx < 0x10000 ? 2 : 4;
+    void *p = malloc(n * (size_t)*kind + 1);
+    for (size_t i = 0; i < n; i++) {
+        if (*kind == 1) ((uint8_t *)p)[i] = (uint8_t)cps[i];
+        else if (*kind == 2) ((uint16_t *)p)[i] = (uint16_t)cps[i];
+        else ((uint32_t *)p)[i] = cps[i];
+    }
+    return p;
+}
+
+static void check_encoding(const hfo_encoding *e, size_t la, size_t lb, int depth)
+{
+    size_t lim = la > lb ? la : lb;
+    for (size_t i = 0; i < e->len; i++) {
+        uint32_t s = e->offsets[2 * i], t = e->offsets[2 * i + 1];
+        CHECK(s <= t && t <= lim, "offsets (%u, %u) outside [0, %zu]", s, t, lim);
+        if (e->special[i])
+            CHECK(s == 0 && t == 0, "special token with offsets");
+        CHECK(e->ids[i] >= 0 && e->ids[i] < 200, "id %d", e->ids[i]);
+        CHECK(e->type_ids[i] == 0 || e->type_ids[i] == 1, "type id");
+    }
+    for (size_t k = 0; k < e->n_overflow; k++)
+        check_encoding(&e->overflow[k], la, lb, depth + 1);
+}
+
+static int same(const hfo_encoding *x, const hfo_encoding *y)
+{
+    if (x->len != y->len || x->n_overflow != y->n_overflow)
+        return 0;
+    if (x->len && (memcmp(x->ids, y->ids, x->len * 4) || memcmp(x->type_ids, y->type_ids, x->len * 4) ||
+                   memcmp(x->special, y->special, x->len) || memcmp(x->offsets, y->offsets, x->len * 8)))
+        return 0;
+    for (size_t k = 0; k < x->n_overflow; k++)
+        if (!same(&x->overflow[k], &y->overflow[k]))
+            return 0;
+    return 1;
+}
+
+#define N_ITEMS 64
+
+static void fuzz(hfo_tok *tok, int rounds)
+{
+    hfo_ws *ws = hfo_ws_new();
+    CHECK(ws != NULL, "ws");
+    for (int r = 0; r < rounds; r++) {
+        hfo_call call = HFO_CALL_DEFAULT;
+        call.add_special_tokens = rnd(4) != 0;
+        call.truncation = (hfo_trunc)rnd(4);
+        call.max_length = rnd(24);
+        call.stride = rnd(6);
+        call.truncate_left = rnd(2);
+        int with_pair = rnd(2);
+        static uint32_t cps[2][N_ITEMS][64];
+        size_t ns[2][N_ITEMS];
+        hfo_text ta[N_ITEMS], tb[N_ITEMS];
+        void *bufs[2][N_ITEMS];
+        for (int i = 0; i < N_ITEMS; i++) {
+            for (int s = 0; s < 2; s++) {
+                random_text(cps[s][i], &ns[s][i], 1);
+                int kind;
+                bufs[s][i] = pack(cps[s][i], ns[s][i], &kind);
+                hfo_text t = {bufs[s][i], ns[s][i], kind};
+                if (s == 0) ta[i] = t; else tb[i] = t;
+            }
+        }
+        hfo_encoding batch[N_ITEMS];
+        hfo_err berr;
+        size_t bad = 0;
+        hfo_status bst = hfo_tok_encode_batch(tok, ta, with_pair ? tb : NULL, N_ITEMS, &call, 2 + rnd(3),
+                                              batch, &bad, &berr);
+        size_t first_bad = N_ITEMS;
+        for (int i = 0; i < N_ITEMS; i++) {
+            hfo_encoding one;
+            hfo_err err;
+            hfo_status st = hfo_tok_encode(tok, ws, &ta[i], with_pair ? &tb[i] : NULL, &call, &one, &err);
+            if (st == HFO_OK) {
+                n_ok++;
+                n_tokens += (long)one.len;
+                n_overflow += (long)one.n_overflow;
+                check_encoding(&one, ta[i].len, with_pair ? tb[i].len : 0, 0);
+                if (bst == HFO_OK)
+                    CHECK(same(&one, &batch[i]), "batch item %d differs from the item alone", i);
+            } else {
+                n_err++;
+                CHECK(st == HFO_ERR_INPUT, "unexpected status %d: %s", st, err.msg);
+                CHECK(strlen(err.msg) > 0, "empty message");
+                if (first_bad == N_ITEMS)
+                    first_bad = (size_t)i;
+            }
+            hfo_enc_free(&one);
+        }
+        if (bst != HFO_OK)
+            CHECK(bad == first_bad, "batch reported item %zu, first failing item is %zu", bad, first_bad);
+        else
+            CHECK(first_bad == N_ITEMS, "batch succeeded but item %zu fails alone", first_bad);
+        for (int i = 0; i < N_ITEMS; i++) {
+            hfo_enc_free(&batch[i]);
+            free(bufs[0][i]);
+            free(bufs[1][i]);
+        }
+    }
+    hfo_ws_free(ws);
+}
+
+static void banana(hfo_tok *tok)
+{
+    /* tokenizers' own WordPiece unit test: "banana" -> ba ##na ##na */
+    hfo_ws *ws = hfo_ws_new();
+    hfo_text t = {"banana", 6, 1};
+    hfo_call call = HFO_CALL_DEFAULT;
+    call.add_special_tokens = 0;
+    hfo_encoding e;
+    hfo_err err;
+    CHECK(hfo_tok_encode(tok, ws, &t, NULL, &call, &e, &err) == HFO_OK, "encode");
+    CHECK(e.len == 3 && e.ids[0] == 5 && e.ids[1] == 6 && e.ids[2] == 6, "banana");
+    CHECK(e.len == 3 && e.offsets[2] == 2 && e.offsets[3] == 4 && e.offsets[5] == 6, "banana offsets");
+    hfo_enc_free(&e);
+    hfo_ws_free(ws);
+}
+
+int main(void)
+{
+    for (int lower = 0; lower < 2; lower++) {
+        hfo_tok *tok = build(lower);
+        banana(tok);
+        fuzz(tok, 150);
+        hfo_tok_free(tok);
+    }
+    hfo_pool_set_threads(3);
+    CHECK(hfo_pool_get_threads() == 3, "threads");
+    if (failures) {
+        fprintf(stderr, "%d checks failed\n", failures);
+        return 1;
+    }
+    printf("%ld encodings (%ld tokens, %ld overflowing parts), %ld refused\n", n_ok, n_tokens, n_overflow, n_err);
+    CHECK(n_ok > 1000 && n_err > 10 && n_overflow > 100, "the fuzz loop does not reach both outcomes");
+    if (failures)
+        return 1;
+    printf("all checks passed\n");
+    return 0;
+}
