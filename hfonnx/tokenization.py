@@ -46,6 +46,12 @@ _SPECIAL_NAMES = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token
                   "mask_token")
 
 
+# No idle pool threads when the process forks (Python 3.12+ warns about forking a
+# multi-threaded process); the child and the parent restart the pool on next use.
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_hfonnx._tok_pool_shutdown)
+
+
 def set_num_threads(n: int) -> None:
     """Set how many threads batch tokenization uses (``n <= 0``: all cores)."""
     _hfonnx.set_num_threads(int(n))

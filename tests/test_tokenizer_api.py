@@ -234,13 +234,17 @@ def test_fork_after_use(tmp_path):
         "with open(sys.argv[2], encoding='utf-8') as f:\n"
         "    lines = f.read().split('\\n') * 10\n"
         "hfonnx.set_num_threads(2)\n"
+        "base = len(os.listdir('/proc/self/task'))\n"
         "parent = tok(lines)['input_ids']\n"
+        "assert len(os.listdir('/proc/self/task')) > base  # the pool is running\n"
         "for _ in range(2):\n"
         "    pid = os.fork()\n"
         "    if pid == 0:\n"
         "        child = tok(lines)['input_ids']\n"
         "        os._exit(0 if child == parent else 3)\n"
+        "    assert len(os.listdir('/proc/self/task')) <= base  # no idle workers across fork (OpenBLAS stops its own too)\n"
         "    _, status = os.waitpid(pid, 0)\n"
+        "    assert tok(lines)['input_ids'] == parent\n"
         "    assert os.waitstatus_to_exitcode(status) == 0, status\n"
         "print('ok')\n")
     env = dict(os.environ, PYTHONPATH=HFONNX_HOME + os.pathsep + os.environ.get("PYTHONPATH", ""))

@@ -817,7 +817,19 @@ static PyObject *py_get_num_threads(PyObject *mod, PyObject *unused)
     return PyLong_FromLong(hfo_pool_get_threads());
 }
 
+static PyObject *py_pool_shutdown(PyObject *mod, PyObject *unused)
+{
+    (void)mod;
+    (void)unused;
+    Py_BEGIN_ALLOW_THREADS
+    hfo_pool_shutdown();
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef tok_functions[] = {
+    {"_tok_pool_shutdown", py_pool_shutdown, METH_NOARGS,
+     "_tok_pool_shutdown(): stop the tokenizer thread pool (restarts on next use); run before fork."},
     {"set_num_threads", py_set_num_threads, METH_O,
      "set_num_threads(n): threads the tokenizers use for batches (n <= 0: all cores)."},
     {"get_num_threads", py_get_num_threads, METH_NOARGS,

@@ -6,7 +6,10 @@
  * with the GIL released) runs its job alone instead of waiting.
  * fork(): pthread_atfork handlers hold the pool's locks across fork(); the
  * child forgets the parent's threads (they do not exist there) and starts
- * its own on first use, so a forked child neither deadlocks nor warns. */
+ * its own on first use, so a forked child does not deadlock.  The Python
+ * package also calls hfo_pool_shutdown before os.fork() (register_at_fork),
+ * so the parent has no idle workers when it forks (Python 3.12+ warns when
+ * a process with several threads forks); the pool restarts on next use. */
 #include "tok.h"
 
 #include <pthread.h>
@@ -23,6 +26,8 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 #define HFO_POOL_MAX 1024
 static unsigned long start_gen[HFO_POOL_MAX + 1]; /* generation a worker was created in */
+static pthread_t threads[HFO_POOL_MAX + 1];
+static int stopping;           /* workers exit at the next wake-up (hfo_pool_shutdown) */
 static int n_started;          /* background threads running (workers 1..n_started) */
 static int configured;         /* 0: default */
 static unsigned long generation;
@@ -52,8 +57,10 @@ static void *worker_main(void *arg)
      * is ours too */
     seen = start_gen[me];
     for (;;) {
-        while (generation == seen)
+        while (generation == seen && !stopping)
             pthread_cond_wait(&cv_work, &lock);
+        if (stopping)
+            break;
         seen = generation;
         if (me >= job_workers)
             continue;
@@ -63,8 +70,10 @@ static void *worker_main(void *arg)
         if (--job_pending == 0)
             pthread_cond_signal(&cv_done);
     }
+    pthread_mutex_unlock(&lock);
     return NULL;
 }
+
 
 static void atfork_prepare(void)
 {
@@ -80,8 +89,10 @@ static void atfork_parent(void)
 
 static void atfork_child(void)
 {
-    /* Only the forking thread exists here: forget the parent's workers. */
+    /* Only the forking thread exists here: forget the parent's workers
+     * (their handles mean nothing in this process). */
     n_started = 0;
+    stopping = 0;
     pthread_cond_init(&cv_work, NULL);
     pthread_cond_init(&cv_done, NULL);
     pthread_mutex_unlock(&lock);
@@ -91,6 +102,24 @@ static void atfork_child(void)
 static void init_once(void)
 {
     pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+void hfo_pool_shutdown(void)
+{
+    pthread_once(&once, init_once);
+    pthread_mutex_lock(&busy);   /* waits for a running job */
+    pthread_mutex_lock(&lock);
+    int n = n_started;
+    stopping = 1;
+    pthread_cond_broadcast(&cv_work);
+    pthread_mutex_unlock(&lock);
+    for (int i = 1; i <= n; i++)
+        pthread_join(threads[i], NULL);
+    pthread_mutex_lock(&lock);
+    n_started = 0;
+    stopping = 0;
+    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&busy);
 }
 
 int hfo_pool_default_threads(void)
@@ -135,12 +164,8 @@ void hfo_pool_run(size_t n, int nthreads, hfo_pool_fn fn, void *ctx)
         nthreads = HFO_POOL_MAX;
     while (n_started < nthreads - 1) {
         start_gen[n_started + 1] = generation;
-        pthread_t th;
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        int rc = pthread_create(&th, &attr, worker_main, (void *)(intptr_t)(n_started + 1));
-        pthread_attr_destroy(&attr);
+        int rc = pthread_create(&threads[n_started + 1], NULL, worker_main,
+                                (void *)(intptr_t)(n_started + 1));
         if (rc != 0)
             break;
         n_started++;

@@ -172,6 +172,9 @@ hfo_status hfo_tok_encode_batch(const hfo_tok *tok, const hfo_text *a, const hfo
 typedef void (*hfo_pool_fn)(void *ctx, size_t i, int worker);
 void hfo_pool_run(size_t n, int nthreads, hfo_pool_fn fn, void *ctx);
 int hfo_pool_default_threads(void);
+/* Stop and join the workers (waits for a running job); the next
+ * hfo_pool_run starts new ones. */
+void hfo_pool_shutdown(void);
 void hfo_pool_set_threads(int n);   /* <= 0: back to the number of cores */
 int hfo_pool_get_threads(void);
 
