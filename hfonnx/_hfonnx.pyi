@@ -4,7 +4,7 @@ The tokenizer types the extension also defines are wrapped by
 hfonnx.tokenization and are not part of the public API.
 """
 from os import PathLike
-from typing import Any, Mapping, Sequence, overload
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -73,7 +73,7 @@ class Graph:
     def set_doc(self, text: str) -> None: ...
     def __getitem__(self, name: str) -> Value: ...
 
-def build_bert(graph: Graph, config: Mapping[str, Any], weights: Mapping[str, np.ndarray],
+def build_bert(graph: Graph, config: dict[str, Any], weights: dict[str, np.ndarray],
                task: str = ..., pooling: str | None = ..., *, declare_outputs: bool = ...) -> dict[str, Value]: ...
-def build_t5(graph: Graph, config: Mapping[str, Any], weights: Mapping[str, np.ndarray],
-             part: str) -> dict[str, Value]: ...
+def build_t5(graph: Graph, config: dict[str, Any], weights: dict[str, np.ndarray],
+             part: str, pooling: str | None = ..., *, declare_outputs: bool = ...) -> dict[str, Value]: ...

@@ -148,8 +148,10 @@ void hfo_graph_clear_error(hfo_graph *g);
 hfo_value *hfo_graph_input(hfo_graph *g, const char *name, hfo_dtype dtype,
                            int rank, const hfo_dim *dims);
 
-/* An initializer stored as `dtype` with `shape`, whose bytes are borrowed
- * from `data` (laid out as `src_dtype`, C order, shape before `xform`).
+/* An initializer whose bytes are borrowed from `data`: `shape` is the
+ * array's shape in memory (C order, elements of `src_dtype`), before
+ * `xform`; the stored tensor is `dtype` with that shape, or its transpose for
+ * HFO_XFORM_TRANSPOSE (memory [r, c] is stored as [c, r]).
  * Conversions applied while writing: float16/bfloat16 -> float, and the
  * transform.  `data` must stay valid until the graph is written. */
 hfo_value *hfo_graph_weight(hfo_graph *g, const char *name, hfo_dtype dtype,
