@@ -348,6 +348,14 @@ static int batch_acquire(PyObject *obj, const char *what, text_batch *b)
             batch_release(b);
             return -1;
         }
+        if ((uint64_t)PyUnicode_GET_LENGTH(s) >= UINT32_MAX) {
+            /* offsets are 32-bit */
+            PyErr_Format(PyExc_ValueError, "%s[%zd] is too long (%zd characters; at most 4294967294)",
+                         what, i, PyUnicode_GET_LENGTH(s));
+            Py_DECREF(seq);
+            batch_release(b);
+            return -1;
+        }
         Py_INCREF(s);
         b->refs[i] = s;
         b->texts[i].data = PyUnicode_DATA(s);
