@@ -16,10 +16,7 @@ void hfo_enc_free(hfo_encoding *e)
     for (size_t i = 0; i < e->n_overflow; i++)
         hfo_enc_free(&e->overflow[i]);
     free(e->overflow);
-    free(e->ids);
-    free(e->type_ids);
-    free(e->special);
-    free(e->offsets);
+    free(e->ids);  /* the block holding all four arrays */
     hfo_enc_init(e);
 }
 
@@ -35,25 +32,34 @@ void hfo_enc_reset(hfo_encoding *e)
 
 hfo_status hfo_enc_reserve(hfo_encoding *e, size_t extra, hfo_err *err)
 {
+    /* The four arrays live in one block (ids first, so free(e->ids) frees
+     * it): one allocation per encoding instead of four. */
     if (e->len + extra <= e->cap)
         return HFO_OK;
     size_t cap = e->cap ? e->cap : 16;
-    while (cap < e->len + extra)
+    while (cap < e->len + extra) {
+        if (cap > SIZE_MAX / 34)
+            return hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
         cap *= 2;
-    int32_t *ids = realloc(e->ids, cap * 4);
-    if (ids)
-        e->ids = ids;
-    int32_t *ty = realloc(e->type_ids, cap * 4);
-    if (ty)
-        e->type_ids = ty;
-    uint8_t *sp = realloc(e->special, cap);
-    if (sp)
-        e->special = sp;
-    uint32_t *off = realloc(e->offsets, cap * 8);
-    if (off)
-        e->offsets = off;
-    if (!ids || !ty || !sp || !off)
+    }
+    char *block = malloc(cap * 17);
+    if (block == NULL)
         return hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
+    int32_t *ids = (int32_t *)block;
+    int32_t *ty = (int32_t *)(block + cap * 4);
+    uint32_t *off = (uint32_t *)(block + cap * 8);
+    uint8_t *sp = (uint8_t *)(block + cap * 16);
+    if (e->len) {
+        memcpy(ids, e->ids, e->len * 4);
+        memcpy(ty, e->type_ids, e->len * 4);
+        memcpy(off, e->offsets, e->len * 8);
+        memcpy(sp, e->special, e->len);
+    }
+    free(e->ids);
+    e->ids = ids;
+    e->type_ids = ty;
+    e->offsets = off;
+    e->special = sp;
     e->cap = cap;
     return HFO_OK;
 }

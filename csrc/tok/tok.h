@@ -71,7 +71,7 @@ typedef struct hfo_encoding {
     int32_t *type_ids;
     uint8_t *special;     /* 1 for tokens the post-processor added */
     uint32_t *offsets;    /* 2 per token: [start, end) in code points */
-    size_t len, cap;
+    size_t len, cap;      /* the four arrays are one allocation starting at ids */
     struct hfo_encoding *overflow;  /* owned array of n_overflow encodings */
     size_t n_overflow, cap_overflow;
 } hfo_encoding;
