@@ -269,3 +269,21 @@ def test_encoder_sentence_embeddings(head, tmp_path):
     assert want in [o.name for o in sess.get_outputs()]
     got = sess.run([want], {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})[0]
     assert np.abs(got - ref.numpy()).max() <= TOL
+
+
+def test_merged_decoder_of_a_deep_model(tmp_path):
+    """65 and more If outputs (t5-large has 24 decoder layers: 97)."""
+    torch.manual_seed(0)
+    cfg = transformers.T5Config(vocab_size=32, d_model=8, d_kv=4, d_ff=8, num_layers=1, num_decoder_layers=24,
+                                num_heads=2, decoder_start_token_id=0)
+    model = transformers.T5ForConditionalGeneration(cfg).eval()
+    hfonnx.export(model, tmp_path, task="text2text-generation")
+    merged = MergedDecoder(tmp_path / "decoder_model_merged.onnx", cfg)
+    assert len(merged.get_outputs()) == 1 + 4 * 24
+    ids, mask = batch(32, batch_size=3, length=5)
+    enc = session(tmp_path / "encoder_model.onnx").run(None, {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})[0]
+    dec_ids = np.zeros((3, 1), np.int64)
+    got = merged.run(None, {"input_ids": dec_ids, "encoder_attention_mask": mask.numpy(), "encoder_hidden_states": enc})[0]
+    with torch.no_grad():
+        ref = model(input_ids=ids, attention_mask=mask, decoder_input_ids=torch.from_numpy(dec_ids)).logits.numpy()
+    assert np.abs(got - ref).max() <= TOL

@@ -287,3 +287,96 @@ def test_external_data_discarded_on_error(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.onnx", "sub"]   # no data file, no temp
     with pytest.raises(ValueError, match="discarded"):
         _model_reading(w, "c").save(tmp_path / "c.onnx", external_data=store)
+
+
+# ---- regressions from review: each once crashed, corrupted or wrote an invalid model ----
+
+def test_attributes_of_other_domains_are_checked_too():
+    g = hfonnx.Graph("g")
+    g.import_domain("com.microsoft", 1)
+    x = g.input("x", "float32", [3])
+    with pytest.raises(hfonnx.GraphError, match="tensor attribute"):
+        g.op("FusedFoo", x, domain="com.microsoft", t=x)                    # an input is no tensor
+    w16 = g.initializer("w", np.ones(4, np.float16), dtype="float32")
+    with pytest.raises(hfonnx.GraphError, match="tensor attribute"):
+        g.op("FusedFoo", x, domain="com.microsoft", t=w16)                  # converted while writing
+    s = g.subgraph("s")
+    with pytest.raises(hfonnx.GraphError, match="graph attribute"):
+        s.op("Loop", x, domain="com.microsoft", body=s)                     # a graph holding itself
+
+
+def test_shared_store_tells_apart_views_of_one_array(tmp_path):
+    a = np.arange(2048, dtype=np.float32).reshape(64, 32)
+    g = hfonnx.Graph("g")
+    x = g.input("x", "float32", [1, 64])
+    y = g.input("y", "float32", [1, 32])
+    g.output(y @ g.initializer("w1", a, transpose=True), "o1")               # [32, 64]
+    g.output(x @ g.initializer("w2", a.reshape(32, 64), transpose=True), "o2")   # same bytes, [64, 32]
+    with hfonnx.ExternalData(tmp_path / "d.bin") as store:
+        g.save(tmp_path / "m.onnx", external_data=store)
+    o1, o2 = run(tmp_path / "m.onnx", {"x": np.ones((1, 64), np.float32), "y": np.ones((1, 32), np.float32)})
+    assert np.array_equal(o1, np.ones((1, 32), np.float32) @ a.T)
+    assert np.array_equal(o2, np.ones((1, 64), np.float32) @ a.reshape(32, 64).T)
+
+
+def test_big_endian_arrays_are_stored_little_endian(tmp_path):
+    g = hfonnx.Graph("g")
+    x = g.input("x", "float32", [2])
+    w = g.initializer("w", np.array([1.0, 2.0], ">f4"))
+    g.output(x + w + g.constant(np.array([3.0, 4.0], ">f4")), "y")
+    g.save(tmp_path / "m.onnx")
+    assert run(tmp_path / "m.onnx", {"x": np.zeros(2, np.float32)})[0].tolist() == [4.0, 6.0]
+
+
+def test_derived_names_never_collide(tmp_path):
+    g = hfonnx.Graph("g")
+    x = g.input("x", "float32", [2])
+    g.output(g.Relu(x), "Relu_1_output_0")
+    r = g.Relu(x)                        # Relu_1 would name its output Relu_1_output_0
+    assert r.name != "Relu_1_output_0"
+    g.output(r, "z")
+    g.save(tmp_path / "m.onnx")
+    onnx.checker.check_model(str(tmp_path / "m.onnx"), full_check=True)
+
+
+def test_branches_are_complete_and_closed(tmp_path):
+    g = hfonnx.Graph("g")
+    x = g.input("x", "float32", [2])
+    c = g.input("c", "bool", [])
+    a, b = g.subgraph("a"), g.subgraph("b")
+    with pytest.raises(hfonnx.GraphError, match="no inputs of its own"):
+        a.input("z", "float32", [2])
+    a.output(x, "a_x")                   # an outer value: handed on through an Identity
+    b.output(b.Neg(x), "b_y")
+    g.output(g.If(c, then_branch=a, else_branch=b), "y")
+    with pytest.raises(hfonnx.GraphError, match="already a branch"):
+        a.output(a.Relu(x), "late")
+    with pytest.raises(hfonnx.GraphError, match="cannot see"):
+        g.output(b["b_y"], "leak")       # a branch's value outside it
+    g.save(tmp_path / "m.onnx")
+    onnx.checker.check_model(str(tmp_path / "m.onnx"), full_check=True)
+    assert run(tmp_path / "m.onnx", {"x": np.array([1, 2], np.float32), "c": np.array(True)})[0].tolist() == [1, 2]
+
+
+SCHEMA_CASES = [
+    ("Pad without pads", lambda g, x: g.op("Pad", x), "takes 2 to 4 inputs"),
+    ("Unsqueeze without axes", lambda g, x: g.op("Unsqueeze", x), "axes as input 1"),
+    ("Constant without a value", lambda g, x: g.op("Constant"), "exactly one value"),
+]
+
+
+@pytest.mark.parametrize("what,call,phrase", SCHEMA_CASES, ids=[c[0] for c in SCHEMA_CASES])
+def test_schema_rejects_what_onnx_rejects(what, call, phrase):
+    g = hfonnx.Graph("g")
+    with pytest.raises(hfonnx.GraphError, match=phrase):
+        call(g, g.input("x", "float32", [2]))
+
+
+def test_cast_to_string_is_valid(tmp_path):
+    g = hfonnx.Graph("g")
+    x = g.input("x", "float32", [2])
+    s = g.Cast(x, to=8)
+    assert s.dtype == "string"
+    g.output(s, "s")
+    g.save(tmp_path / "m.onnx")
+    onnx.checker.check_model(str(tmp_path / "m.onnx"), full_check=True)

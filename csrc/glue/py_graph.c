@@ -18,7 +18,19 @@ typedef struct {
     hfo_graph *g;
     PyObject *keep;        /* list of objects whose memory the graph borrows (shared with subgraphs) */
     PyObject *root;        /* a subgraph: the main graph's object, which owns g; NULL for a main graph */
+    int busy;              /* main graph: a save is running with the GIL released */
 } GraphObject;
+
+/* A save runs without the GIL; the graph must not change under it. */
+static int graph_check_idle(PyObject *graph_obj)
+{
+    GraphObject *g = (GraphObject *)graph_obj;
+    GraphObject *root = (GraphObject *)(g->root ? g->root : graph_obj);
+    if (!root->busy)
+        return 0;
+    PyErr_SetString(PyExc_RuntimeError, "the graph is being saved by another thread; wait for save() to return");
+    return -1;
+}
 
 typedef struct {
     PyObject_HEAD
@@ -46,6 +58,8 @@ hfo_graph *hfo_py_graph_get(PyObject *graph_obj)
                      graph_obj ? Py_TYPE(graph_obj)->tp_name : "NULL");
         return NULL;
     }
+    if (graph_check_idle(graph_obj) < 0)
+        return NULL;
     return ((GraphObject *)graph_obj)->g;
 }
 
@@ -134,9 +148,7 @@ static int to_dtype(PyObject *o, hfo_dtype *out)
 
 static int array_dtype(PyArrayObject *a, hfo_dtype *out)
 {
-    PyArray_Descr *d = PyArray_DESCR(a);
-    Py_INCREF(d);
-    return to_dtype((PyObject *)d, out);
+    return to_dtype((PyObject *)PyArray_DESCR(a), out);   /* borrowed: to_dtype takes its own reference */
 }
 
 /* Shape from None (unknown rank) or a sequence of int | str | None. */
@@ -287,6 +299,8 @@ static hfo_value *value_of(GraphObject *self, PyObject *o, const char *what)
 
 static PyObject *graph_input(GraphObject *self, PyObject *args, PyObject *kwds)
 {
+    if (graph_check_idle((PyObject *)self) < 0)
+        return NULL;
     static char *kwlist[] = {"name", "dtype", "shape", NULL};
     const char *name;
     PyObject *dtype_obj, *shape = Py_None;
@@ -306,12 +320,15 @@ static PyObject *graph_input(GraphObject *self, PyObject *args, PyObject *kwds)
 /* Borrow a C-contiguous array (a contiguous copy is made and kept if needed). */
 static PyArrayObject *contiguous_array(PyObject *o)
 {
-    PyObject *a = PyArray_FROM_OF(o, NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED);
+    /* native byte order too: ONNX's raw_data is little-endian and so is this host */
+    PyObject *a = PyArray_FROM_OF(o, NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED | NPY_ARRAY_NOTSWAPPED);
     return (PyArrayObject *)a;
 }
 
 static PyObject *graph_initializer(GraphObject *self, PyObject *args, PyObject *kwds)
 {
+    if (graph_check_idle((PyObject *)self) < 0)
+        return NULL;
     static char *kwlist[] = {"name", "array", "transpose", "dtype", "source_dtype", NULL};
     const char *name;
     PyObject *array_obj, *dtype_obj = Py_None, *src_obj = Py_None;
@@ -350,14 +367,15 @@ static PyObject *graph_initializer(GraphObject *self, PyObject *args, PyObject *
     int64_t shape[HFO_MAX_RANK];
     for (int i = 0; i < rank; i++)
         shape[i] = PyArray_DIM(a, i);
+    /* kept alive before the graph points into it */
+    if (PyList_Append(self->keep, (PyObject *)a) < 0)
+        goto error;
     hfo_value *v = hfo_graph_weight(self->g, name, dt, rank, shape, PyArray_DATA(a), src,
                                     transpose ? HFO_XFORM_TRANSPOSE : HFO_XFORM_NONE);
     if (v == NULL) {
         hfo_py_graph_raise((PyObject *)self);
-        goto error;
+        goto error;   /* `a` stays in keep: harmless, and freed with the graph */
     }
-    if (PyList_Append(self->keep, (PyObject *)a) < 0)
-        goto error;
     Py_DECREF(a);
     return hfo_py_value_new((PyObject *)self, v);
 error:
@@ -405,9 +423,10 @@ static hfo_value *make_constant(GraphObject *self, PyObject *obj, PyObject *dtyp
             return NULL;
         }
     }
-    /* PyArray_FromAny steals descr */
-    PyArrayObject *a = (PyArrayObject *)PyArray_FromAny(obj, descr, 0, 0,
-                                                        NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED | NPY_ARRAY_FORCECAST, NULL);
+    /* PyArray_CheckFromAny steals descr; NOTSWAPPED gives native order even without one */
+    PyArrayObject *a = (PyArrayObject *)PyArray_CheckFromAny(obj, descr, 0, 0,
+                                                        NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED | NPY_ARRAY_FORCECAST
+                                                        | NPY_ARRAY_NOTSWAPPED, NULL);
     if (a == NULL)
         return NULL;
     if (dt == HFO_UNDEFINED && array_dtype(a, &dt) < 0) {
@@ -432,6 +451,8 @@ static hfo_value *make_constant(GraphObject *self, PyObject *obj, PyObject *dtyp
 
 static PyObject *graph_constant(GraphObject *self, PyObject *args, PyObject *kwds)
 {
+    if (graph_check_idle((PyObject *)self) < 0)
+        return NULL;
     static char *kwlist[] = {"value", "dtype", NULL};
     PyObject *obj, *dtype_obj = Py_None;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O:constant", kwlist, &obj, &dtype_obj))
@@ -588,6 +609,8 @@ static int to_attr(GraphObject *self, const char *op, const char *domain, const 
 /* graph.op(op_type, *inputs, name=None, domain=None, outputs=None, **attributes) */
 static PyObject *graph_op(GraphObject *self, PyObject *args, PyObject *kwds)
 {
+    if (graph_check_idle((PyObject *)self) < 0)
+        return NULL;
     Py_ssize_t nargs = PyTuple_GET_SIZE(args);
     if (nargs < 1 || !PyUnicode_Check(PyTuple_GET_ITEM(args, 0))) {
         PyErr_SetString(PyExc_TypeError, "op() needs the op type (a str) first, e.g. g.op('MatMul', a, b)");
@@ -706,6 +729,8 @@ done:
 
 static PyObject *graph_output(GraphObject *self, PyObject *args, PyObject *kwds)
 {
+    if (graph_check_idle((PyObject *)self) < 0)
+        return NULL;
     static char *kwlist[] = {"value", "name", "shape", NULL};
     PyObject *vobj, *shape = NULL;
     const char *name = NULL;
@@ -732,6 +757,7 @@ typedef struct {
     PyObject *path;        /* str */
     PyObject *graphs;      /* the graphs saved into it: their arrays' memory is referenced */
     int state;             /* 0 open, 1 committed, 2 discarded */
+    int busy;              /* a save into it is running with the GIL released */
 } StoreObject;
 
 static PyObject *store_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
@@ -797,6 +823,10 @@ static void store_dealloc(StoreObject *self)
 
 static int store_check_open(StoreObject *self)
 {
+    if (self->busy) {
+        PyErr_Format(PyExc_RuntimeError, "external data file %R is being written by another thread", self->path);
+        return -1;
+    }
     if (self->state == 0)
         return 0;
     PyErr_Format(PyExc_ValueError, "external data file %R is already %s", self->path,
@@ -829,6 +859,10 @@ static PyObject *store_commit(StoreObject *self, PyObject *unused)
 static PyObject *store_discard(StoreObject *self, PyObject *unused)
 {
     (void)unused;
+    if (self->busy) {
+        PyErr_Format(PyExc_RuntimeError, "external data file %R is being written by another thread", self->path);
+        return NULL;
+    }
     if (self->state == 0) {
         hfo_external_store_free(self->s);
         self->s = NULL;
@@ -916,6 +950,10 @@ static PyObject *graph_save(GraphObject *self, PyObject *args, PyObject *kwds)
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "O&|On$i:save", kwlist, PyUnicode_FSConverter, &path_obj,
                                      &ext, &threshold, &threads))
         return NULL;
+    if (graph_check_idle((PyObject *)self) < 0) {
+        Py_DECREF(path_obj);
+        return NULL;
+    }
     hfo_write_options opts = {.threads = threads};
     opts.external_min_bytes = threshold > 0 ? (size_t)threshold : 1;
     PyObject *ext_bytes = NULL;
@@ -938,9 +976,16 @@ static PyObject *graph_save(GraphObject *self, PyObject *args, PyObject *kwds)
         opts.force_external = 1;
     }
     int rc;
+    GraphObject *root = (GraphObject *)root_of((PyObject *)self);
+    root->busy = 1;            /* no changes, saves, commits or discards until we are back */
+    if (store != NULL)
+        store->busy = 1;
     Py_BEGIN_ALLOW_THREADS
     rc = hfo_graph_write(self->g, PyBytes_AS_STRING(path_obj), &opts);
     Py_END_ALLOW_THREADS
+    root->busy = 0;
+    if (store != NULL)
+        store->busy = 0;
     Py_DECREF(path_obj);
     Py_XDECREF(ext_bytes);
     if (rc < 0)
@@ -953,6 +998,8 @@ static PyObject *graph_save(GraphObject *self, PyObject *args, PyObject *kwds)
 
 static PyObject *graph_subgraph(GraphObject *self, PyObject *args)
 {
+    if (graph_check_idle((PyObject *)self) < 0)
+        return NULL;
     const char *name;
     if (!PyArg_ParseTuple(args, "s:subgraph", &name))
         return NULL;
@@ -971,6 +1018,8 @@ static PyObject *graph_subgraph(GraphObject *self, PyObject *args)
 
 static PyObject *graph_import_domain(GraphObject *self, PyObject *args)
 {
+    if (graph_check_idle((PyObject *)self) < 0)
+        return NULL;
     const char *domain;
     int version;
     if (!PyArg_ParseTuple(args, "si:import_domain", &domain, &version))
@@ -982,6 +1031,8 @@ static PyObject *graph_import_domain(GraphObject *self, PyObject *args)
 
 static PyObject *graph_set_metadata(GraphObject *self, PyObject *args)
 {
+    if (graph_check_idle((PyObject *)self) < 0)
+        return NULL;
     const char *key, *value;
     if (!PyArg_ParseTuple(args, "ss:set_metadata", &key, &value))
         return NULL;
@@ -992,6 +1043,8 @@ static PyObject *graph_set_metadata(GraphObject *self, PyObject *args)
 
 static PyObject *graph_set_producer(GraphObject *self, PyObject *args)
 {
+    if (graph_check_idle((PyObject *)self) < 0)
+        return NULL;
     const char *name, *version = NULL;
     if (!PyArg_ParseTuple(args, "s|z:set_producer", &name, &version))
         return NULL;
@@ -1001,6 +1054,8 @@ static PyObject *graph_set_producer(GraphObject *self, PyObject *args)
 
 static PyObject *graph_set_doc(GraphObject *self, PyObject *arg)
 {
+    if (graph_check_idle((PyObject *)self) < 0)
+        return NULL;
     const char *doc = PyUnicode_AsUTF8(arg);
     if (doc == NULL)
         return NULL;

@@ -14,6 +14,8 @@ typedef struct store_entry {
     const void *data;
     hfo_dtype src_dtype, dtype;
     hfo_xform xform;
+    int rank;
+    int64_t dims[HFO_MAX_RANK];   /* stored shape: same bytes viewed otherwise are another tensor */
     uint64_t nbytes, offset;
 } store_entry;
 
@@ -67,15 +69,18 @@ int hfo_external_store_commit(hfo_external_store *s, char *err, size_t err_len)
     if (s->committed)
         return 0;
     /* bytes past `written` belong to a model whose write failed */
-    if (s->fd < 0 || ftruncate(s->fd, (off_t)s->written) != 0 || close(s->fd) != 0) {
-        snprintf(err, err_len, "cannot write '%s': %s", s->path, s->fd < 0 ? "an earlier write failed"
-                 : strerror(errno));
-        if (s->fd >= 0)
-            close(s->fd);
-        s->fd = -1;
+    if (s->fd < 0) {
+        snprintf(err, err_len, "cannot write '%s': an earlier write failed", s->path);
         return -1;
     }
+    int bad = ftruncate(s->fd, (off_t)s->written) != 0 ? errno : 0;
+    if (close(s->fd) != 0 && bad == 0)   /* closed either way: never close the number twice */
+        bad = errno;
     s->fd = -1;
+    if (bad != 0) {
+        snprintf(err, err_len, "cannot write '%s': %s", s->path, strerror(bad));
+        return -1;
+    }
     if (rename(s->tmp_path, s->path) != 0) {
         snprintf(err, err_len, "cannot rename '%s' to '%s': %s", s->tmp_path, s->path, strerror(errno));
         return -1;
@@ -107,8 +112,11 @@ int hfo_store_place(hfo_external_store *s, const value_rec *v, uint64_t nbytes, 
 {
     for (size_t i = 0; i < s->n; i++) {
         const store_entry *e = &s->entries[i];
-        if (e->data == v->data && e->src_dtype == v->src_dtype && e->dtype == v->pub.dtype
-            && e->xform == v->xform && e->nbytes == nbytes) {
+        int same = e->data == v->data && e->src_dtype == v->src_dtype && e->dtype == v->pub.dtype
+            && e->xform == v->xform && e->nbytes == nbytes && e->rank == v->pub.rank;
+        for (int d = 0; same && d < e->rank; d++)
+            same = e->dims[d] == v->pub.dims[d].size;
+        if (same) {
             *offset = e->offset;
             *is_new = 0;
             return 0;
@@ -123,8 +131,11 @@ int hfo_store_place(hfo_external_store *s, const value_rec *v, uint64_t nbytes, 
         s->cap = cap;
     }
     uint64_t at = (s->reserved + ALIGN - 1) / ALIGN * ALIGN;
-    s->entries[s->n++] = (store_entry){.data = v->data, .src_dtype = v->src_dtype, .dtype = v->pub.dtype,
-                                       .xform = v->xform, .nbytes = nbytes, .offset = at};
+    store_entry *e = &s->entries[s->n++];
+    *e = (store_entry){.data = v->data, .src_dtype = v->src_dtype, .dtype = v->pub.dtype,
+                       .xform = v->xform, .rank = v->pub.rank, .nbytes = nbytes, .offset = at};
+    for (int d = 0; d < v->pub.rank && d < HFO_MAX_RANK; d++)
+        e->dims[d] = v->pub.dims[d].size;
     s->reserved = at + nbytes;
     *offset = at;
     *is_new = 1;

@@ -350,6 +350,9 @@ hfo_value *hfo_graph_input(hfo_graph *g, const char *name, hfo_dtype dtype,
 {
     if (hfo_graph_failed(g) || check_dims(g, name ? name : "input", rank, dims) < 0)
         return NULL;
+    if (g->parent != NULL)
+        return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "input '%s': an If branch has no inputs of its own; "
+                              "read values of the enclosing graph instead", name ? name : "?");
     if (hfo_dtype_size(dtype) == 0 && dtype != HFO_STRING)
         return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "input '%s': unsupported dtype %d", name, (int)dtype);
     value_rec *v = value_new(g, name, HFO_VALUE_INPUT, dtype);
@@ -570,7 +573,8 @@ hfo_value *hfo_graph_output(hfo_graph *g, hfo_value *pv, const char *name,
     if (pv == HFO_NO_INPUT)
         return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "output '%s': no value given", name ? name : "?");
     value_rec *v = (value_rec *)pv;
-    if (name == NULL || name[0] == '\0')
+    int named = name != NULL && name[0] != '\0';
+    if (!named)
         name = v->pub.name;
     if (check_dims(g, name, rank, dims) < 0)
         return NULL;
@@ -583,20 +587,24 @@ hfo_value *hfo_graph_output(hfo_graph *g, hfo_value *pv, const char *name,
     for (size_t i = 0; i < g->outputs.len; i++)
         if (strcmp(((value_rec *)g->outputs.items[i])->pub.name, name) == 0)
             return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "the graph already has an output named '%s'", name);
+    if (g->frozen)
+        return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "output '%s': subgraph '%s' is already a branch of a node",
+                              name, g->name);
     value_rec *existing = name_map_get(&g->root->value_names, name);
-    if (existing == v) {
+    if (existing == v && v->owner == g && v->pub.kind == HFO_VALUE_NODE) {
         /* already called that */
     } else if (v->pub.kind == HFO_VALUE_NODE && v->owner == g && !v->is_output && existing == NULL) {
         if (rename_value(g, v, name) < 0)
             return NULL;
-    } else {
-        if (existing != NULL)
+    } else {   /* an input, a weight, another scope's value, or one already output: through an Identity */
+        if (existing != NULL && named)
             return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "output '%s': another value already has that name", name);
         hfo_value *in[1] = {&v->pub};
         hfo_value **out = hfo_op(g, "Identity", NULL, NULL, 1, in, 1, 0, NULL);
-        if (out == NULL || rename_value(g, (value_rec *)out[0], name) < 0)
+        if (out == NULL || (named && rename_value(g, (value_rec *)out[0], name) < 0))
             return NULL;
         v = (value_rec *)out[0];
+        name = v->pub.name;
     }
     if (rank >= 0)
         copy_dims(g, &v->pub, rank, dims);
@@ -608,13 +616,30 @@ hfo_value *hfo_graph_output(hfo_graph *g, hfo_value *pv, const char *name,
 
 /* ---- nodes ------------------------------------------------------------- */
 
-static const char *unique_node_name(hfo_graph *g, const char *want)
+/* Is `name` free as a node name, and are its outputs' names free as value names? */
+static int node_name_free(hfo_graph *g, const char *name, size_t n_out)
 {
-    if (name_map_get(&g->root->node_names, want) == NULL)
+    if (name_map_get(&g->root->node_names, name) != NULL)
+        return 0;
+    char buf[64];
+    for (size_t i = 0; i < n_out; i++) {
+        char *v = hfo_arena_printf(&g->root->arena, "%s_output_%zu", name, i);
+        if (v == NULL)
+            return 1;   /* out of memory: reported by the caller's next allocation */
+        if (name_map_get(&g->root->value_names, v) != NULL)
+            return 0;
+    }
+    (void)buf;
+    return 1;
+}
+
+static const char *unique_node_name(hfo_graph *g, const char *want, size_t n_out)
+{
+    if (node_name_free(g, want, n_out))
         return hfo_arena_strdup(&g->root->arena, want);
     for (size_t k = 1;; k++) {
         char *cand = hfo_arena_printf(&g->root->arena, "%s_%zu", want, k);
-        if (cand == NULL || name_map_get(&g->root->node_names, cand) == NULL)
+        if (cand == NULL || node_name_free(g, cand, n_out))
             return cand;
     }
 }
@@ -680,11 +705,29 @@ hfo_value **hfo_op(hfo_graph *g, const char *op_type, const char *domain,
                                   "subgraph this graph cannot see", name, i, v->pub.name);
         ins[i] = v;
     }
-    hfo_dtype out_dtypes[64];
-    if (n_out > 64)
-        return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s': too many outputs (%zu)", name, n_out);
-    for (size_t i = 0; i < n_out; i++)
-        out_dtypes[i] = HFO_UNDEFINED;
+    if (g->frozen)
+        return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s': subgraph '%s' is already a branch of a node; "
+                              "finish a subgraph before using it", name, g->name);
+    if (n_out == 0 || n_out > ((size_t)1 << 20))
+        return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s': %zu outputs asked", name, n_out);
+    hfo_dtype *out_dtypes = hfo_arena_alloc(&g->root->arena, n_out * sizeof *out_dtypes);   /* zero: undefined */
+    if (out_dtypes == NULL)
+        return hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
+    /* tensor and graph attributes, whatever the op's domain: the writer trusts them */
+    for (size_t k = 0; k < n_attr; k++) {
+        const hfo_attr *a = &attrs[k];
+        if (a->type == HFO_ATTR_TENSOR) {
+            const value_rec *t = (const value_rec *)a->tensor;
+            if (t == NULL || t->pub.kind != HFO_VALUE_WEIGHT || t->data == NULL || t->xform != HFO_XFORM_NONE
+                || t->src_dtype != t->pub.dtype || t->owner != g->root)
+                return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s': tensor attribute '%s' must be a constant "
+                                      "or an untransformed weight of this graph", name, a->name);
+        } else if (a->type == HFO_ATTR_GRAPH) {
+            if (a->graph == NULL || a->graph->parent != g)
+                return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s': graph attribute '%s' must be a subgraph "
+                                      "made from the graph the node is added to", name, a->name);
+        }
+    }
     if (hfo_op_check(g, op_type, domain, name, n_in, ins, n_out, n_attr, attrs, out_dtypes) < 0)
         return NULL;
     if (domain[0] != '\0') {
@@ -708,7 +751,7 @@ hfo_value **hfo_op(hfo_graph *g, const char *op_type, const char *domain,
             return hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
         name = prefixed;
     }
-    n->name = unique_node_name(g, name);
+    n->name = unique_node_name(g, name, n_out);
     n->n_in = n_in;
     n->in = ins;
     n->n_out = n_out;
@@ -730,6 +773,9 @@ hfo_value **hfo_op(hfo_graph *g, const char *op_type, const char *domain,
         v->producer = n;
         n->out[i] = &v->pub;
     }
+    for (size_t k = 0; k < n_attr; k++)
+        if (attrs[k].type == HFO_ATTR_GRAPH)
+            ((hfo_graph *)attrs[k].graph)->frozen = 1;
     hfo_infer_shapes(g, n);
     if (name_map_put(&g->root->node_names, n->name, n) < 0 || hfo_ptr_vec_push(&g->nodes, n) < 0)
         return hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");

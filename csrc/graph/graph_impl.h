@@ -62,6 +62,7 @@ struct hfo_graph {
     hfo_graph *root;         /* itself for the main graph */
     hfo_graph *parent;       /* NULL for the main graph */
     const char *node_prefix; /* prepended to node names made in a subgraph ("" at the root) */
+    int frozen;              /* a subgraph already used by a node: no more nodes or outputs */
     ptr_vec subgraphs;       /* root only: every subgraph, freed with the root */
     hfo_arena arena;
     const char *name;

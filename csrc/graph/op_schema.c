@@ -140,7 +140,7 @@ static const op_schema schemas[] = {
     {"ScatterElements", 11, "TIT", "T", ALL, {I_("axis"), {"reduction", HFO_ATTR_STRING, 0, 16, 0}}},
     {"Expand", 8, "TL", "T", ALL, {{0}}},
     {"Tile", 6, "TL", "T", ALL, {{0}}},
-    {"Pad", 11, "TL?A?I?", "T", ALL, {S_("mode")}},
+    {"Pad", 11, "TLA?I?", "T", ALL, {S_("mode")}},
     {"Trilu", 14, "TL?", "T", ALL, {I_("upper")}},
     {"Range", 11, "TTT", "T", FLT | SINT, {{0}}},
     {"NonZero", 9, "T", "L", ALL, {{0}}},
@@ -368,6 +368,8 @@ int hfo_op_check(hfo_graph *g, const char *op_type, const char *domain, const ch
                        so.n_required ? so.n_required : 1, so.variadic ? (size_t)64 : so.n, n_out);
         return -1;
     }
+    if (strcmp(op_type, "Constant") == 0 && n_attr != 1)
+        return FAIL("node '%s': Constant takes exactly one value attribute (value, value_float, ...)", name);
     int late = last_input_since(op_type);
     if (late && opset < late && n_in >= si.n) {
         hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s': at opset %d %s takes at most %zu inputs (input %zu exists "
@@ -383,6 +385,9 @@ int hfo_op_check(hfo_graph *g, const char *op_type, const char *domain, const ch
     }
     if (check_attrs(g, s, name, opset, n_attr, attrs) < 0)
         return -1;
+    if (strcmp(op_type, "Unsqueeze") == 0 && opset >= 13 && (n_in < 2 || in[1] == NULL))
+        return FAIL("node '%s': from opset 13 Unsqueeze takes its axes as input 1", name);
+
 
     /* type variables */
     hfo_dtype t = HFO_UNDEFINED, ix = HFO_UNDEFINED;
@@ -458,7 +463,7 @@ int hfo_op_check(hfo_graph *g, const char *op_type, const char *domain, const ch
             break;
         case 'X': {
             const hfo_attr *to = find_attr(n_attr, attrs, "to");
-            if (to == NULL || hfo_dtype_size((hfo_dtype)to->i) == 0) {
+            if (to == NULL || (hfo_dtype_size((hfo_dtype)to->i) == 0 && to->i != HFO_STRING)) {
                 hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "node '%s': Cast 'to' must be an ONNX dtype number, got %lld",
                                name, to ? (long long)to->i : -1LL);
                 return -1;

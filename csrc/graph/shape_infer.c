@@ -73,9 +73,13 @@ static const int64_t *axes_of(const node_rec *n, size_t idx, size_t *count)
     return NULL;
 }
 
+/* axis counted from the end when negative, clamped to [-1, rank] so that an
+ * out-of-range axis stays out of range instead of wrapping when narrowed */
 static int norm_axis(int64_t axis, int rank)
 {
-    return (int)(axis < 0 ? axis + rank : axis);
+    if (axis < 0)
+        axis += rank;
+    return axis < -1 ? -1 : axis > rank ? rank : (int)axis;
 }
 
 static int ranked(const value_rec *v) { return v != NULL && v->pub.rank >= 0; }
@@ -377,10 +381,9 @@ void hfo_infer_shapes(hfo_graph *g, node_rec *n)
                 if (!dim_known(d[k]))
                     d[k] = v->pub.dims[k];
             }
-            if (v->pub.dims[axis].param || v->pub.dims[axis].size < 0)
+            if (v->pub.dims[axis].param || v->pub.dims[axis].size < 0
+                || __builtin_add_overflow(sum, v->pub.dims[axis].size, &sum))
                 sum_known = 0;
-            else
-                sum += v->pub.dims[axis].size;
         }
         d[axis] = sum_known ? (hfo_dim){sum, NULL} : unknown_dim;
         set_out(out, r, d);

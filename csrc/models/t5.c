@@ -55,6 +55,18 @@ int hfo_t5_config_check(hfo_graph *g, const hfo_t5_config *c)
     };
     if (hfo_config_check_sizes(g, sizes, sizeof sizes / sizeof sizes[0]) < 0)
         return -1;
+    int64_t prod;
+    const struct { const char *what; int64_t a, b; } products[] = {
+        {"num_heads * d_kv", c->num_heads, c->d_kv}, {"d_model * d_ff", c->d_model, c->d_ff},
+        {"vocab_size * d_model", c->vocab_size, c->d_model},
+    };
+    for (size_t i = 0; i < sizeof products / sizeof products[0]; i++) {
+        if (__builtin_mul_overflow(products[i].a, products[i].b, &prod) || prod > ((int64_t)1 << 40)) {
+            hfo_graph_fail(g, HFO_GRAPH_ERR_UNSUPPORTED, "config %s = %lld * %lld is too large", products[i].what,
+                           (long long)products[i].a, (long long)products[i].b);
+            return -1;
+        }
+    }
     if (c->num_layers > 100000 || c->num_decoder_layers > 100000) {
         hfo_graph_fail(g, HFO_GRAPH_ERR_UNSUPPORTED, "config num_layers is too large");
         return -1;
