@@ -252,7 +252,9 @@ static PyObject *build_bert(PyObject *module, PyObject *args, PyObject *kwargs)
     hfo_bert_outputs out;
     if (hfo_bert_init(&m, g, w, &c) < 0)
         goto error;
-    hfo_value *h = hfo_bert_encoder(&m, hfo_bert_embeddings(&m), hfo_bert_mask_bias(&m));
+    hfo_value *emb = hfo_bert_embeddings(&m);     /* in this order: node order is the file's */
+    hfo_value *mask_bias = hfo_bert_mask_bias(&m);
+    hfo_value *h = hfo_bert_encoder(&m, emb, mask_bias);
     if (hfo_bert_head(&m, task, pooling, h, &out) < 0)
         goto error;
     if (declare && hfo_bert_declare_outputs(&m, &out) < 0)

@@ -429,7 +429,8 @@ static hfo_value *make_constant(GraphObject *self, PyObject *obj, PyObject *dtyp
                                                         | NPY_ARRAY_NOTSWAPPED, NULL);
     if (a == NULL)
         return NULL;
-    if (dt == HFO_UNDEFINED && array_dtype(a, &dt) < 0) {
+    if (dt == HFO_UNDEFINED && (dt = (hfo_dtype)hfo_py_array_dtype(a)) == HFO_UNDEFINED) {
+        PyErr_Format(PyExc_ValueError, "numpy dtype %R has no ONNX equivalent", (PyObject *)PyArray_DESCR(a));
         Py_DECREF(a);
         return NULL;
     }

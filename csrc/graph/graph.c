@@ -492,8 +492,11 @@ hfo_value *hfo_const(hfo_graph *g, hfo_dtype dtype, int rank, const int64_t *sha
     if (rank < 0 || rank > HFO_MAX_RANK || hfo_dtype_size(dtype) == 0)
         return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "constant: bad rank %d or dtype %s", rank, hfo_dtype_name(dtype));
     size_t n = 1;
-    for (int i = 0; i < rank; i++)
+    for (int i = 0; i < rank; i++) {
+        if (shape[i] < 0 || (shape[i] > 0 && n > SIZE_MAX / 16 / (size_t)shape[i]))
+            return hfo_graph_fail(g, HFO_GRAPH_ERR_USAGE, "constant: bad dimension %" PRId64, shape[i]);
         n *= (size_t)shape[i];
+    }
     char *name = const_name(g, dtype, rank, shape, data, n);
     if (name == NULL)
         return hfo_graph_fail(g, HFO_GRAPH_ERR_NOMEM, "out of memory");
