@@ -124,6 +124,10 @@ class T5Tokenizer(PreTrainedTokenizerBase):
         config.update(eos_token=eos, unk_token=unk, pad_token=pad, extra_ids=extra_ids)
         if legacy is not None:
             config["legacy"] = legacy  # kept for save_pretrained; transformers 5 ignores it for T5
+        if additional_special_tokens is None:  # transformers 5 saves them under this name
+            additional_special_tokens = config.pop("extra_special_tokens", None)
+        if isinstance(additional_special_tokens, dict):
+            additional_special_tokens = list(additional_special_tokens)
         extra = [_token_content(t) for t in (additional_special_tokens or [])]
         sentinels = [t for t in extra if "<extra_id_" in str(t)]
         if not sentinels:

@@ -225,3 +225,17 @@ def test_lone_surrogate(tok):
         tok("a\ud800b")
     with pytest.raises((TypeError, hfonnx.TokenizerError)):
         tok.tokenize("a\udc00")
+
+
+def test_transformers5_saved_folder(tmp_path, ref):
+    """A folder written by transformers 5 (tokenizer.json, and the sentinels under
+    extra_special_tokens in tokenizer_config.json)."""
+    ref.save_pretrained(str(tmp_path))
+    ours = hfonnx.AutoTokenizer.from_pretrained(str(tmp_path))
+    again = transformers.T5TokenizerFast.from_pretrained(str(tmp_path))
+    assert type(ours) is hfonnx.T5Tokenizer
+    assert ours(MIXED, return_offsets_mapping=True)["offset_mapping"] == \
+        again(MIXED, return_offsets_mapping=True)["offset_mapping"]
+    assert ours.additional_special_tokens[:2] == ["<extra_id_0>", "<extra_id_1>"]
+    assert ours.decode(ours("<extra_id_5> x")["input_ids"], skip_special_tokens=True) == \
+        again.decode(again("<extra_id_5> x")["input_ids"], skip_special_tokens=True)

@@ -38,42 +38,49 @@ static hfo_status ms_split(const hfo_pretok *self_, hfo_norm *ns, hfo_spans *wor
     const metaspace *self = (const metaspace *)self_;
     uint32_t repl = self->repl;
     size_t n = ns->len, first = words->len;
-    /* 1-2: words as spans of ns */
+    size_t n_prefix = 0, extra = 0;
+    int prepend = self->prepend;
+    /* 1-3 in one pass: words as spans of ns, which of them get a prefix
+     * (marked in the span end's top bit, free as lengths are < 2^31), and
+     * how many more pieces splitting at the replacement makes */
     if (self->ws_split) {
+        const uint32_t *cp = ns->cp;
         size_t i = 0;
-        while (i < n) {
-            while (i < n && is_white(ns->cp[i]))
+        for (;;) {
+            while (i < n && is_white(cp[i]))
                 i++;
             if (i == n)
                 break;
-            size_t s = i;
-            while (i < n && !is_white(ns->cp[i]))
-                i++;
-            if (hfo_spans_push(words, (uint32_t)s, (uint32_t)i, err))
+            size_t s = i++;
+            for (; i < n; i++) {
+                uint32_t c = cp[i];
+                if (c > 0x20 && c < 0x7F)
+                    continue;  /* printable ASCII: neither white nor the replacement */
+                if (is_white(c))
+                    break;
+                extra += c == repl;
+            }
+            int pre = prepend != HFO_PREPEND_NEVER && cp[s] != repl &&
+                      (prepend == HFO_PREPEND_ALWAYS || ns->os[s] == 0);
+            n_prefix += (size_t)pre;
+            if (hfo_spans_push(words, (uint32_t)s, (uint32_t)i | (pre ? 0x80000000u : 0), err))
                 return err->code;
         }
-    } else {
-        for (size_t i = 0; i < n; i++)
+    } else if (n) {
+        for (size_t i = 0; i < n; i++) {
             if (ns->cp[i] == ' ')
                 ns->cp[i] = repl;
-        if (n && hfo_spans_push(words, 0, (uint32_t)n, err))
+            extra += i > 0 && ns->cp[i] == repl;
+        }
+        int pre = prepend != HFO_PREPEND_NEVER && ns->cp[0] != repl &&
+                  (prepend == HFO_PREPEND_ALWAYS || ns->os[0] == 0);
+        n_prefix = (size_t)pre;
+        if (hfo_spans_push(words, 0, (uint32_t)n | (pre ? 0x80000000u : 0), err))
             return err->code;
     }
+    if (!self->split)
+        extra = 0;
     size_t nw = words->len - first;
-    /* 3: which words get a prefix; how many extra pieces splitting makes */
-    size_t n_prefix = 0, extra = 0;
-    for (size_t w = first; w < words->len; w++) {
-        hfo_span sp = words->v[w];
-        int pre = self->prepend != HFO_PREPEND_NEVER && ns->cp[sp.start] != repl &&
-                  (self->prepend == HFO_PREPEND_ALWAYS || ns->os[sp.start] == 0);
-        n_prefix += (size_t)pre;
-        /* mark the word: end's top bit is free (lengths < 2^31) */
-        if (pre)
-            words->v[w].end |= 0x80000000u;
-        if (self->split)
-            for (size_t i = sp.start + 1; i < sp.end; i++)
-                extra += ns->cp[i] == repl;
-    }
     if (n_prefix) {
         if (hfo_norm_grow(ns, n_prefix, err))
             return err->code;
