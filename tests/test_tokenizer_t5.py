@@ -239,3 +239,26 @@ def test_transformers5_saved_folder(tmp_path, ref):
     assert ours.additional_special_tokens[:2] == ["<extra_id_0>", "<extra_id_1>"]
     assert ours.decode(ours("<extra_id_5> x")["input_ids"], skip_special_tokens=True) == \
         again.decode(again("<extra_id_5> x")["input_ids"], skip_special_tokens=True)
+
+
+def test_old_style_tokenizer_json(tmp_path, ref):
+    """An older T5 tokenizer.json (normalizer Sequence[Precompiled, Replace], a
+    Metaspace without WhitespaceSplit): transformers 5 keeps only the charsmap
+    and its own pre-tokenizer, and so do we."""
+    import json
+    ref.save_pretrained(str(tmp_path))
+    with open(tmp_path / "tokenizer.json", encoding="utf-8") as f:
+        spec = json.load(f)
+    pc = spec["normalizer"]
+    spec["normalizer"] = {"type": "Sequence", "normalizers": [
+        pc, {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": "\u2581"}]}
+    spec["pre_tokenizer"] = {"type": "Metaspace", "replacement": "\u2581", "add_prefix_space": True,
+                             "prepend_scheme": "first", "split": True}
+    with open(tmp_path / "tokenizer.json", "w", encoding="utf-8") as f:
+        json.dump(spec, f, ensure_ascii=False)
+    ours = hfonnx.T5Tokenizer.from_pretrained(str(tmp_path))
+    again = transformers.T5TokenizerFast.from_pretrained(str(tmp_path))
+    texts = MIXED + ["a  b   c", "  lead <extra_id_0>  x", "\t tab"]
+    assert ours(texts, return_offsets_mapping=True)["offset_mapping"] == \
+        again(texts, return_offsets_mapping=True)["offset_mapping"]
+    assert ours(texts)["input_ids"] == again(texts)["input_ids"]
