@@ -624,15 +624,14 @@ static int node_name_free(hfo_graph *g, const char *name, size_t n_out)
 {
     if (name_map_get(&g->root->node_names, name) != NULL)
         return 0;
-    char buf[64];
+    char v[1024];
     for (size_t i = 0; i < n_out; i++) {
-        char *v = hfo_arena_printf(&g->root->arena, "%s_output_%zu", name, i);
-        if (v == NULL)
-            return 1;   /* out of memory: reported by the caller's next allocation */
+        int len = snprintf(v, sizeof v, "%s_output_%zu", name, i);
+        if (len < 0 || (size_t)len >= sizeof v)
+            return 1;   /* too long to be taken by a name made here */
         if (name_map_get(&g->root->value_names, v) != NULL)
             return 0;
     }
-    (void)buf;
     return 1;
 }
 
