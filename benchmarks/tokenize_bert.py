@@ -24,18 +24,13 @@ second, ratio to tokenizers with the same thread count, speed-up over the
 same contender's 1-thread run) and writes benchmarks/results/tokenize_bert.json.
 Wall-clock numbers depend on the machine and its load; nothing here is a test.
 """
-import argparse
-import glob
-import json
 import os
-import pickle
-import subprocess
 import sys
-import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
+
+import _tokenize_harness as harness  # noqa: E402  (beside this script)
 
 CONTENDERS = [  # (name, mode) ; modes: "ids" = no offsets, "offsets", "np" (batches of 256, padded)
     ("tokenizers", "offsets"),
@@ -43,29 +38,7 @@ CONTENDERS = [  # (name, mode) ; modes: "ids" = no offsets, "offsets", "np" (bat
     ("transformers", "ids"), ("transformers", "offsets"), ("transformers", "np"),
     ("nanotoken", "ids"), ("flash-tokenizer", "ids"), ("tokie", "ids"), ("kitoken", "ids"),
 ]
-
-
-def read_lines(path):
-    with open(path, encoding="utf-8", newline="") as f:
-        return f.read().split("\n")
-
-
-def build_datasets(data):
-    c = os.path.join(data, "corpora")
-    corpora = []
-    for f in ["botchan.txt", "wagahaiwa_nekodearu.txt", "hf-sample_text.txt"]:
-        corpora += read_lines(os.path.join(c, f))
-    for f in sorted(glob.glob(os.path.join(c, "udhr", "*.txt"))):
-        corpora += read_lines(f)
-    english_src = (read_lines(os.path.join(c, "botchan.txt")) + read_lines(os.path.join(c, "hf-sample_text.txt"))
-                   + read_lines(os.path.join(c, "udhr", "eng.txt")))
-    english_src = [line.strip("\ufeff\r") for line in english_src if line.strip()]
-    english, size = [], 0
-    while size < 10_000_000:
-        for line in english_src:
-            english.append(line)
-            size += len(line.encode("utf-8")) + 1
-    return {"corpora (all lines)": corpora, "english >= 10 MB": english}
+THIRD_PARTY = {"nanotoken", "flash-tokenizer", "tokie", "kitoken"}
 
 
 # --- worker: one contender, one thread setting, one dataset ----------------------
@@ -76,11 +49,11 @@ def make_runner(name, mode, folder, threads):
         import hfonnx
         hfonnx.set_num_threads(threads)
         tok = hfonnx.BertTokenizer.from_pretrained(folder)
-        return _hf_style(tok, mode)
+        return harness.hf_style(tok, mode)
     if name == "transformers":
         import transformers
         tok = transformers.BertTokenizerFast.from_pretrained(folder)
-        return _hf_style(tok, mode)
+        return harness.hf_style(tok, mode)
     if name == "tokenizers":
         import tokenizers
         tok = tokenizers.Tokenizer.from_file(tj)
@@ -125,146 +98,18 @@ def make_runner(name, mode, folder, threads):
     raise ValueError(name)
 
 
-def _hf_style(tok, mode):
-    if mode == "np":
-        def run(lines):
-            return [tok(lines[i:i + 256], padding=True, return_tensors="np")["input_ids"]
-                    for i in range(0, len(lines), 256)]
-
-        def ids(out):
-            rows = []
-            for a in out:
-                for r in a.tolist():
-                    while r and r[-1] == 0:
-                        r.pop()
-                    rows.append(r)
-            return rows
-        return run, ids, True
-    kw = {"return_offsets_mapping": True} if mode == "offsets" else {}
-
-    def run(lines):
-        return tok(lines, **kw)
-    return run, (lambda out: out), True
-
-
-def worker(args):
-    with open(args.worker_data, "rb") as f:
-        job = pickle.load(f)
-    lines, ref = job["lines"], job["ref"]
-    res = {"name": args.name, "mode": args.mode, "threads": args.threads}
-    try:
-        run, to_ids, specials = make_runner(args.name, args.mode, job["folder"], args.threads)
-    except Exception as e:  # not installed, or refuses the files
-        res["error"] = f"{type(e).__name__}: {e}"
-        print(json.dumps(res))
-        return
-    out = run(lines)
-    if args.name in ("hfonnx", "transformers") and args.mode != "np":
-        got = dict(out)
-        expect = ref["offsets"] if args.mode == "offsets" else ref["plain"]
-        same = sum(all(got[k][i] == expect[k][i] for k in expect) for i in range(len(lines)))
-    else:
-        got = to_ids(out)
-        expect = ref["plain"]["input_ids"] if specials else ref["nospecial"]
-        same = sum(list(a) == b for a, b in zip(got, expect))
-    res["identical_lines"], res["lines"] = same, len(lines)
-    best, best_cpu = float("inf"), float("inf")
-    for _ in range(args.repeat):
-        c0, t0 = time.process_time(), time.perf_counter()
-        run(lines)
-        best = min(best, time.perf_counter() - t0)
-        best_cpu = min(best_cpu, time.process_time() - c0)
-    res["seconds"] = best
-    res["cpu_seconds"] = best_cpu  # all threads' CPU time: on a loaded machine, x1 rows are fairer by this
-    print(json.dumps(res))
-
-
 # --- driver ----------------------------------------------------------------------------
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=os.path.join(REPO, "..", "shared", "data"))
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--quick", action="store_true", help="only the first 20000 lines of each dataset")
-    ap.add_argument("--only", default="", help="comma-separated contender names")
-    ap.add_argument("--out", default=os.path.join(HERE, "results", "tokenize_bert.json"))
-    ap.add_argument("--worker-data")
-    ap.add_argument("--name")
-    ap.add_argument("--mode")
-    ap.add_argument("--threads", type=int)
-    args = ap.parse_args()
+    args = harness.parse_args(__doc__, os.path.join(HERE, "results", "tokenize_bert.json"))
     if args.worker_data:
-        return worker(args)
-
+        return harness.worker(args, make_runner)
     import transformers
     folder = os.path.join(args.data, "bert-base-uncased")
     if not os.path.isdir(folder):
         sys.exit(f"data folder {args.data} not found (pass --data)")
     ref_tok = transformers.BertTokenizerFast.from_pretrained(folder)
-    ncores = len(os.sched_getaffinity(0))
-    only = {s.strip() for s in args.only.split(",") if s.strip()}
-    results = {"machine": {"cores": ncores, "python": sys.version.split()[0],
-                           "transformers": transformers.__version__},
-               "command": " ".join([os.path.basename(sys.executable)] + sys.argv), "runs": []}
-    tmp = tempfile.mkdtemp(prefix="hfonnx-bench-")
-    for dname, lines in build_datasets(args.data).items():
-        if args.quick:
-            lines = lines[:20000]
-        mb = sum(len(s.encode("utf-8")) for s in lines) / 1e6
-        plain = dict(ref_tok(lines))
-        offs = dict(ref_tok(lines, return_offsets_mapping=True))
-        nospecial = ref_tok(lines, add_special_tokens=False)["input_ids"]
-        n_tokens = sum(len(r) for r in plain["input_ids"])
-        job = os.path.join(tmp, "job.pkl")
-        with open(job, "wb") as f:
-            pickle.dump({"lines": lines, "folder": folder, "ref": {
-                "plain": plain, "offsets": offs, "nospecial": nospecial}}, f)
-        print(f"\n== {dname}: {len(lines)} lines, {mb:.1f} MB, {n_tokens} tokens "
-              f"(bert-base-uncased), {ncores} cores, load average {os.getloadavg()[0]:.1f}")
-        rows = []
-        for threads in sorted({1, ncores}):
-            for name, mode in CONTENDERS:
-                if only and name not in only:
-                    continue
-                env = dict(os.environ)
-                env["RAYON_NUM_THREADS"] = str(threads)
-                env["OMP_NUM_THREADS"] = "1"
-                env["TOKENIZERS_PARALLELISM"] = "true" if threads > 1 else "false"
-                cmd = [sys.executable, os.path.abspath(__file__), "--worker-data", job, "--name", name,
-                       "--mode", mode, "--threads", str(threads), "--repeat", str(args.repeat)]
-                p = subprocess.run(cmd, capture_output=True, text=True, env=env)
-                try:
-                    r = json.loads(p.stdout.strip().splitlines()[-1])
-                except (IndexError, json.JSONDecodeError):
-                    r = {"name": name, "mode": mode, "threads": threads,
-                         "error": (p.stderr.strip().splitlines() or ["crashed"])[-1]}
-                r.update(dataset=dname, mb=mb, tokens=n_tokens)
-                if "seconds" in r:
-                    r["mb_per_s"] = mb / r["seconds"]
-                    r["tokens_per_s"] = n_tokens / r["seconds"]
-                    r["mb_per_cpu_s"] = mb / r["cpu_seconds"]
-                    r["identical"] = r["identical_lines"] == r["lines"]
-                rows.append(r)
-                results["runs"].append(r)
-                _print_row(r, rows)
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(results, f, indent=1)
-    print(f"\nwrote {args.out}")
-
-
-def _print_row(r, rows):
-    label = f"{r['name']} [{r['mode']}] x{r['threads']}"
-    if "error" in r:
-        print(f"  {label:38s} not run: {r['error'][:90]}")
-        return
-    base = next((x for x in rows if x["name"] == "tokenizers" and x["threads"] == r["threads"]
-                 and x.get("identical")), None)
-    ratio = f"{r['mb_per_s'] / base['mb_per_s']:6.2f}x tokenizers" if base and r.get("identical") else ""
-    h1 = next((x for x in rows if x["name"] == r["name"] and x["mode"] == r["mode"] and x["threads"] == 1), None)
-    scale = f"  {h1['seconds'] / r['seconds']:.2f}x its 1 thread" if h1 and r["threads"] > 1 else ""
-    same = "identical" if r["identical"] else f"DIFFERS ({r['identical_lines']}/{r['lines']} lines same)"
-    print(f"  {label:34s} {r['mb_per_s']:7.2f} MB/s {r['tokens_per_s'] / 1e6:6.2f} Mtok/s "
-          f"({r['mb_per_cpu_s']:6.2f} MB/cpu-s)  {ratio:18s}{scale}  {same}")
+    harness.drive(args, __file__, "bert-base-uncased", folder, ref_tok, CONTENDERS,
+                  bases=("tokenizers",), third_party=THIRD_PARTY)
 
 
 if __name__ == "__main__":

@@ -29,19 +29,16 @@ sentencepiece with the same thread count) and writes
 benchmarks/results/tokenize_t5.json.
 Wall-clock numbers depend on the machine and its load; nothing here is a test.
 """
-import argparse
-import glob
 import json
 import os
-import pickle
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
+
+import _tokenize_harness as harness  # noqa: E402  (beside this script)
 
 CONTENDERS = [  # (name, mode) ; modes: "ids" = no offsets, "offsets", "np" (batches of 256, padded)
     ("tokenizers", "offsets"), ("sentencepiece", "ids"),
@@ -52,29 +49,6 @@ CONTENDERS = [  # (name, mode) ; modes: "ids" = no offsets, "offsets", "np" (bat
 THIRD_PARTY = {"gigatoken", "tokie", "kitoken"}
 
 
-def read_lines(path):
-    with open(path, encoding="utf-8", newline="") as f:
-        return f.read().split("\n")
-
-
-def build_datasets(data):
-    c = os.path.join(data, "corpora")
-    corpora = []
-    for f in ["botchan.txt", "wagahaiwa_nekodearu.txt", "hf-sample_text.txt"]:
-        corpora += read_lines(os.path.join(c, f))
-    for f in sorted(glob.glob(os.path.join(c, "udhr", "*.txt"))):
-        corpora += read_lines(f)
-    english_src = (read_lines(os.path.join(c, "botchan.txt")) + read_lines(os.path.join(c, "hf-sample_text.txt"))
-                   + read_lines(os.path.join(c, "udhr", "eng.txt")))
-    english_src = [line.strip("\ufeff\r") for line in english_src if line.strip()]
-    english, size = [], 0
-    while size < 10_000_000:
-        for line in english_src:
-            english.append(line)
-            size += len(line.encode("utf-8")) + 1
-    return {"corpora (all lines)": corpora, "english >= 10 MB": english}
-
-
 # --- worker: one contender, one thread setting, one dataset ----------------------
 def make_runner(name, mode, folder, threads):
     tj = os.path.join(folder, "tokenizer.json")
@@ -83,11 +57,11 @@ def make_runner(name, mode, folder, threads):
         import hfonnx
         hfonnx.set_num_threads(threads)
         tok = hfonnx.T5Tokenizer.from_pretrained(folder)
-        return _hf_style(tok, mode)
+        return harness.hf_style(tok, mode)
     if name == "transformers":
         import transformers
         tok = transformers.T5TokenizerFast.from_pretrained(folder)
-        return _hf_style(tok, mode)
+        return harness.hf_style(tok, mode)
     if name == "tokenizers":
         import tokenizers
         tok = tokenizers.Tokenizer.from_file(tj)
@@ -129,76 +103,11 @@ def make_runner(name, mode, folder, threads):
     raise ValueError(name)
 
 
-def _hf_style(tok, mode):
-    if mode == "np":
-        def run(lines):
-            return [tok(lines[i:i + 256], padding=True, return_tensors="np")["input_ids"]
-                    for i in range(0, len(lines), 256)]
-
-        def ids(out):
-            rows = []
-            for a in out:
-                for r in a.tolist():
-                    while r and r[-1] == 0:
-                        r.pop()
-                    rows.append(r)
-            return rows
-        return run, ids, True
-    kw = {"return_offsets_mapping": True} if mode == "offsets" else {}
-
-    def run(lines):
-        return tok(lines, **kw)
-    return run, (lambda out: out), True
-
-
-def worker(args):
-    with open(args.worker_data, "rb") as f:
-        job = pickle.load(f)
-    lines, ref = job["lines"], job["ref"]
-    res = {"name": args.name, "mode": args.mode, "threads": args.threads}
-    try:
-        run, to_ids, specials = make_runner(args.name, args.mode, job["folder"], args.threads)
-    except Exception as e:  # not installed, or refuses the files
-        res["error"] = f"{type(e).__name__}: {e}"
-        print(json.dumps(res))
-        return
-    out = run(lines)
-    if args.name in ("hfonnx", "transformers") and args.mode != "np":
-        got = dict(out)
-        expect = ref["offsets"] if args.mode == "offsets" else ref["plain"]
-        same = sum(all(got[k][i] == expect[k][i] for k in expect) for i in range(len(lines)))
-    else:
-        got = to_ids(out)
-        expect = ref["plain"]["input_ids"] if specials else ref["nospecial"]
-        same = sum(list(a) == b for a, b in zip(got, expect))
-        if specials and same < len(lines):  # some libraries leave out </s>
-            same = max(same, sum(list(a) == b for a, b in zip(got, ref["nospecial"])))
-    res["identical_lines"], res["lines"] = same, len(lines)
-    best = float("inf")
-    for _ in range(args.repeat):
-        t0 = time.perf_counter()
-        run(lines)
-        best = min(best, time.perf_counter() - t0)
-    res["seconds"] = best
-    print(json.dumps(res))
-
-
 # --- driver ----------------------------------------------------------------------------
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=os.path.join(REPO, "..", "shared", "data"))
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--quick", action="store_true", help="only the first 20000 lines of each dataset")
-    ap.add_argument("--only", default="", help="comma-separated contender names")
-    ap.add_argument("--out", default=os.path.join(HERE, "results", "tokenize_t5.json"))
-    ap.add_argument("--worker-data")
-    ap.add_argument("--name")
-    ap.add_argument("--mode")
-    ap.add_argument("--threads", type=int)
-    args = ap.parse_args()
+    args = harness.parse_args(__doc__, os.path.join(HERE, "results", "tokenize_t5.json"))
     if args.worker_data:
-        return worker(args)
-
+        return harness.worker(args, make_runner)
     import transformers
     src = os.path.join(args.data, "t5")
     if not os.path.isdir(src):
@@ -212,74 +121,8 @@ def main():
     with open(os.path.join(folder, "tokenizer.json"), "w", encoding="utf-8") as f:
         json.dump(spec, f, ensure_ascii=False)
     ref_tok = transformers.T5TokenizerFast.from_pretrained(folder)
-    ncores = len(os.sched_getaffinity(0))
-    only = {s.strip() for s in args.only.split(",") if s.strip()}
-    results = {"machine": {"cores": ncores, "python": sys.version.split()[0],
-                           "transformers": transformers.__version__},
-               "command": " ".join([os.path.basename(sys.executable)] + sys.argv), "runs": []}
-    for dname, lines in build_datasets(args.data).items():
-        if args.quick:
-            lines = lines[:20000]
-        mb = sum(len(s.encode("utf-8")) for s in lines) / 1e6
-        plain = dict(ref_tok(lines))
-        offs = dict(ref_tok(lines, return_offsets_mapping=True))
-        nospecial = ref_tok(lines, add_special_tokens=False)["input_ids"]
-        n_tokens = sum(len(r) for r in plain["input_ids"])
-        job = os.path.join(tmp, "job.pkl")
-        with open(job, "wb") as f:
-            pickle.dump({"lines": lines, "folder": folder, "ref": {
-                "plain": plain, "offsets": offs, "nospecial": nospecial}}, f)
-        print(f"\n== {dname}: {len(lines)} lines, {mb:.1f} MB, {n_tokens} tokens "
-              f"(t5), {ncores} cores")
-        rows = []
-        for threads in sorted({1, ncores}):
-            for name, mode in CONTENDERS:
-                if only and name not in only:
-                    continue
-                env = dict(os.environ)
-                env["RAYON_NUM_THREADS"] = str(threads)
-                env["OMP_NUM_THREADS"] = "1"
-                env["TOKENIZERS_PARALLELISM"] = "true" if threads > 1 else "false"
-                cmd = [sys.executable, os.path.abspath(__file__), "--worker-data", job, "--name", name,
-                       "--mode", mode, "--threads", str(threads), "--repeat", str(args.repeat)]
-                p = subprocess.run(cmd, capture_output=True, text=True, env=env)
-                try:
-                    r = json.loads(p.stdout.strip().splitlines()[-1])
-                except (IndexError, json.JSONDecodeError):
-                    r = {"name": name, "mode": mode, "threads": threads,
-                         "error": (p.stderr.strip().splitlines() or ["crashed"])[-1]}
-                r.update(dataset=dname, mb=mb, tokens=n_tokens)
-                if "seconds" in r:
-                    r["mb_per_s"] = mb / r["seconds"]
-                    r["tokens_per_s"] = n_tokens / r["seconds"]
-                    r["identical"] = r["identical_lines"] == r["lines"]
-                rows.append(r)
-                results["runs"].append(r)
-                _print_row(r, rows)
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(results, f, indent=1)
-    print(f"\nwrote {args.out}")
-
-
-def _print_row(r, rows):
-    label = f"{r['name']} [{r['mode']}] x{r['threads']}"
-    if "error" in r:
-        print(f"  {label:38s} not run: {r['error'][:90]}")
-        return
-    ratios = []
-    for base_name in ("tokenizers", "sentencepiece"):
-        base = next((x for x in rows if x["name"] == base_name and x["threads"] == r["threads"]
-                     and "seconds" in x), None)
-        if base and base is not r and (r.get("identical") or r["name"] not in THIRD_PARTY):
-            ratios.append(f"{r['mb_per_s'] / base['mb_per_s']:6.2f}x {base_name[:6]}")
-        if base is not None:
-            r[f"ratio_{base_name}"] = r["mb_per_s"] / base["mb_per_s"]
-    h1 = next((x for x in rows if x["name"] == r["name"] and x["mode"] == r["mode"] and x["threads"] == 1), None)
-    scale = f"  {h1['seconds'] / r['seconds']:.2f}x its 1 thread" if h1 and r["threads"] > 1 else ""
-    same = "identical" if r["identical"] else f"DIFFERS ({r['identical_lines']}/{r['lines']} lines same)"
-    print(f"  {label:34s} {r['mb_per_s']:8.2f} MB/s {r['tokens_per_s'] / 1e6:7.2f} Mtok/s  "
-          f"{'  '.join(ratios):34s}{scale}  {same}")
+    harness.drive(args, __file__, "t5", folder, ref_tok, CONTENDERS,
+                  bases=("tokenizers", "sentencepiece"), third_party=THIRD_PARTY)
 
 
 if __name__ == "__main__":
