@@ -17,6 +17,7 @@ import numpy as np
 from . import _hfonnx
 from .config import load_config
 from .errors import ExportError, HfonnxError, UnsupportedModelError
+from .graph import Graph   # the Python subclass: g.Gather(...) sugar for custom heads
 from .weights import BFloat16Array, from_state_dict, load_weights
 
 __all__ = ["export", "load_config", "load_weights", "DEFAULT_OPSET", "TASKS", "POOLING_HEADS"]
@@ -107,7 +108,7 @@ def export(model, output_dir, task=None, head=None, opset=None, with_past=True,
         return _export_t5(config, weights, source_dir, source_name, output_dir, task,
                           with_past, opset, external_data, pooling, head_fn)
 
-    graph = _hfonnx_graph(source_name or model_type, opset)
+    graph = Graph(source_name or model_type, opset)
     weights = _prepare_weights(weights)
     if head_fn is None:
         _hfonnx.build_bert(graph, config, weights, task=task, pooling=pooling)
@@ -141,7 +142,7 @@ def _export_t5(config, weights, source_dir, source_name, output_dir, task, with_
             parts.append(("decoder_merged", "decoder_model_merged.onnx"))
     graphs = []
     for part, file_name in parts:
-        graph = _hfonnx_graph(f"{source_name or config.get('model_type', 't5')} {part}", opset)
+        graph = Graph(f"{source_name or config.get('model_type', 't5')} {part}", opset)
         if head_fn is not None:
             _apply_head(graph, head_fn, _hfonnx.build_t5(graph, config, weights, part,
                                                          declare_outputs=False))
@@ -273,13 +274,6 @@ def _prepare_weights(weights):
                 a = a.view(BFloat16Array)
         out[name] = a
     return out
-
-
-# ---- the graph object --------------------------------------------------------
-
-def _hfonnx_graph(name, opset):
-    from .graph import Graph   # the Python subclass: g.Gather(...) sugar for custom heads
-    return Graph(name, opset)
 
 
 # ---- writing the folder ----------------------------------------------------

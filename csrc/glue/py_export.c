@@ -122,12 +122,6 @@ static int cfg_str(hfo_py_state *st, PyObject *cfg, const char *key, const char 
     return *dst ? 1 : -1;
 }
 
-/* Raise the graph's error as a Python exception (GraphError, WeightError, ...). */
-static int raise_graph(PyObject *graph_obj)
-{
-    return hfo_py_graph_raise(graph_obj);
-}
-
 static int fill_bert_config(hfo_py_state *st, PyObject *graph_obj, hfo_graph *g, PyObject *cfg,
                             hfo_bert_config *c)
 {
@@ -183,14 +177,14 @@ static int fill_bert_config(hfo_py_state *st, PyObject *graph_obj, hfo_graph *g,
     if (cfg_str(st, cfg, "hidden_act", &s) < 0)
         return -1;
     if (hfo_act_from_name(g, s, &c->hidden_act) < 0)
-        return raise_graph(graph_obj);
+        return hfo_py_graph_raise(graph_obj);
     s = "absolute";
     if (cfg_str(st, cfg, "position_embedding_type", &s) < 0)
         return -1;
     if (hfo_bert_check_position_embedding_type(g, s) < 0)
-        return raise_graph(graph_obj);
+        return hfo_py_graph_raise(graph_obj);
     if (hfo_bert_config_check(g, c) < 0)
-        return raise_graph(graph_obj);
+        return hfo_py_graph_raise(graph_obj);
     return 0;
 }
 

@@ -57,6 +57,46 @@ static Py_UCS4 *ucs4_of(PyObject *s, Py_ssize_t *n)
     return PyUnicode_AsUCS4Copy(s);
 }
 
+/* Feed each (str, id) of `items` to the WordPiece vocabulary, or, with
+ * `added`, each (str, id, flags) to the added tokens; track the largest id.
+ * 0, or -1 with an exception set. */
+static int add_entries(hfo_py_state *st, PyObject *items, int added, hfo_model *wp, hfo_tok *tok,
+                       long *max_id)
+{
+    PyObject *it = PyObject_GetIter(items), *item;
+    if (it == NULL)
+        return -1;
+    while ((item = PyIter_Next(it)) != NULL) {
+        PyObject *text;
+        long id;
+        unsigned int flags = 0;
+        int ok = added ? PyArg_ParseTuple(item, "UlI;added tokens must be (str, int, flags)", &text, &id, &flags)
+                       : PyArg_ParseTuple(item, "Ul;vocab items must be (str, int)", &text, &id);
+        Py_ssize_t n;
+        Py_UCS4 *buf = ok ? ucs4_of(text, &n) : NULL;
+        Py_DECREF(item);
+        if (buf == NULL)
+            break;
+        if (id < 0 || id > INT32_MAX) {
+            PyMem_Free(buf);
+            PyErr_Format(st->TokenizerError, "%s id %ld out of range", added ? "added token" : "vocabulary", id);
+            break;
+        }
+        if (id > *max_id)
+            *max_id = id;
+        hfo_err err = {HFO_OK, ""};
+        hfo_status rc = added ? hfo_tok_add_token(tok, (uint32_t *)buf, (size_t)n, (int32_t)id, flags, &err)
+                              : hfo_wordpiece_add(wp, (uint32_t *)buf, (size_t)n, (int32_t)id, &err);
+        PyMem_Free(buf);
+        if (rc) {
+            raise_err(st, &err);
+            break;
+        }
+    }
+    Py_DECREF(it);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
 static int core_init(PyObject *self_, PyObject *args, PyObject *kwds)
 {
     CoreObject *self = (CoreObject *)self_;
@@ -125,84 +165,9 @@ static int core_init(PyObject *self_, PyObject *args, PyObject *kwds)
         goto error;
     }
     hfo_tok_set_model(tok, wp);
-    PyObject *it = PyObject_GetIter(vocab);
-    if (it == NULL)
+    if (add_entries(st, vocab, 0, wp, tok, &max_id) < 0)
         goto error;
-    PyObject *item;
-    while ((item = PyIter_Next(it)) != NULL) {
-        PyObject *key;
-        long id;
-        if (!PyArg_ParseTuple(item, "Ul;vocab items must be (str, int)", &key, &id)) {
-            Py_DECREF(item);
-            Py_DECREF(it);
-            goto error;
-        }
-        buf = ucs4_of(key, &n);
-        Py_DECREF(item);
-        if (buf == NULL) {
-            Py_DECREF(it);
-            goto error;
-        }
-        if (id < 0 || id > INT32_MAX) {
-            Py_DECREF(it);
-            PyMem_Free(buf);
-            buf = NULL;
-            PyErr_Format(st->TokenizerError, "vocabulary id %ld out of range", id);
-            goto error;
-        }
-        if (id > max_id)
-            max_id = id;
-        hfo_status rc = hfo_wordpiece_add(wp, (uint32_t *)buf, (size_t)n, (int32_t)id, &err);
-        PyMem_Free(buf);
-        buf = NULL;
-        if (rc) {
-            Py_DECREF(it);
-            raise_err(st, &err);
-            goto error;
-        }
-    }
-    Py_DECREF(it);
-    if (PyErr_Occurred())
-        goto error;
-    /* added tokens: (content, id, flags) */
-    it = PyObject_GetIter(added);
-    if (it == NULL)
-        goto error;
-    while ((item = PyIter_Next(it)) != NULL) {
-        PyObject *content;
-        long id;
-        unsigned int flags;
-        if (!PyArg_ParseTuple(item, "UlI;added tokens must be (str, int, flags)", &content, &id, &flags)) {
-            Py_DECREF(item);
-            Py_DECREF(it);
-            goto error;
-        }
-        buf = ucs4_of(content, &n);
-        Py_DECREF(item);
-        if (buf == NULL) {
-            Py_DECREF(it);
-            goto error;
-        }
-        if (id < 0 || id > INT32_MAX) {
-            Py_DECREF(it);
-            PyMem_Free(buf);
-            buf = NULL;
-            PyErr_Format(st->TokenizerError, "added token id %ld out of range", id);
-            goto error;
-        }
-        if (id > max_id)
-            max_id = id;
-        hfo_status rc = hfo_tok_add_token(tok, (uint32_t *)buf, (size_t)n, (int32_t)id, flags, &err);
-        PyMem_Free(buf);
-        buf = NULL;
-        if (rc) {
-            Py_DECREF(it);
-            raise_err(st, &err);
-            goto error;
-        }
-    }
-    Py_DECREF(it);
-    if (PyErr_Occurred())
+    if (add_entries(st, added, 1, wp, tok, &max_id) < 0)   /* added tokens: (content, id, flags) */
         goto error;
     /* templates: list of (seq, type_id, ids) */
     PyObject *tpls[2] = {single, pair};

@@ -394,7 +394,7 @@ void hfo_infer_shapes(hfo_graph *g, node_rec *n)
         if (!ranked(x))
             return;
         int r = x->pub.rank;
-        int axis = norm_axis(attr_int(n, "axis", op[0] == 'T' && op[1] == 'o' ? -1 : 0), r);
+        int axis = norm_axis(attr_int(n, "axis", strcmp(op, "TopK") == 0 ? -1 : 0), r);   /* TopK's default axis is the last */
         for (int i = 0; i < r; i++)
             d[i] = x->pub.dims[i];
         if (strcmp(op, "Slice") == 0) {

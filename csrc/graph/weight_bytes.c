@@ -181,10 +181,8 @@ static void *worker(void *arg)
         size_t k = atomic_fetch_add(&w->next, 1);
         if (k >= w->total || atomic_load(&w->error) != 0)
             break;
-        while (job + 1 < w->n_jobs && w->first[job + 1] <= k)   /* chunks come in order */
+        while (job + 1 < w->n_jobs && w->first[job + 1] <= k)   /* each thread's k only grows */
             job++;
-        while (job > 0 && w->first[job] > k)
-            job--;
         const hfo_write_job *j = &w->jobs[job];
         size_t len;
         uint64_t at;

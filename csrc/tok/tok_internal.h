@@ -127,6 +127,19 @@ hfo_status hfo_enc_truncate_pair_dir(hfo_encoding *a, hfo_encoding *b, hfo_trunc
                                      size_t max_length, size_t stride, int left, hfo_err *err);
 
 /* ---- postproc_template.c ------------------------------------------------ */
+/* Where a walk over one sequence (added tokens, normalizer, pre-tokenizer,
+ * model) hands its results: each word's pieces (offsets within ns, from the
+ * word's start a) and each added token (offsets in the original text).
+ * tokenizer.c encodes through it; tokens.c collects token strings. */
+typedef struct hfo_tok_sink {
+    hfo_status (*word)(void *ctx, const hfo_norm *ns, uint32_t a, const hfo_pieces *p, hfo_err *err);
+    hfo_status (*added)(void *ctx, int32_t id, uint32_t os, uint32_t oe, hfo_err *err);
+    void *ctx;
+} hfo_tok_sink;
+/* Walk the sequence t (uses ws's scratch). */
+hfo_status hfo_tok_walk(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t, const hfo_tok_sink *sink,
+                        hfo_err *err);
+
 typedef struct hfo_template {
     hfo_piece *pieces;   /* ids arrays owned */
     size_t n;

@@ -115,9 +115,9 @@ hfo_status hfo_tok_normalize(const hfo_tok *tok, const hfo_text *t, uint32_t **o
     return HFO_OK;
 }
 
-/* Steps 4-5 on ns[from, to): words -> tokens appended to out. */
-static hfo_status tokenize_norm(const hfo_tok *tok, hfo_ws *ws, hfo_norm *ns, hfo_encoding *out,
-                                hfo_err *err)
+/* Steps 4-5 on ns: words -> the model's pieces of each, handed to the sink. */
+static hfo_status walk_norm(const hfo_tok *tok, hfo_ws *ws, hfo_norm *ns, const hfo_tok_sink *sink,
+                            hfo_err *err)
 {
     ws->words.len = 0;
     if (tok->pretok) {
@@ -129,21 +129,16 @@ static hfo_status tokenize_norm(const hfo_tok *tok, hfo_ws *ws, hfo_norm *ns, hf
     for (size_t w = 0; w < ws->words.len; w++) {
         uint32_t a = ws->words.v[w].start, b = ws->words.v[w].end;
         ws->pieces.len = 0;
-        if (tok->model->tokenize(tok->model, ns->cp + a, b - a, &ws->pieces, err))
+        if (tok->model->tokenize(tok->model, ns->cp + a, b - a, &ws->pieces, err)
+            || sink->word(sink->ctx, ns, a, &ws->pieces, err))
             return err->code;
-        if (hfo_enc_reserve(out, ws->pieces.len, err))
-            return err->code;
-        for (size_t k = 0; k < ws->pieces.len; k++) {
-            uint32_t s = a + ws->pieces.start[k], e = a + ws->pieces.end[k];
-            hfo_enc_push(out, ws->pieces.id[k], 0, 0, ns->os[s], ns->oe[e - 1]);
-        }
     }
     return HFO_OK;
 }
 
 /* Steps 2-5 on raw text[begin, end) */
-static hfo_status encode_text(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t, size_t begin,
-                              size_t end, hfo_encoding *out, hfo_err *err)
+static hfo_status walk_text(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t, size_t begin,
+                            size_t end, const hfo_tok_sink *sink, hfo_err *err)
 {
     hfo_norm *ns = &ws->ns;
     ns->len = 0;
@@ -154,7 +149,7 @@ static hfo_status encode_text(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t,
         return err->code;
     }
     if (!tok->has_norm_added)
-        return tokenize_norm(tok, ws, ns, out, err);
+        return walk_norm(tok, ws, ns, sink, err);
     /* step 3: normalized added tokens, matched in the normalized text */
     hfo_text nt = {ns->cp, ns->len, 4};
     if (hfo_added_split(&tok->added, 1, &nt, &ws->nsegs, err))
@@ -164,8 +159,7 @@ static hfo_status encode_text(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t,
     for (size_t k = 0; k < ws->nsegs.len && st == HFO_OK; k++) {
         hfo_seg sg = ws->nsegs.v[k];
         if (sg.id >= 0) {
-            if ((st = hfo_enc_reserve(out, 1, err)) == HFO_OK)
-                hfo_enc_push(out, sg.id, 0, 0, ns->os[sg.start], ns->oe[sg.end - 1]);
+            st = sink->added(sink->ctx, sg.id, ns->os[sg.start], ns->oe[sg.end - 1], err);
             continue;
         }
         part.len = 0;
@@ -173,11 +167,50 @@ static hfo_status encode_text(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t,
             break;
         for (size_t i = sg.start; i < sg.end; i++)
             hfo_norm_push(&part, ns->cp[i], ns->os[i], ns->oe[i]);
-        /* tokenize_norm uses ws->words/pieces, not ws->ns */
-        st = tokenize_norm(tok, ws, &part, out, err);
+        /* walk_norm uses ws->words/pieces, not ws->ns */
+        st = walk_norm(tok, ws, &part, sink, err);
     }
     hfo_norm_free(&part);
     return st;
+}
+
+hfo_status hfo_tok_walk(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t, const hfo_tok_sink *sink,
+                        hfo_err *err)
+{
+    if (!tok->has_raw_added)
+        return walk_text(tok, ws, t, 0, t->len, sink, err);
+    if (hfo_added_split(&tok->added, 0, t, &ws->segs, err))
+        return err->code;
+    for (size_t k = 0; k < ws->segs.len; k++) {
+        hfo_seg sg = ws->segs.v[k];
+        hfo_status st = sg.id >= 0 ? sink->added(sink->ctx, sg.id, (uint32_t)sg.start, (uint32_t)sg.end, err)
+                                   : walk_text(tok, ws, t, sg.start, sg.end, sink, err);
+        if (st)
+            return st;
+    }
+    return HFO_OK;
+}
+
+/* The encoding sink: ids with offsets into the original text. */
+static hfo_status enc_word(void *ctx, const hfo_norm *ns, uint32_t a, const hfo_pieces *p, hfo_err *err)
+{
+    hfo_encoding *out = ctx;
+    if (hfo_enc_reserve(out, p->len, err))
+        return err->code;
+    for (size_t k = 0; k < p->len; k++) {
+        uint32_t s = a + p->start[k], e = a + p->end[k];
+        hfo_enc_push(out, p->id[k], 0, 0, ns->os[s], ns->oe[e - 1]);
+    }
+    return HFO_OK;
+}
+
+static hfo_status enc_added(void *ctx, int32_t id, uint32_t os, uint32_t oe, hfo_err *err)
+{
+    hfo_encoding *out = ctx;
+    if (hfo_enc_reserve(out, 1, err))
+        return err->code;
+    hfo_enc_push(out, id, 0, 0, os, oe);
+    return HFO_OK;
 }
 
 /* Steps 1-5 for one sequence */
@@ -187,22 +220,8 @@ static hfo_status encode_seq(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t, 
     hfo_enc_reset(out);
     if (hfo_enc_reserve(out, t->len / 2 + 8, err))
         return err->code;
-    if (!tok->has_raw_added)
-        return encode_text(tok, ws, t, 0, t->len, out, err);
-    if (hfo_added_split(&tok->added, 0, t, &ws->segs, err))
-        return err->code;
-    /* copy: encode_text may reuse ws->segs? no, but keep the list stable */
-    for (size_t k = 0; k < ws->segs.len; k++) {
-        hfo_seg sg = ws->segs.v[k];
-        if (sg.id >= 0) {
-            if (hfo_enc_reserve(out, 1, err))
-                return err->code;
-            hfo_enc_push(out, sg.id, 0, 0, (uint32_t)sg.start, (uint32_t)sg.end);
-        } else if (encode_text(tok, ws, t, sg.start, sg.end, out, err)) {
-            return err->code;
-        }
-    }
-    return HFO_OK;
+    hfo_tok_sink sink = {enc_word, enc_added, out};
+    return hfo_tok_walk(tok, ws, t, &sink, err);
 }
 
 hfo_status hfo_tok_encode(const hfo_tok *tok, hfo_ws *ws, const hfo_text *a, const hfo_text *b,

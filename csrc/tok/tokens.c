@@ -2,7 +2,7 @@
  * Encoding.tokens: the normalized (and pre-tokenized) text each model token
  * covers.  Needed where that differs from the vocabulary entry of the id: a
  * Unigram <unk> token is the unknown text itself ("⁄" of "½" -> "1⁄2").
- * Same steps as tokenizer.c's encode_seq, recording normalized text instead
+ * The same walk as encoding (hfo_tok_walk), recording normalized text instead
  * of offsets; added tokens are reported with no text (their content). */
 #include "spm.h"
 #include "tok_internal.h"
@@ -50,62 +50,19 @@ static hfo_status put(hfo_tok_strings *s, int32_t id, const uint32_t *cps, size_
     return HFO_OK;
 }
 
-static hfo_status words(const hfo_tok *tok, hfo_ws *ws, hfo_norm *ns, hfo_tok_strings *s,
-                        hfo_err *err)
+static hfo_status str_word(void *ctx, const hfo_norm *ns, uint32_t a, const hfo_pieces *p, hfo_err *err)
 {
-    ws->words.len = 0;
-    if (tok->pretok) {
-        if (tok->pretok->split(tok->pretok, ns, &ws->words, err))
+    for (size_t k = 0; k < p->len; k++)
+        if (put(ctx, p->id[k], ns->cp + a + p->start[k], p->end[k] - p->start[k], 0, err))
             return err->code;
-    } else if (ns->len && hfo_spans_push(&ws->words, 0, (uint32_t)ns->len, err)) {
-        return err->code;
-    }
-    for (size_t w = 0; w < ws->words.len; w++) {
-        uint32_t a = ws->words.v[w].start, b = ws->words.v[w].end;
-        ws->pieces.len = 0;
-        if (tok->model->tokenize(tok->model, ns->cp + a, b - a, &ws->pieces, err))
-            return err->code;
-        for (size_t k = 0; k < ws->pieces.len; k++)
-            if (put(s, ws->pieces.id[k], ns->cp + a + ws->pieces.start[k],
-                    ws->pieces.end[k] - ws->pieces.start[k], 0, err))
-                return err->code;
-    }
     return HFO_OK;
 }
 
-static hfo_status text_part(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t, size_t begin,
-                            size_t end, hfo_tok_strings *s, hfo_err *err)
+static hfo_status str_added(void *ctx, int32_t id, uint32_t os, uint32_t oe, hfo_err *err)
 {
-    hfo_norm *ns = &ws->ns;
-    ns->len = 0;
-    if (tok->normalizer) {
-        if (tok->normalizer->run(tok->normalizer, t, begin, end, ns, err))
-            return err->code;
-    } else if (hfo_norm_from_text(ns, t, begin, end, err)) {
-        return err->code;
-    }
-    if (!tok->has_norm_added)
-        return words(tok, ws, ns, s, err);
-    hfo_text nt = {ns->cp, ns->len, 4};
-    if (hfo_added_split(&tok->added, 1, &nt, &ws->nsegs, err))
-        return err->code;
-    hfo_norm part = {0};
-    hfo_status st = HFO_OK;
-    for (size_t k = 0; k < ws->nsegs.len && st == HFO_OK; k++) {
-        hfo_seg sg = ws->nsegs.v[k];
-        if (sg.id >= 0) {
-            st = put(s, sg.id, NULL, 0, 1, err);
-            continue;
-        }
-        part.len = 0;
-        if ((st = hfo_norm_grow(&part, sg.end - sg.start, err)))
-            break;
-        for (size_t i = sg.start; i < sg.end; i++)
-            hfo_norm_push(&part, ns->cp[i], ns->os[i], ns->oe[i]);
-        st = words(tok, ws, &part, s, err);
-    }
-    hfo_norm_free(&part);
-    return st;
+    (void)os;
+    (void)oe;
+    return put(ctx, id, NULL, 0, 1, err);
 }
 
 hfo_status hfo_tok_strings_of(const hfo_tok *tok, const hfo_text *t, hfo_tok_strings *s,
@@ -117,16 +74,8 @@ hfo_status hfo_tok_strings_of(const hfo_tok *tok, const hfo_text *t, hfo_tok_str
     hfo_ws *ws = hfo_ws_new();
     if (ws == NULL)
         return hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
-    hfo_status st = HFO_OK;
-    if (!tok->has_raw_added) {
-        st = text_part(tok, ws, t, 0, t->len, s, err);
-    } else if ((st = hfo_added_split(&tok->added, 0, t, &ws->segs, err)) == HFO_OK) {
-        for (size_t k = 0; k < ws->segs.len && st == HFO_OK; k++) {
-            hfo_seg sg = ws->segs.v[k];
-            st = sg.id >= 0 ? put(s, sg.id, NULL, 0, 1, err)
-                            : text_part(tok, ws, t, sg.start, sg.end, s, err);
-        }
-    }
+    hfo_tok_sink sink = {str_word, str_added, s};
+    hfo_status st = hfo_tok_walk(tok, ws, t, &sink, err);
     hfo_ws_free(ws);
     if (st)
         hfo_tok_strings_free(s);
