@@ -14,11 +14,15 @@
 typedef struct bert_norm {
     hfo_normalizer base;
     int clean_text, chinese, strip_accents, lowercase;
+    uint8_t ascii[128];   /* what each ASCII character becomes, or HFO_BERT_DROP */
 } bert_norm;
+
+static hfo_status bert_run(const hfo_normalizer *self_, const hfo_text *t, size_t begin,
+                           size_t end, hfo_norm *out, hfo_err *err);
 
 /* Canonical ordering (stable sort by ccc within runs of non-starters) over
  * ns[from, len), moving alignments with their characters. */
-static void reorder_marks(hfo_norm *ns, size_t from)
+void hfo_norm_reorder_marks(hfo_norm *ns, size_t from)
 {
     size_t i = from;
     while (i < ns->len) {
@@ -48,6 +52,51 @@ static void reorder_marks(hfo_norm *ns, size_t from)
     }
 }
 
+/* The normalized form of one non-ASCII, non-surrogate code point: 0 to
+ * HFO_BERT_MAX_OUT code points in out; *mark is set when one of them is a
+ * combining mark that canonical ordering may move (strip_accents only). */
+size_t hfo_bert_norm_char(const hfo_normalizer *self_, uint32_t c, uint32_t *out, int *mark)
+{
+    const bert_norm *self = (const bert_norm *)self_;
+    unsigned f = hfo_uc_flags(c);
+    size_t n = 0;
+    if (self->clean_text) {
+        if (c == 0xFFFD || (f & HFO_UC_CONTROL))
+            return 0;
+        if (f & HFO_UC_WHITESPACE)
+            c = ' ', f = hfo_uc_flags(' ');
+    }
+    int cjk = self->chinese && (f & HFO_UC_CJK);
+    if (cjk)
+        out[n++] = ' ';
+    uint32_t dec[HFO_UC_MAX_EXPANSION];
+    size_t nd = 1;
+    dec[0] = c;
+    if (self->strip_accents)
+        nd = hfo_uc_nfd(c, dec);
+    for (size_t k = 0; k < nd; k++) {
+        uint32_t d = dec[k];
+        if (self->strip_accents) {
+            if (hfo_uc_flags(d) & HFO_UC_MN)
+                continue;
+            if (hfo_uc_ccc(d) != 0)
+                *mark = 1;
+        }
+        if (self->lowercase)
+            n += hfo_uc_lower(d, out + n);
+        else
+            out[n++] = d;
+    }
+    if (cjk)
+        out[n++] = ' ';
+    return n;
+}
+
+const uint8_t *hfo_bert_norm_ascii(const hfo_normalizer *self)
+{
+    return self->run == bert_run ? ((const bert_norm *)self)->ascii : NULL;
+}
+
 static hfo_status bert_run(const hfo_normalizer *self_, const hfo_text *t, size_t begin,
                            size_t end, hfo_norm *out, hfo_err *err)
 {
@@ -57,62 +106,22 @@ static hfo_status bert_run(const hfo_normalizer *self_, const hfo_text *t, size_
     for (size_t i = begin; i < end; i++) {
         uint32_t c = hfo_text_at(t, i);
         uint32_t s = (uint32_t)i, e = (uint32_t)i + 1;
-        /* worst case per input char: 3 (CJK) or NFD (<= 8) x lower (<= 3) */
-        if (out->len + 32 > out->cap && hfo_norm_grow(out, 32, err))
+        if (out->len + HFO_BERT_MAX_OUT > out->cap && hfo_norm_grow(out, HFO_BERT_MAX_OUT, err))
             return err->code;
         if (c < 0x80) {
-            /* ASCII: no NFD, no CJK, simple lowercase */
-            unsigned f = hfo_uc_flags(c);
-            if (self->clean_text) {
-                if (c == 0 || (f & HFO_UC_CONTROL))
-                    continue;
-                if (f & HFO_UC_WHITESPACE)
-                    c = ' ';
-            }
-            if (self->lowercase && c >= 'A' && c <= 'Z')
-                c += 32;
-            hfo_norm_push(out, c, s, e);
+            if (self->ascii[c] != HFO_BERT_DROP)
+                hfo_norm_push(out, self->ascii[c], s, e);
             continue;
         }
         if (c >= 0xD800 && c <= 0xDFFF)
             return hfo_err_surrogate(err, c, i);
-        unsigned f = hfo_uc_flags(c);
-        if (self->clean_text) {
-            if (c == 0xFFFD || (f & HFO_UC_CONTROL))
-                continue;
-            if (f & HFO_UC_WHITESPACE)
-                c = ' ', f = hfo_uc_flags(' ');
-        }
-        int cjk = self->chinese && (f & HFO_UC_CJK);
-        if (cjk)
-            hfo_norm_push(out, ' ', s, e);
-        uint32_t dec[HFO_UC_MAX_EXPANSION];
-        size_t nd = 1;
-        dec[0] = c;
-        if (self->strip_accents)
-            nd = hfo_uc_nfd(c, dec);
-        for (size_t k = 0; k < nd; k++) {
-            uint32_t d = dec[k];
-            if (self->strip_accents) {
-                if (hfo_uc_flags(d) & HFO_UC_MN)
-                    continue;
-                if (!saw_mark && hfo_uc_ccc(d) != 0)
-                    saw_mark = 1;
-            }
-            if (self->lowercase) {
-                uint32_t low[3];
-                size_t nl = hfo_uc_lower(d, low);
-                for (size_t m = 0; m < nl; m++)
-                    hfo_norm_push(out, low[m], s, e);
-            } else {
-                hfo_norm_push(out, d, s, e);
-            }
-        }
-        if (cjk)
-            hfo_norm_push(out, ' ', s, e);
+        uint32_t buf[HFO_BERT_MAX_OUT];
+        size_t n = hfo_bert_norm_char(self_, c, buf, &saw_mark);
+        for (size_t k = 0; k < n; k++)
+            hfo_norm_push(out, buf[k], s, e);
     }
     if (saw_mark)
-        reorder_marks(out, start_len);
+        hfo_norm_reorder_marks(out, start_len);
     return HFO_OK;
 }
 
@@ -133,5 +142,17 @@ hfo_normalizer *hfo_normalizer_bert_new(int clean_text, int handle_chinese_chars
     n->chinese = handle_chinese_chars;
     n->strip_accents = strip_accents;
     n->lowercase = lowercase;
+    for (uint32_t c = 0; c < 128; c++) {
+        /* ASCII: no NFD, no CJK, simple lowercase */
+        unsigned f = hfo_uc_flags(c);
+        uint32_t o = c;
+        if (clean_text && (c == 0 || (f & HFO_UC_CONTROL)))
+            o = HFO_BERT_DROP;
+        else if (clean_text && (f & HFO_UC_WHITESPACE))
+            o = ' ';
+        else if (lowercase && c >= 'A' && c <= 'Z')
+            o = c + 32;
+        n->ascii[c] = (uint8_t)o;
+    }
     return &n->base;
 }

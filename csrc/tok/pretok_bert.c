@@ -41,6 +41,11 @@ static hfo_status bert_split(const hfo_pretok *self, hfo_norm *ns, hfo_spans *wo
     return HFO_OK;
 }
 
+int hfo_pretok_is_bert(const hfo_pretok *p)
+{
+    return p != NULL && p->split == bert_split;
+}
+
 static void bert_free(hfo_pretok *self)
 {
     free(self);

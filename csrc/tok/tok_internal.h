@@ -152,6 +152,23 @@ size_t hfo_template_n_special(const hfo_template *t);
 hfo_status hfo_template_apply(const hfo_template *t, hfo_encoding *a, hfo_encoding *b,
                               int add_special_tokens, hfo_encoding *out, hfo_err *err);
 
+/* ---- normalizer_bert.c: pieces the fused BERT walk (walk_bert.c) shares */
+#define HFO_BERT_MAX_OUT 32    /* most code points one input character becomes */
+#define HFO_BERT_DROP 0xFF     /* hfo_bert_norm_ascii: the character is removed */
+/* What each ASCII character becomes, or NULL when n is not a BertNormalizer. */
+const uint8_t *hfo_bert_norm_ascii(const hfo_normalizer *n);
+/* One non-ASCII, non-surrogate character's output (see normalizer_bert.c). */
+size_t hfo_bert_norm_char(const hfo_normalizer *n, uint32_t c, uint32_t *out, int *mark);
+/* NFD's canonical ordering of combining marks over ns[from, len). */
+void hfo_norm_reorder_marks(hfo_norm *ns, size_t from);
+/* pretok_bert.c */
+int hfo_pretok_is_bert(const hfo_pretok *p);
+/* walk_bert.c: BertNormalizer, BertPreTokenizer and the model in one pass
+ * over raw text[begin, end), each word handed to the sink as it ends.  The
+ * same result as normalizing, splitting and tokenizing stage by stage. */
+hfo_status hfo_walk_bert(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t, size_t begin,
+                         size_t end, const hfo_tok_sink *sink, hfo_err *err);
+
 /* ---- the tokenizer ------------------------------------------------------ */
 struct hfo_tok {
     hfo_normalizer *normalizer;

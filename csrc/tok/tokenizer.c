@@ -140,6 +140,9 @@ static hfo_status walk_norm(const hfo_tok *tok, hfo_ws *ws, hfo_norm *ns, const 
 static hfo_status walk_text(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t, size_t begin,
                             size_t end, const hfo_tok_sink *sink, hfo_err *err)
 {
+    if (!tok->has_norm_added && tok->normalizer && hfo_bert_norm_ascii(tok->normalizer) &&
+        hfo_pretok_is_bert(tok->pretok))
+        return hfo_walk_bert(tok, ws, t, begin, end, sink, err);
     hfo_norm *ns = &ws->ns;
     ns->len = 0;
     if (tok->normalizer) {
