@@ -32,6 +32,10 @@ hfo_status hfo_added_add(hfo_added_set *set, const uint32_t *cps, size_t n, int3
     set->v[set->len++] = (hfo_added){copy, n, id, flags};
     uint32_t f = cps[0] & 0xFFFF;
     set->first_bits[f >> 6] |= 1ULL << (f & 63);
+    if (set->len == 1)
+        set->one_first = cps[0];
+    else if (set->one_first != cps[0])
+        set->one_first = UINT32_MAX;
     return HFO_OK;
 }
 
@@ -57,6 +61,40 @@ static hfo_status segs_push(hfo_segs *s, size_t start, size_t end, int32_t id, h
     return HFO_OK;
 }
 
+/* The first index >= i where an added token may start: with one first
+ * character for all ("[" for BERT, "<" for T5), a memchr-style scan. */
+static inline size_t next_start(const hfo_added_set *set, const hfo_text *t, size_t i)
+{
+    size_t n = t->len;
+    uint32_t c0 = set->one_first;
+    if (set->len == 0)
+        return n;
+    if (c0 != UINT32_MAX) {
+        if (t->kind == 1) {
+            if (c0 > 0xFF)
+                return n;
+            const uint8_t *p = t->data, *q = memchr(p + i, (int)c0, n - i);
+            return q ? (size_t)(q - p) : n;
+        }
+        if (t->kind == 4) {
+            const uint32_t *p = t->data;
+            while (i < n && p[i] != c0)
+                i++;
+            return i;
+        }
+        const uint16_t *p = t->data;
+        while (i < n && p[i] != c0)
+            i++;
+        return i;
+    }
+    for (; i < n; i++) {
+        uint32_t f = hfo_text_at(t, i) & 0xFFFF;
+        if (set->first_bits[f >> 6] & (1ULL << (f & 63)))
+            break;
+    }
+    return i;
+}
+
 static inline int is_ws(uint32_t c)
 {
     return (hfo_uc_flags(c) & HFO_UC_WHITESPACE) != 0;
@@ -69,12 +107,9 @@ hfo_status hfo_added_split(const hfo_added_set *set, int normalized, const hfo_t
     out->len = 0;
     unsigned want = normalized ? HFO_ADDED_NORMALIZED : 0;
     for (size_t i = 0; i < n;) {
+        if ((i = next_start(set, t, i)) >= n)
+            break;
         uint32_t c = hfo_text_at(t, i);
-        uint32_t f = c & 0xFFFF;
-        if (!(set->first_bits[f >> 6] & (1ULL << (f & 63)))) {
-            i++;
-            continue;
-        }
         const hfo_added *best = NULL;
         for (size_t k = 0; k < set->len; k++) {
             const hfo_added *a = &set->v[k];

@@ -18,12 +18,30 @@
 #include <string.h>
 
 typedef struct wp_entry {  /* 16 bytes: the table (1 MiB for BERT) mostly stays in cache */
-    uint32_t tag;       /* high half of the key's hash, never 0; 0 = empty slot */
+    /* A key of at most 8 ASCII characters is held here as its bytes, so
+     * matching it reads nothing else; any other key holds its hash's tag
+     * (high half) and its offset in the pool (low half). */
+    uint64_t key;
     int32_t id;
-    uint32_t off;       /* key: pool[off, off + len) */
-    uint16_t len;
-    uint16_t cont;
+    uint16_t len;       /* 0 = empty slot (an empty key is never looked up) */
+    uint8_t cont;
+    uint8_t packed;
 } wp_entry;
+
+/* The packed form of a key, or 0 when it has a non-ASCII character or more
+ * than 8 (keys are never empty, so 0 is free). */
+static inline uint64_t wp_pack(const uint32_t *cps, size_t len)
+{
+    if (len > 8)
+        return 0;
+    uint64_t k = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (cps[i] >= 0x80)
+            return 0;
+        k |= (uint64_t)cps[i] << (8 * i);
+    }
+    return k;
+}
 
 typedef struct wordpiece {
     hfo_model base;
@@ -89,6 +107,16 @@ static uint64_t wp_key_hash(uint32_t cont, const uint32_t *cps, size_t len)
     return wp_final(h);
 }
 
+/* The code points of entry e's key (a view into the pool, or unpacked into buf). */
+static const uint32_t *wp_key_cps(const wordpiece *wp, const wp_entry *e, uint32_t buf[8])
+{
+    if (!e->packed)
+        return wp->pool + (uint32_t)e->key;
+    for (size_t i = 0; i < e->len; i++)
+        buf[i] = (uint32_t)(e->key >> (8 * i)) & 0xFF;
+    return buf;
+}
+
 static hfo_status wp_rehash(wordpiece *wp, size_t new_size, hfo_err *err)
 {
     wp_entry *t = calloc(new_size, sizeof *t);
@@ -96,17 +124,34 @@ static hfo_status wp_rehash(wordpiece *wp, size_t new_size, hfo_err *err)
         return hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i <= wp->mask && wp->table; i++) {
         const wp_entry *e = &wp->table[i];
-        if (e->tag == 0)
+        if (e->len == 0)
             continue;
-        size_t j = (size_t)wp_key_hash(e->cont, wp->pool + e->off, e->len) & (new_size - 1);
-        while (t[j].tag != 0)
+        uint32_t buf[8];
+        size_t j = (size_t)wp_key_hash(e->cont, wp_key_cps(wp, e, buf), e->len) & (new_size - 1);
+        while (t[j].len != 0)
             j = (j + 1) & (new_size - 1);
-        t[j] = wp->table[i];
+        t[j] = *e;
     }
     free(wp->table);
     wp->table = t;
     wp->mask = new_size - 1;
     return HFO_OK;
+}
+
+static inline int wp_match(const wordpiece *wp, const wp_entry *e, uint64_t h, uint64_t packed,
+                           uint32_t cont, const uint32_t *cps, size_t len)
+{
+    if (e->len != len || e->cont != cont)
+        return 0;
+    if (e->packed)
+        return e->key == packed;
+    if (packed != 0 || (uint32_t)(e->key >> 32) != wp_tag(h))
+        return 0;
+    const uint32_t *k = wp->pool + (uint32_t)e->key;
+    for (size_t i = 0; i < len; i++)
+        if (k[i] != cps[i])
+            return 0;
+    return 1;
 }
 
 static hfo_status wp_insert(wordpiece *wp, uint32_t cont, uint32_t off, uint32_t len, int32_t id,
@@ -116,19 +161,18 @@ static hfo_status wp_insert(wordpiece *wp, uint32_t cont, uint32_t off, uint32_t
         if (wp_rehash(wp, (wp->mask + 1) * 2, err))
             return err->code;
     }
-    if (len > UINT16_MAX)
-        return HFO_OK;  /* longer than any word WordPiece looks up */
-    uint64_t h = wp_key_hash(cont, wp->pool + off, len);
-    uint32_t tag = wp_tag(h);
+    if (len == 0 || len > UINT16_MAX)
+        return HFO_OK;  /* never looked up: words are not empty, nor longer */
+    const uint32_t *cps = wp->pool + off;
+    uint64_t h = wp_key_hash(cont, cps, len), packed = wp_pack(cps, len);
     size_t j = (size_t)h & wp->mask;
-    while (wp->table[j].tag != 0) {
-        wp_entry *e = &wp->table[j];
-        if (e->tag == tag && e->cont == cont && e->len == len &&
-            memcmp(wp->pool + e->off, wp->pool + off, len * 4) == 0)
+    while (wp->table[j].len != 0) {
+        if (wp_match(wp, &wp->table[j], h, packed, cont, cps, len))
             return HFO_OK;  /* duplicate token: first id wins, as a vocab dict would */
         j = (j + 1) & wp->mask;
     }
-    wp->table[j] = (wp_entry){tag, id, off, (uint16_t)len, (uint16_t)cont};
+    wp->table[j] = (wp_entry){packed ? packed : ((uint64_t)wp_tag(h) << 32 | off), id,
+                              (uint16_t)len, (uint8_t)cont, packed != 0};
     bloom_add(wp->bloom, h);
     wp->count++;
     if (len > wp->max_piece[cont])
@@ -162,26 +206,15 @@ hfo_status hfo_wordpiece_add(hfo_model *m, const uint32_t *cps, size_t n, int32_
     return HFO_OK;
 }
 
-static inline int cps_equal(const uint32_t *a, const uint32_t *b, size_t n)
+static inline const wp_entry *wp_find(const wordpiece *wp, uint64_t h, uint64_t packed,
+                                      uint32_t cont, const uint32_t *cps, size_t len)
 {
-    for (size_t i = 0; i < n; i++)
-        if (a[i] != b[i])
-            return 0;
-    return 1;
-}
-
-static inline const wp_entry *wp_find(const wordpiece *wp, uint64_t h, uint32_t cont,
-                                      const uint32_t *cps, size_t len)
-{
-    if (!bloom_maybe(wp->bloom, h))
-        return NULL;
     size_t j = (size_t)h & wp->mask;
-    uint32_t tag = wp_tag(h);
     for (;;) {
         const wp_entry *e = &wp->table[j];
-        if (e->tag == 0)
+        if (e->len == 0)
             return NULL;
-        if (e->tag == tag && e->len == len && e->cont == cont && cps_equal(wp->pool + e->off, cps, len))
+        if (wp_match(wp, e, h, packed, cont, cps, len))
             return e;
         j = (j + 1) & wp->mask;
     }
@@ -206,14 +239,24 @@ static hfo_status wp_tokenize(const hfo_model *self, const uint32_t *cps, size_t
         if (end - start > 128)
             end = start + 128;
         uint64_t h = cont ? WP_SEED1 : WP_SEED0;
+        uint64_t pk = 0;
+        size_t n_ascii = 0;   /* leading ASCII characters (packed into pk, up to 8) */
         for (size_t i = start; i < end; i++) {
             h = wp_step(h, cps[i]);
             hb[i - start] = h;
+            if (n_ascii == i - start && cps[i] < 0x80 && n_ascii < 8)
+                pk |= (uint64_t)cps[i] << (8 * n_ascii++);
         }
+        /* The longest candidate is often the whole word and present: look
+         * it up straight away; the Bloom filter screens the shorter ones. */
         const wp_entry *found = NULL;
         for (; end > start; end--) {
-            found = wp_find(wp, wp_final(hb[end - start - 1]), cont, cps + start, end - start);
-            if (found)
+            size_t len = end - start;
+            uint64_t hk = wp_final(hb[len - 1]);
+            if (!bloom_maybe(wp->bloom, hk))
+                continue;
+            uint64_t p = len <= n_ascii ? pk & (len == 8 ? ~0ULL : (1ULL << (8 * len)) - 1) : 0;
+            if ((found = wp_find(wp, hk, p, cont, cps + start, len)) != NULL)
                 break;
         }
         if (found == NULL)

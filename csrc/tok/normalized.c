@@ -101,19 +101,13 @@ hfo_status hfo_spans_push(hfo_spans *s, uint32_t start, uint32_t end, hfo_err *e
     return HFO_OK;
 }
 
-hfo_status hfo_pieces_push(hfo_pieces *p, int32_t id, uint32_t start, uint32_t end, hfo_err *err)
+hfo_status hfo_pieces_grow(hfo_pieces *p, hfo_err *err)
 {
-    if (p->len == p->cap) {
-        size_t cap = p->cap;
-        if (grow_cap(&cap, p->len + 1) < 0 || realloc_arr((void **)&p->id, cap, 4) < 0 ||
-            realloc_arr((void **)&p->start, cap, 4) < 0 || realloc_arr((void **)&p->end, cap, 4) < 0)
-            return OOM(err);
-        p->cap = cap;
-    }
-    p->id[p->len] = id;
-    p->start[p->len] = start;
-    p->end[p->len] = end;
-    p->len++;
+    size_t cap = p->cap;
+    if (grow_cap(&cap, p->len + 1) < 0 || realloc_arr((void **)&p->id, cap, 4) < 0 ||
+        realloc_arr((void **)&p->start, cap, 4) < 0 || realloc_arr((void **)&p->end, cap, 4) < 0)
+        return OOM(err);
+    p->cap = cap;
     return HFO_OK;
 }
 

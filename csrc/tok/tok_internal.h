@@ -42,7 +42,19 @@ typedef struct hfo_pieces {
     uint32_t *start, *end;
     size_t len, cap;
 } hfo_pieces;
-hfo_status hfo_pieces_push(hfo_pieces *p, int32_t id, uint32_t start, uint32_t end, hfo_err *err);
+/* Room for at least one more piece. */
+hfo_status hfo_pieces_grow(hfo_pieces *p, hfo_err *err);
+static inline hfo_status hfo_pieces_push(hfo_pieces *p, int32_t id, uint32_t start, uint32_t end,
+                                         hfo_err *err)
+{
+    if (p->len == p->cap && hfo_pieces_grow(p, err))
+        return err->code;
+    p->id[p->len] = id;
+    p->start[p->len] = start;
+    p->end[p->len] = end;
+    p->len++;
+    return HFO_OK;
+}
 
 /* ---- stage vtables ------------------------------------------------------ */
 struct hfo_normalizer {
@@ -77,6 +89,7 @@ typedef struct hfo_added_set {
     hfo_added *v;
     size_t len, cap;
     uint64_t first_bits[1024];  /* bitmap of (first code point & 0xFFFF) */
+    uint32_t one_first;         /* the first code point of every token, or UINT32_MAX */
 } hfo_added_set;
 
 /* A piece of split text: either an added token (id >= 0) or plain text (id < 0). */
