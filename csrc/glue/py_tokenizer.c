@@ -13,6 +13,7 @@
 #include "glue.h"
 #include "tok/tok.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 typedef struct {
@@ -489,6 +490,92 @@ static void fill_row(void *ctx, size_t r, int worker)
     }
 }
 
+/* The list keys, in the order of their WANT_ flags. */
+enum { N_KEYS = 6 };
+static const char *const list_names[N_KEYS] = {"input_ids", "token_type_ids", "attention_mask",
+                                               "special_tokens_mask", "offset_mapping", "length"};
+static const unsigned list_flags[N_KEYS] = {0, WANT_TYPE_IDS, WANT_ATTENTION, WANT_SPECIAL,
+                                            WANT_OFFSETS, WANT_LENGTH};
+
+typedef struct {
+    int_cache ic;
+    PyObject *lists[N_KEYS];   /* NULL where not wanted */
+    int padding, pad_left;
+    size_t L;
+    long pad_id, pad_type_id;
+} row_builder;
+
+/* Row k of every wanted list from encoding e. 0, or -1 with an exception. */
+static int build_row(const row_builder *rb, size_t k, const hfo_encoding *e)
+{
+    size_t pad = rb->padding && rb->L > e->len ? rb->L - e->len : 0;
+    int left = rb->pad_left;
+    for (int j = 0; j < N_KEYS; j++) {
+        PyObject *v;
+        if (rb->lists[j] == NULL)
+            continue;
+        switch (j) {
+        case 0: v = int_list(&rb->ic, e->ids, e->len, pad, left, rb->pad_id); break;
+        case 1: v = int_list(&rb->ic, e->type_ids, e->len, pad, left, rb->pad_type_id); break;
+        case 2: v = mask_list(&rb->ic, NULL, e->len, pad, left, 1, 0); break;
+        case 3: v = mask_list(&rb->ic, e->special, e->len, pad, left, 0, 1); break;
+        case 4: v = offsets_list(&rb->ic, e->offsets, e->len, pad, left); break;
+        default: v = cached_int(rb->ic.ints, rb->ic.n_ints, (long)(e->len + pad)); break;
+        }
+        if (v == NULL)
+            return -1;
+        PyList_SET_ITEM(rb->lists[j], (Py_ssize_t)k, v);
+    }
+    return 0;
+}
+
+/* Rows [from, to): with the GC paused (each row is a fresh container). */
+static int build_rows(const row_builder *rb, const hfo_encoding *encs, size_t from, size_t to)
+{
+    int gc_was_enabled = PyGC_Disable(), rc = 0;
+    for (size_t k = from; k < to && rc == 0; k++)
+        rc = build_row(rb, k, &encs[k]);
+    if (gc_was_enabled)
+        PyGC_Enable();
+    return rc;
+}
+
+/* Lists built while the batch is still being encoded: the calling thread
+ * (the pool's worker 0) takes the GIL back every ROWS_PER_TURN finished
+ * items, turns them into lists and lets go again, so building Python
+ * objects, which only one thread can do, overlaps the other workers'
+ * tokenizing instead of following it. */
+#define ROWS_PER_TURN 64
+typedef struct {
+    row_builder *rb;
+    const hfo_encoding *encs;
+    _Atomic unsigned char *done;
+    size_t n, next;          /* rows [0, next) are built */
+    PyThreadState *ts;       /* while the GIL is released */
+    int failed;              /* a Python exception is pending */
+} list_stream;
+
+static void stream_turn(list_stream *ls, size_t min_rows)
+{
+    size_t end = ls->next;
+    while (end < ls->n && atomic_load_explicit(&ls->done[end], memory_order_acquire))
+        end++;
+    if (end - ls->next < min_rows || end == ls->next)
+        return;
+    if (!ls->failed) {
+        PyEval_RestoreThread(ls->ts);
+        if (build_rows(ls->rb, ls->encs, ls->next, end) < 0)
+            ls->failed = 1;
+        ls->ts = PyEval_SaveThread();
+    }
+    ls->next = end;
+}
+
+static void stream_progress(void *ctx)
+{
+    stream_turn(ctx, ROWS_PER_TURN);
+}
+
 static PyObject *new_i64(int nd, npy_intp *dims)
 {
     return PyArray_SimpleNew(nd, dims, NPY_INT64);
@@ -545,18 +632,53 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
     hfo_err err = {HFO_OK, ""};
     size_t bad = 0;
     hfo_status rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = hfo_tok_encode_batch(self->tok, ta.texts, pairs != Py_None ? tb.texts : NULL, n, &call,
-                              nthreads, encs, &bad, &err);
-    Py_END_ALLOW_THREADS
+    /* Lists whose length is known before encoding (no padding to the
+     * longest, no overflow rows) are built while the batch is encoded. */
+    row_builder rb = {{self->ints, self->n_ints}, {NULL}, padding, pad_left,
+                      padding == 2 ? (size_t)pad_length : 0, pad_id, pad_type_id};
+    if (padding && pad_multiple > 0 && rb.L % (size_t)pad_multiple)
+        rb.L += (size_t)pad_multiple - rb.L % (size_t)pad_multiple;
+    int streaming = !as_numpy && padding != 1 && !(want & WANT_OVERFLOW);
+    list_stream ls = {&rb, encs, NULL, n, 0, NULL, 0};
+    if (streaming) {
+        result = PyDict_New();
+        ls.done = PyMem_Calloc(n ? n : 1, 1);
+        if (result == NULL || ls.done == NULL) {
+            if (result != NULL)
+                PyErr_NoMemory();
+            goto fail;
+        }
+        for (int k = 0; k < N_KEYS; k++) {
+            if (k > 0 && !(want & list_flags[k]))
+                continue;
+            rb.lists[k] = PyList_New((Py_ssize_t)n);
+            if (rb.lists[k] == NULL || PyDict_SetItemString(result, list_names[k], rb.lists[k]) < 0)
+                goto fail;
+        }
+        ls.ts = PyEval_SaveThread();
+        rc = hfo_tok_encode_batch_ex(self->tok, ta.texts, pairs != Py_None ? tb.texts : NULL, n,
+                                     &call, nthreads, encs, ls.done, stream_progress, &ls, &bad, &err);
+        stream_turn(&ls, 1);   /* the rest */
+        PyEval_RestoreThread(ls.ts);
+        if (ls.failed && !rc)
+            goto fail;
+    } else {
+        Py_BEGIN_ALLOW_THREADS
+        rc = hfo_tok_encode_batch(self->tok, ta.texts, pairs != Py_None ? tb.texts : NULL, n,
+                                  &call, nthreads, encs, &bad, &err);
+        Py_END_ALLOW_THREADS
+    }
     if (rc) {
+        if (ls.failed)
+            PyErr_Clear();
         if (rc == HFO_ERR_NOMEM)
             PyErr_NoMemory();
         else
-            PyErr_Format(st->TokenizerError, "%s%s (batch index %zu)", err.msg,
-                         "", bad);
-        goto done;
+            PyErr_Format(st->TokenizerError, "%s (batch index %zu)", err.msg, bad);
+        goto fail;
     }
+    if (streaming)
+        goto done;   /* the lists are complete */
     /* rows: each encoding, then its overflowing parts if asked */
     size_t n_rows = 0;
     for (size_t i = 0; i < n; i++)
@@ -564,7 +686,7 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
     rows = PyMem_Calloc(n_rows ? n_rows : 1, sizeof *rows);
     if (rows == NULL) {
         PyErr_NoMemory();
-        goto done;
+        goto fail;
     }
     size_t r = 0, L = 0;
     for (size_t i = 0; i < n; i++) {
@@ -630,50 +752,19 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
                 goto fail;
         }
     } else {
-        PyObject *lists[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
-        const char *names[6] = {"input_ids", "token_type_ids", "attention_mask",
-                                "special_tokens_mask", "offset_mapping", "length"};
-        unsigned flags[6] = {0, WANT_TYPE_IDS, WANT_ATTENTION, WANT_SPECIAL, WANT_OFFSETS, WANT_LENGTH};
-        for (int k = 0; k < 6; k++) {
-            if (k > 0 && !(want & flags[k]))
+        for (int k = 0; k < N_KEYS; k++) {
+            if (k > 0 && !(want & list_flags[k]))
                 continue;
-            lists[k] = PyList_New((Py_ssize_t)n_rows);
-            if (lists[k] == NULL || PyDict_SetItemString(result, names[k], lists[k]) < 0) {
-                for (int j = 0; j <= k; j++)
-                    Py_XDECREF(lists[j]);
+            rb.lists[k] = PyList_New((Py_ssize_t)n_rows);
+            if (rb.lists[k] == NULL || PyDict_SetItemString(result, list_names[k], rb.lists[k]) < 0)
                 goto fail;
-            }
         }
-        int ok = 1;
-        int_cache ic = {self->ints, self->n_ints};
-        /* Millions of fresh lists and tuples would run the cyclic GC over
-         * and over; none of them can be part of a cycle yet. */
-        int gc_was_enabled = PyGC_Disable();
-        for (size_t k = 0; k < n_rows && ok; k++) {
-            const hfo_encoding *e = rows[k].enc;
-            size_t pad = padding && L > e->len ? L - e->len : 0;
-            PyObject *v;
-            for (int j = 0; j < 6 && ok; j++) {
-                if (lists[j] == NULL)
-                    continue;
-                switch (j) {
-                case 0: v = int_list(&ic, e->ids, e->len, pad, pad_left, pad_id); break;
-                case 1: v = int_list(&ic, e->type_ids, e->len, pad, pad_left, pad_type_id); break;
-                case 2: v = mask_list(&ic, NULL, e->len, pad, pad_left, 1, 0); break;
-                case 3: v = mask_list(&ic, e->special, e->len, pad, pad_left, 0, 1); break;
-                case 4: v = offsets_list(&ic, e->offsets, e->len, pad, pad_left); break;
-                default: v = cached_int(ic.ints, ic.n_ints, (long)(e->len + pad)); break;
-                }
-                if (v == NULL)
-                    ok = 0;
-                else
-                    PyList_SET_ITEM(lists[j], (Py_ssize_t)k, v);
-            }
-        }
+        rb.L = L;
+        int gc_was_enabled = PyGC_Disable(), ok = 1;
+        for (size_t k = 0; k < n_rows && ok; k++)
+            ok = build_row(&rb, k, rows[k].enc) == 0;
         if (gc_was_enabled)
             PyGC_Enable();
-        for (int j = 0; j < 6; j++)
-            Py_XDECREF(lists[j]);
         if (!ok)
             goto fail;
     }
@@ -706,6 +797,9 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
 fail:
     Py_CLEAR(result);
 done:
+    for (int k = 0; k < N_KEYS; k++)
+        Py_XDECREF(rb.lists[k]);
+    PyMem_Free(ls.done);
     for (int k = 0; k < 5; k++)
         Py_XDECREF(arr[k]);
     PyMem_Free(rows);

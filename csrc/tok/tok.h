@@ -165,6 +165,18 @@ hfo_status hfo_tok_encode_batch(const hfo_tok *tok, const hfo_text *a, const hfo
                                 size_t n, const hfo_call *call, int nthreads,
                                 hfo_encoding *out, size_t *bad_index, hfo_err *err);
 
+/* The same, reporting progress so the caller can use finished items while
+ * the rest are encoded: done[i] (n flags, zeroed by the caller) is set,
+ * with release ordering, once out[i] is final (also when it failed), and
+ * progress(ctx) runs on the calling thread after each item that thread
+ * encoded.  Either may be NULL. */
+typedef void (*hfo_batch_progress)(void *ctx);
+hfo_status hfo_tok_encode_batch_ex(const hfo_tok *tok, const hfo_text *a, const hfo_text *b,
+                                   size_t n, const hfo_call *call, int nthreads,
+                                   hfo_encoding *out, _Atomic unsigned char *done,
+                                   hfo_batch_progress progress, void *progress_ctx,
+                                   size_t *bad_index, hfo_err *err);
+
 /* Thread pool (threadpool.c): fn(ctx, i) is called once for every i < n,
  * spread over up to nthreads threads (the caller's included). Safe to call
  * from several threads (a busy pool runs the job on the caller alone) and

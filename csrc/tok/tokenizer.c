@@ -268,6 +268,9 @@ typedef struct batch_job {
     const hfo_call *call;
     hfo_encoding *out;
     hfo_ws **ws;            /* one per worker */
+    _Atomic unsigned char *done;
+    hfo_batch_progress progress;
+    void *progress_ctx;
     _Atomic int failed;
     size_t bad_index;
     hfo_err err;
@@ -277,24 +280,38 @@ typedef struct batch_job {
 static void batch_item(void *ctx, size_t i, int worker)
 {
     batch_job *job = ctx;
-    if (atomic_load_explicit(&job->failed, memory_order_relaxed))
-        return;
-    hfo_err err;
-    if (hfo_tok_encode(job->tok, job->ws[worker], &job->a[i], job->b ? &job->b[i] : NULL,
-                       job->call, &job->out[i], &err)) {
-        pthread_mutex_lock(&job->lock);
-        if (!atomic_load(&job->failed) || i < job->bad_index) {
-            atomic_store(&job->failed, 1);
-            job->bad_index = i;
-            job->err = err;
+    if (!atomic_load_explicit(&job->failed, memory_order_relaxed)) {
+        hfo_err err;
+        if (hfo_tok_encode(job->tok, job->ws[worker], &job->a[i], job->b ? &job->b[i] : NULL,
+                           job->call, &job->out[i], &err)) {
+            pthread_mutex_lock(&job->lock);
+            if (!atomic_load(&job->failed) || i < job->bad_index) {
+                atomic_store(&job->failed, 1);
+                job->bad_index = i;
+                job->err = err;
+            }
+            pthread_mutex_unlock(&job->lock);
         }
-        pthread_mutex_unlock(&job->lock);
     }
+    if (job->done)
+        atomic_store_explicit(&job->done[i], 1, memory_order_release);
+    if (worker == 0 && job->progress)
+        job->progress(job->progress_ctx);
 }
 
 hfo_status hfo_tok_encode_batch(const hfo_tok *tok, const hfo_text *a, const hfo_text *b,
                                 size_t n, const hfo_call *call, int nthreads,
                                 hfo_encoding *out, size_t *bad_index, hfo_err *err)
+{
+    return hfo_tok_encode_batch_ex(tok, a, b, n, call, nthreads, out, NULL, NULL, NULL,
+                                   bad_index, err);
+}
+
+hfo_status hfo_tok_encode_batch_ex(const hfo_tok *tok, const hfo_text *a, const hfo_text *b,
+                                   size_t n, const hfo_call *call, int nthreads,
+                                   hfo_encoding *out, _Atomic unsigned char *done,
+                                   hfo_batch_progress progress, void *progress_ctx,
+                                   size_t *bad_index, hfo_err *err)
 {
     for (size_t i = 0; i < n; i++)
         hfo_enc_init(&out[i]);
@@ -302,7 +319,8 @@ hfo_status hfo_tok_encode_batch(const hfo_tok *tok, const hfo_text *a, const hfo
         nthreads = hfo_pool_get_threads();
     if ((size_t)nthreads > n)
         nthreads = n ? (int)n : 1;
-    batch_job job = {.tok = tok, .a = a, .b = b, .call = call, .out = out,
+    batch_job job = {.tok = tok, .a = a, .b = b, .call = call, .out = out, .done = done,
+                     .progress = progress, .progress_ctx = progress_ctx,
                      .lock = PTHREAD_MUTEX_INITIALIZER};
     atomic_init(&job.failed, 0);
     job.ws = calloc((size_t)nthreads, sizeof *job.ws);
