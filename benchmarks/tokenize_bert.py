@@ -10,8 +10,10 @@ bert-base-uncased (tokenizer.json).
 Contenders, each in its own subprocess (so RAYON_NUM_THREADS=1 really gives
 the Rust libraries one thread), with 1 thread and with all threads:
   hfonnx            tok(lines) -> lists (as transformers returns), with and
-                    without return_offsets_mapping; and return_tensors="np"
-                    in batches of 256 with padding
+                    without return_offsets_mapping; "ids-only": only the
+                    input_ids lists (return_token_type_ids/attention_mask
+                    False), the output of the ids-only libraries below; and
+                    return_tensors="np" in batches of 256 with padding
   transformers      BertTokenizerFast.__call__, same calls
   tokenizers        Tokenizer.encode_batch (offsets are always computed)
   nanotoken, flash-tokenizer, tokie, kitoken   if importable
@@ -34,7 +36,7 @@ import _tokenize_harness as harness  # noqa: E402  (beside this script)
 
 CONTENDERS = [  # (name, mode) ; modes: "ids" = no offsets, "offsets", "np" (batches of 256, padded)
     ("tokenizers", "offsets"),
-    ("hfonnx", "ids"), ("hfonnx", "offsets"), ("hfonnx", "np"),
+    ("hfonnx", "ids"), ("hfonnx", "ids-only"), ("hfonnx", "offsets"), ("hfonnx", "np"),
     ("transformers", "ids"), ("transformers", "offsets"), ("transformers", "np"),
     ("nanotoken", "ids"), ("flash-tokenizer", "ids"), ("tokie", "ids"), ("kitoken", "ids"),
 ]
