@@ -247,8 +247,8 @@ static hfo_status wp_tokenize(const hfo_model *self, const uint32_t *cps, size_t
             if (n_ascii == i - start && cps[i] < 0x80 && n_ascii < 8)
                 pk |= (uint64_t)cps[i] << (8 * n_ascii++);
         }
-        /* The longest candidate is often the whole word and present: look
-         * it up straight away; the Bloom filter screens the shorter ones. */
+        /* Longest first; the Bloom filter screens out most absent ones
+         * without touching the table. */
         const wp_entry *found = NULL;
         for (; end > start; end--) {
             size_t len = end - start;
