@@ -21,14 +21,14 @@ from __future__ import annotations
 import collections
 import json
 import os
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 import numpy as np
 
 from . import _hfonnx
 from .errors import TokenizerError
 
-__all__ = ["BatchEncoding", "PreTrainedTokenizerBase", "BertTokenizer", "AutoTokenizer",
+__all__ = ["BatchEncoding", "TokenSpan", "CharSpan", "PreTrainedTokenizerBase", "BertTokenizer", "AutoTokenizer",
            "set_num_threads", "get_num_threads"]
 
 VERY_LARGE_INTEGER = int(1e30)  # transformers: model_max_length when unknown
@@ -62,6 +62,18 @@ def get_num_threads() -> int:
     return _hfonnx.get_num_threads()
 
 
+class TokenSpan(NamedTuple):
+    """Tokens ``[start, end)`` of an encoded row (``transformers.TokenSpan``)."""
+    start: int
+    end: int
+
+
+class CharSpan(NamedTuple):
+    """Characters ``[start, end)`` of an input string (``transformers.CharSpan``)."""
+    start: int
+    end: int
+
+
 class BatchEncoding(collections.UserDict):
     """The result of a tokenizer call: a mapping like ``transformers.BatchEncoding``.
 
@@ -69,19 +81,205 @@ class BatchEncoding(collections.UserDict):
     asked for, ``special_tokens_mask``, ``offset_mapping``, ``length`` and
     ``overflow_to_sample_mapping``; values are lists, numpy arrays
     (``return_tensors="np"``) or torch tensors (``"pt"``).
+
+    As with transformers' fast tokenizers, a row of the result (a text, a
+    pair, or an overflowing part when ``return_overflowing_tokens=True``) can
+    be mapped back to the input: :meth:`tokens`, :meth:`word_ids`,
+    :meth:`sequence_ids`, :meth:`token_to_word`, :meth:`word_to_tokens`,
+    :meth:`char_to_token`, :meth:`token_to_chars`, ...  The engine keeps
+    what they need from the call and builds a row's lists on first use.
     """
 
+    def __init__(self, data=None, encodings=None, tokenizer=None):
+        super().__init__(data)
+        self._encodings = encodings      # _hfonnx._Encodings, or None
+        self._tokenizer = tokenizer
+        self._rows: dict[int, tuple] = {}
+
     def __getattr__(self, item: str):
+        if item.startswith("_"):  # not set (an unpickled object): not a data key either
+            raise AttributeError(item)
         try:
             return self.data[item]
         except KeyError:
             raise AttributeError(item) from None
 
     def __getstate__(self):
+        # the engine's encodings do not pickle: an unpickled BatchEncoding
+        # has the data only (word_ids() etc. then raise ValueError)
         return {"data": self.data}
 
     def __setstate__(self, state):
         self.data = state["data"]
+        self._encodings, self._tokenizer, self._rows = None, None, {}
+
+    def __copy__(self):
+        return BatchEncoding(dict(self.data), self._encodings, self._tokenizer)
+
+    # ---- what transformers' Encoding objects answer ---------------------------
+    @property
+    def is_fast(self) -> bool:
+        """Whether the token/word/character maps are available (as transformers)."""
+        return self._encodings is not None
+
+    @property
+    def n_sequences(self) -> int | None:
+        """How many sequences make each row: 1 (texts) or 2 (pairs); None when unknown."""
+        if self._encodings is None or len(self._encodings) == 0:
+            return None
+        return self._n_seq(self._row(0, "n_sequences")[1])
+
+    @staticmethod
+    def _n_seq(ranges) -> int:
+        return sum(r is not None for r in ranges) or 1
+
+    def _row(self, batch_index: int, what: str) -> tuple:
+        """(words, ranges, offsets) of a row: cached lists from the engine."""
+        if self._encodings is None:
+            raise ValueError(f"{what}() is not available: this BatchEncoding does not come from "
+                             "a tokenizer call (or was pickled)")
+        n = len(self._encodings)
+        i = int(batch_index)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(f"batch index {batch_index} out of range ({n} rows)")
+        row = self._rows.get(i)
+        if row is None:
+            row = self._rows[i] = self._encodings.row(i)
+        return row
+
+    @staticmethod
+    def _seq_range(ranges, n: int, sequence_index: int) -> tuple[int, int]:
+        # Encoding::sequence_range: the whole row when that sequence has no range
+        if 0 <= sequence_index < 2 and ranges[sequence_index] is not None:
+            return ranges[sequence_index]
+        return (0, n)
+
+    @staticmethod
+    def _split(first: int, second: int | None) -> tuple[int, int]:
+        """transformers' `(batch_or_x_index, x_index=None)` convention."""
+        return (first, second) if second is not None else (0, first)
+
+    def tokens(self, batch_index: int = 0) -> list[str]:
+        """The token strings of a row: vocabulary entries (``"##ing"``, ``"▁Hello"``),
+        an added token's matched text, the pad token for padding."""
+        self._row(batch_index, "tokens")  # checks the index
+        n = len(self._encodings)
+        i = batch_index + n if batch_index < 0 else batch_index
+        tok = self._tokenizer
+        raw = self._encodings.tokens(i, tok._text_tokens)
+        return [t if isinstance(t, str) else tok.pad_token if t is None else tok._id_to_token_str(t)
+                for t in raw]
+
+    def word_ids(self, batch_index: int = 0) -> list[int | None]:
+        """Per token of a row, the index of the word it comes from (words counted
+        per sequence; the words of the list with ``is_split_into_words=True``);
+        None for special tokens and padding."""
+        return list(self._row(batch_index, "word_ids")[0])
+
+    def words(self, batch_index: int = 0) -> list[int | None]:
+        """Same as :meth:`word_ids` (transformers 4's older name; transformers 5 dropped it)."""
+        return self.word_ids(batch_index)
+
+    def sequence_ids(self, batch_index: int = 0) -> list[int | None]:
+        """Per token of a row: 0 (text), 1 (text_pair), None (special tokens, padding)."""
+        words, ranges, _ = self._row(batch_index, "sequence_ids")
+        out: list[int | None] = [None] * len(words)
+        present = {s: r for s, r in enumerate(ranges) if r is not None}
+        # Encoding::get_sequence_ids
+        for s in range(len(present) or 1):
+            a, b = present.get(s, (0, len(words)))
+            out[a:b] = [s] * (b - a)
+        return out
+
+    def token_to_sequence(self, batch_or_token_index: int, token_index: int | None = None) -> int | None:
+        """The sequence (0 or 1) a token comes from; None for special tokens."""
+        b, t = self._split(batch_or_token_index, token_index)
+        words, ranges, _ = self._row(b, "token_to_sequence")
+        if t < 0:
+            t += len(words)
+        # Encoding::token_to_sequence
+        if t > len(words):
+            return None
+        if all(r is None for r in ranges):
+            return 0
+        for s, r in enumerate(ranges):
+            if r is not None and r[0] <= t < r[1]:
+                return s
+        return None
+
+    def token_to_word(self, batch_or_token_index: int, token_index: int | None = None) -> int | None:
+        """The index of the word a token comes from (in its sequence); None for special tokens."""
+        b, t = self._split(batch_or_token_index, token_index)
+        words = self._row(b, "token_to_word")[0]
+        if t < 0:
+            t += len(words)
+        if self.token_to_sequence(b, t) is None or not 0 <= t < len(words):
+            return None
+        return words[t]
+
+    def word_to_tokens(self, batch_or_word_index: int, word_index: int | None = None,
+                       sequence_index: int = 0) -> TokenSpan | None:
+        """The tokens ``[start, end)`` of a word of sequence ``sequence_index``; None
+        when the word has no token (an empty word, or cut off by truncation)."""
+        b, w = self._split(batch_or_word_index, word_index)
+        words, ranges, _ = self._row(b, "word_to_tokens")
+        if w < 0:
+            w += len(words)  # what transformers means (it reads an attribute it never sets)
+        a, z = self._seq_range(ranges, len(words), sequence_index)
+        # Encoding::word_to_tokens: scan while word <= w (None sorts first)
+        start = end = None
+        for i in range(a, z):
+            x = words[i]
+            if x is not None and x > w:
+                break
+            if x == w:
+                if start is None:
+                    start = i
+                end = i + 1
+        return None if start is None else TokenSpan(start, end)
+
+    def word_to_chars(self, batch_or_word_index: int, word_index: int | None = None,
+                      sequence_index: int = 0) -> CharSpan | None:
+        """The characters ``[start, end)`` of a word in its input string (None when
+        the word has no token; transformers raises TypeError there)."""
+        b, w = self._split(batch_or_word_index, word_index)
+        span = self.word_to_tokens(b, w, sequence_index)
+        if span is None or span.end == 0:
+            return None
+        offsets = self._row(b, "word_to_chars")[2]
+        return CharSpan(offsets[span.start][0], offsets[span.end - 1][1])
+
+    def token_to_chars(self, batch_or_token_index: int, token_index: int | None = None) -> CharSpan | None:
+        """The characters ``[start, end)`` of a token in its input string; None for
+        special tokens and padding."""
+        b, t = self._split(batch_or_token_index, token_index)
+        words, _, offsets = self._row(b, "token_to_chars")
+        if t < 0:
+            t += len(words)
+        if self.token_to_sequence(b, t) is None or not 0 <= t < len(offsets):
+            return None
+        return CharSpan(*offsets[t])
+
+    def char_to_token(self, batch_or_char_index: int, char_index: int | None = None,
+                      sequence_index: int = 0) -> int | None:
+        """The token covering character ``char_index`` of sequence ``sequence_index``'s
+        input string; None when no token covers it (a space)."""
+        b, c = self._split(batch_or_char_index, char_index)
+        words, ranges, offsets = self._row(b, "char_to_token")
+        a, z = self._seq_range(ranges, len(words), sequence_index)
+        for i in range(a, min(z, len(offsets))):
+            if offsets[i][0] <= c < offsets[i][1]:
+                return i
+        return None
+
+    def char_to_word(self, batch_or_char_index: int, char_index: int | None = None,
+                     sequence_index: int = 0) -> int | None:
+        """The word containing character ``char_index`` of sequence ``sequence_index``."""
+        b, c = self._split(batch_or_char_index, char_index)
+        t = self.char_to_token(b, c, sequence_index)
+        return None if t is None else self.token_to_word(b, t)
 
     def convert_to_tensors(self, tensor_type: str | None = None) -> "BatchEncoding":
         """Convert the values in place to ``"np"`` arrays or ``"pt"`` tensors."""
@@ -158,6 +356,8 @@ class PreTrainedTokenizerBase:
 
     model_input_names = ["input_ids", "token_type_ids", "attention_mask"]
     tokenizer_class_name = "PreTrainedTokenizer"
+    # a model token's string is the text it covers (Unigram), not its vocabulary entry (WordPiece)
+    _text_tokens = False
     _default_special: dict[str, str | None] = {}
 
     # ---- construction -------------------------------------------------------
@@ -301,40 +501,22 @@ class PreTrainedTokenizerBase:
                  return_overflowing_tokens: bool = False,
                  return_special_tokens_mask: bool = False,
                  return_offsets_mapping: bool = False, return_length: bool = False,
-                 **kwargs) -> BatchEncoding:
+                 is_split_into_words: bool = False, **kwargs) -> BatchEncoding:
         """Tokenize a text, a pair, or a batch of either; same arguments, keys and
-        values as ``transformers``' fast tokenizers."""
+        values as ``transformers``' fast tokenizers.  With
+        ``is_split_into_words=True`` a text is a list of words (each tokenized
+        on its own; word index = position in the list, offsets relative to
+        the word) and a batch a list of such lists."""
         kwargs.pop("verbose", None)
         if kwargs:
             raise TypeError(f"unsupported arguments: {', '.join(sorted(kwargs))}")
         if text is None:
             raise ValueError("You need to specify `text`.")
-        is_batched = isinstance(text, (list, tuple))
-        if not is_batched and not isinstance(text, str):
-            raise ValueError("text input must be of type `str` (single example) or `list[str]` "
-                             f"(batch), got {type(text).__name__}")
-        if text_pair is not None and not isinstance(text_pair, (str, list, tuple)):
-            raise ValueError("text_pair must be a str or a list of str, got "
-                             f"{type(text_pair).__name__}")
-        if is_batched:
-            if isinstance(text_pair, str):
-                raise TypeError("when tokenizing batches of text, `text_pair` must be a list or "
-                                "tuple with the same length as `text`.")
-            if text_pair is not None and len(text) != len(text_pair):
-                raise ValueError(f"batch length of `text`: {len(text)} does not match batch "
-                                 f"length of `text_pair`: {len(text_pair)}.")
-            texts, pairs = text, text_pair
-            if text_pair is None and len(text) and isinstance(text[0], (list, tuple)):
-                # a batch of (text, text_pair) tuples, as transformers accepts
-                for i, item in enumerate(text):
-                    if not isinstance(item, (list, tuple)) or len(item) != 2:
-                        raise ValueError(f"text[{i}] must be a (text, text_pair) pair in a batch of pairs")
-                texts, pairs = [a for a, _ in text], [b for _, b in text]
+        if is_split_into_words:
+            texts, pairs, is_batched, pretok = self._words_inputs(text, text_pair)
         else:
-            if isinstance(text_pair, (list, tuple)):
-                raise ValueError("text_pair must be a str when text is a str")
-            texts = [text]
-            pairs = [text_pair] if text_pair else None  # transformers: "" means no pair
+            texts, pairs, is_batched = self._text_inputs(text, text_pair)
+            pretok = 0
         pad_mode, trunc_mode, max_length = self._strategies(padding, truncation, max_length,
                                                             pad_to_multiple_of)
         if return_token_type_ids is None:
@@ -366,14 +548,72 @@ class PreTrainedTokenizerBase:
             int(max_length) if (trunc_mode and max_length is not None) else 0, stride,
             pad_mode, int(max_length) if pad_mode == 2 else 0, int(pad_to_multiple_of or 0),
             side == "left", int(pad_id if pad_id is not None else 0), self.pad_token_type_id,
-            want, return_tensors is not None, 0, self.truncation_side == "left")
-        enc = BatchEncoding(out)
+            want, return_tensors is not None, 0, self.truncation_side == "left", pretok)
+        enc = BatchEncoding(*out, self)
         if return_tensors == "pt":
             enc.convert_to_tensors("pt")
         elif return_tensors is None and not is_batched and not return_overflowing_tokens:
             enc = BatchEncoding({k: (v[0] if len(v) > 0 and isinstance(v[0], list) else v)
-                                 for k, v in enc.items()})
+                                 for k, v in enc.items()}, out[1], self)
         return enc
+
+    @staticmethod
+    def _text_inputs(text, text_pair):
+        """(texts, pairs or None, is_batched) for text inputs, as transformers reads them."""
+        is_batched = isinstance(text, (list, tuple))
+        if not is_batched and not isinstance(text, str):
+            raise ValueError("text input must be of type `str` (single example) or `list[str]` "
+                             f"(batch), got {type(text).__name__}")
+        if text_pair is not None and not isinstance(text_pair, (str, list, tuple)):
+            raise ValueError("text_pair must be a str or a list of str, got "
+                             f"{type(text_pair).__name__}")
+        if is_batched:
+            if isinstance(text_pair, str):
+                raise TypeError("when tokenizing batches of text, `text_pair` must be a list or "
+                                "tuple with the same length as `text`.")
+            if text_pair is not None and len(text) != len(text_pair):
+                raise ValueError(f"batch length of `text`: {len(text)} does not match batch "
+                                 f"length of `text_pair`: {len(text_pair)}.")
+            texts, pairs = text, text_pair
+            if text_pair is None and len(text) and isinstance(text[0], (list, tuple)):
+                # a batch of (text, text_pair) tuples, as transformers accepts
+                for i, item in enumerate(text):
+                    if not isinstance(item, (list, tuple)) or len(item) != 2:
+                        raise ValueError(f"text[{i}] must be a (text, text_pair) pair in a batch of pairs")
+                texts, pairs = [a for a, _ in text], [b for _, b in text]
+        else:
+            if isinstance(text_pair, (list, tuple)):
+                raise ValueError("text_pair must be a str when text is a str")
+            texts = [text]
+            pairs = [text_pair] if text_pair else None  # transformers: "" means no pair
+        return texts, pairs, is_batched
+
+    @staticmethod
+    def _words_inputs(text, text_pair):
+        """(texts, pairs or None, is_batched, pretok) for is_split_into_words=True:
+        a list of words, or a batch of them (also of (words, words) pairs)."""
+        if not isinstance(text, (list, tuple)):
+            raise TypeError("with is_split_into_words=True, text must be a list or tuple of words "
+                            f"(str) or a batch of them, got {type(text).__name__}")
+        if text_pair is not None and not isinstance(text_pair, (list, tuple)):
+            raise TypeError("with is_split_into_words=True, text_pair must be a list or tuple of "
+                            f"words (str) or a batch of them, got {type(text_pair).__name__}")
+        is_batched = bool(text) and isinstance(text[0], (list, tuple))
+        if not is_batched:
+            # transformers: an empty text_pair means no pair
+            return [text], ([text_pair] if text_pair else None), False, 2
+        if text_pair is not None and len(text) != len(text_pair):
+            raise ValueError(f"batch length of `text`: {len(text)} does not match batch "
+                             f"length of `text_pair`: {len(text_pair)}.")
+        if text_pair is None and text[0] and isinstance(text[0][0], (list, tuple)):
+            # a batch of (words, words) pairs, as tokenizers reads them
+            for i, item in enumerate(text):
+                if (not isinstance(item, (list, tuple)) or len(item) != 2
+                        or not all(isinstance(x, (list, tuple)) for x in item)):
+                    raise TypeError(f"text[{i}] must be a (words, words) pair in a batch of "
+                                    "pre-tokenized pairs")
+            return [a for a, _ in text], [b for _, b in text], True, 1
+        return text, text_pair, True, 1
 
     def _strategies(self, padding, truncation, max_length, pad_to_multiple_of):
         """transformers' _get_padding_truncation_strategies, as modes for the core."""
@@ -430,11 +670,21 @@ class PreTrainedTokenizerBase:
         return self(text, text_pair=text_pair, add_special_tokens=add_special_tokens,
                     **kwargs)["input_ids"]
 
-    def tokenize(self, text: str, pair: str | None = None, add_special_tokens: bool = False,
-                 **kwargs) -> list[str]:
-        """The tokens (strings) of a text, without special tokens by default."""
-        ids = self(text, text_pair=pair, add_special_tokens=add_special_tokens, **kwargs)["input_ids"]
-        return self.convert_ids_to_tokens(ids)
+    def tokenize(self, text, pair=None, add_special_tokens: bool = False, **kwargs) -> list[str]:
+        """The tokens (strings) of a text (and pair), without special tokens by
+        default: ``self(text, pair, ...).tokens()``, as transformers."""
+        pretok = bool(kwargs.get("is_split_into_words"))
+        if (not add_special_tokens and set(kwargs) <= {"is_split_into_words"}
+                and (isinstance(text, (list, tuple)) if pretok else isinstance(text, str))
+                and (not pair or isinstance(pair, (list, tuple)) == pretok)
+                and not (pretok and text and isinstance(text[0], (list, tuple)))):
+            # one sequence (or pair) without the post-processor: the walk alone
+            out = []
+            for t in (text, pair) if pair else (text,):
+                out += [s if added or self._text_tokens else self._id_to_token_str(i)
+                        for i, s, added in self._core.strings(t, pretok)]
+            return out
+        return self(text, text_pair=pair, add_special_tokens=add_special_tokens, **kwargs).tokens()
 
     def num_special_tokens_to_add(self, pair: bool = False) -> int:
         return self._core.n_special(bool(pair))

@@ -111,6 +111,7 @@ class T5Tokenizer(PreTrainedTokenizerBase):
 
     model_input_names = ["input_ids", "attention_mask"]
     tokenizer_class_name = "T5Tokenizer"
+    _text_tokens = True   # Encoding.tokens of a Unigram model: an unknown token is its text
     _default_special = {"eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>"}
 
     def __init__(self, vocab_file: str | None = None, eos_token="</s>", unk_token="<unk>",
@@ -273,22 +274,6 @@ class T5Tokenizer(PreTrainedTokenizerBase):
         # tokenizers' Metaspace decoder: '▁' -> ' ', except in the first token,
         # where every '▁' is dropped (prepend_scheme "always")
         return "".join(t.replace(_REPLACEMENT, "" if i == 0 else " ") for i, t in enumerate(tokens))
-
-    def tokenize(self, text: str, pair: str | None = None, add_special_tokens: bool = False,
-                 **kwargs) -> list[str]:
-        """The tokens (strings) of a text, as ``Encoding.tokens``: an unknown
-        run is its normalized text, not the unk token's name."""
-        if not add_special_tokens and not kwargs:
-            out = []
-            for t in (text, pair):
-                if t is None:
-                    continue
-                if not isinstance(t, str):
-                    raise TypeError(f"tokenize() needs str, got {type(t).__name__}")
-                out += [s if s is not None else self._id_to_token_str(i)
-                        for i, s in _hfonnx._core_tokens(self._core, t)]
-            return out
-        return super().tokenize(text, pair, add_special_tokens=add_special_tokens, **kwargs)
 
     # ---- T5 extras -----------------------------------------------------------
     @property

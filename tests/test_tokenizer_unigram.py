@@ -54,7 +54,7 @@ def build(vocab, unk_id, byte_fallback, scheme="always", split=True, ws_split=Tr
 
 
 def encode(core, lines):
-    out = core.encode_batch(lines, None, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 1)
+    out, _ = core.encode_batch(lines, None, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 1)
     return out["input_ids"], [[tuple(o) for o in row] for row in out["offset_mapping"]]
 
 

@@ -36,6 +36,7 @@ typedef struct hfo_py_state {
     PyObject *value_type;       /* hfonnx.Value */
     PyObject *store_type;       /* hfonnx.ExternalData */
     PyObject *tokenizer_type;   /* the C tokenizer core type */
+    PyObject *encodings_type;   /* _Encodings: the engine's encodings of one call */
 } hfo_py_state;
 
 extern PyModuleDef hfo_py_module_def;

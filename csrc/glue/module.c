@@ -61,7 +61,7 @@ hfo_py_state *hfo_py_state_of_type(PyTypeObject *type)
     X(HfonnxError) X(TokenizerError) X(GraphError) X(WeightError)           \
     X(UnsupportedModelError) X(ExportError) X(graph_type) X(value_type)     \
     X(store_type)                                                            \
-    X(tokenizer_type)
+    X(tokenizer_type) X(encodings_type)
 
 static int module_traverse(PyObject *module, visitproc visit, void *arg)
 {

@@ -189,45 +189,7 @@ error:
     return NULL;
 }
 
-static PyObject *py_core_tokens(PyObject *module, PyObject *args)
-{
-    PyObject *core, *text;
-    if (!PyArg_ParseTuple(args, "OU", &core, &text))
-        return NULL;
-    hfo_tok *tok = hfo_py_core_tok(core);
-    if (tok == NULL)
-        return NULL;
-    hfo_text t = {PyUnicode_DATA(text), (size_t)PyUnicode_GET_LENGTH(text), PyUnicode_KIND(text)};
-    hfo_tok_strings s;
-    hfo_err err = {HFO_OK, ""};
-    hfo_status rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = hfo_tok_strings_of(tok, &t, &s, &err);
-    Py_END_ALLOW_THREADS
-    if (rc) {
-        raise_err(module, &err);
-        return NULL;
-    }
-    PyObject *out = PyList_New((Py_ssize_t)s.n);
-    for (size_t k = 0; out && k < s.n; k++) {
-        PyObject *str = s.added[k] ? Py_NewRef(Py_None)
-                                   : PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, s.cps + s.start[k],
-                                                               (Py_ssize_t)(s.start[k + 1] - s.start[k]));
-        PyObject *item = str ? Py_BuildValue("(iN)", s.ids[k], str) : NULL;
-        if (item == NULL) {
-            Py_CLEAR(out);
-            break;
-        }
-        PyList_SET_ITEM(out, (Py_ssize_t)k, item);
-    }
-    hfo_tok_strings_free(&s);
-    return out;
-}
-
 static PyMethodDef t5_functions[] = {
-    {"_core_tokens", py_core_tokens, METH_VARARGS,
-     "_core_tokens(core, text) -> [(id, str or None)]: Encoding.tokens of one sequence "
-     "(None: an added token)."},
     {"_spm_load", py_spm_load, METH_O,
      "_spm_load(data: bytes) -> dict: the fields of a SentencePiece model (spiece.model)."},
     {"_core_set_unigram", py_core_set_unigram, METH_VARARGS,

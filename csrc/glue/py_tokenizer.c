@@ -8,7 +8,9 @@
  *
  *     core = _TokenizerCore(vocab_items, unk_id, "##", 100, (1, 1, None, 1), "bert",
  *                           added, single_template, pair_template)
- *     out = core.encode_batch(texts, None, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, WANT_..., 0, 0)
+ *     out, encodings = core.encode_batch(texts, None, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, WANT_..., 0, 0)
+ *     encodings.row(0)          # (word ids, sequence ranges, offsets) of output row 0
+ *     encodings.tokens(0, False)  # its token strings (ints: look the id up)
  */
 #include "glue.h"
 #include "tok/tok.h"
@@ -268,68 +270,128 @@ enum {
     WANT_OVERFLOW = 32,
 };
 
-/* Texts of a batch: borrowed views into str objects we hold references to. */
+/* The inputs of a call: borrowed views into str objects we hold references
+ * to.  Texts: one hfo_text per item.  Pre-tokenized (is_split_into_words):
+ * every word of every item in `texts`, item after item, and per item an
+ * hfo_words pointing at its run. */
 typedef struct {
-    PyObject **refs;
+    PyObject **refs;      /* every str viewed */
+    Py_ssize_t n_refs;
     hfo_text *texts;
-    Py_ssize_t n;
-} text_batch;
+    hfo_words *words;     /* NULL for texts */
+    Py_ssize_t n;         /* items */
+} input_batch;
 
-static void batch_release(text_batch *b)
+static void input_release(input_batch *b)
 {
-    for (Py_ssize_t i = 0; b->refs && i < b->n; i++)
+    for (Py_ssize_t i = 0; b->refs && i < b->n_refs; i++)
         Py_XDECREF(b->refs[i]);
     PyMem_Free(b->refs);
     PyMem_Free(b->texts);
+    PyMem_Free(b->words);
     memset(b, 0, sizeof *b);
 }
 
-static int batch_acquire(PyObject *obj, const char *what, text_batch *b)
+/* View str s as t and keep a reference (b->refs[b->n_refs++]); `name` and
+ * the indices i (and j >= 0) name it in errors.  0 or -1 with an exception. */
+static int view_str(input_batch *b, PyObject *s, const char *name, Py_ssize_t i, Py_ssize_t j,
+                    hfo_text *t)
+{
+    const char *problem = NULL;
+    if (!PyUnicode_Check(s))
+        problem = "must be a str";
+    else if (PyUnicode_READY(s) < 0)
+        return -1;
+    else if ((uint64_t)PyUnicode_GET_LENGTH(s) >= UINT32_MAX)
+        problem = "is too long (at most 4294967294 characters)";  /* offsets are 32-bit */
+    if (problem) {
+        char where[64];
+        if (i < 0)
+            where[0] = 0;
+        else if (j < 0)
+            snprintf(where, sizeof where, "[%zd]", i);
+        else
+            snprintf(where, sizeof where, "[%zd][%zd]", i, j);
+        PyErr_Format(PyUnicode_Check(s) ? PyExc_ValueError : PyExc_TypeError, "%s%s %s, got %.100s",
+                     name, where, problem, PyUnicode_Check(s) ? "a longer str" : Py_TYPE(s)->tp_name);
+        return -1;
+    }
+    b->refs[b->n_refs++] = Py_NewRef(s);
+    t->data = PyUnicode_DATA(s);
+    t->len = (size_t)PyUnicode_GET_LENGTH(s);
+    t->kind = PyUnicode_KIND(s);
+    return 0;
+}
+
+static int input_alloc(input_batch *b, Py_ssize_t n_texts, Py_ssize_t n_items, int words)
+{
+    b->refs = PyMem_Calloc(n_texts ? n_texts : 1, sizeof *b->refs);
+    b->texts = PyMem_Calloc(n_texts ? n_texts : 1, sizeof *b->texts);
+    if (words)
+        b->words = PyMem_Calloc(n_items ? n_items : 1, sizeof *b->words);
+    if (b->refs == NULL || b->texts == NULL || (words && b->words == NULL)) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    b->n = n_items;
+    return 0;
+}
+
+/* A list or tuple of texts. */
+static int input_texts(PyObject *obj, const char *what, input_batch *b)
 {
     memset(b, 0, sizeof *b);
     PyObject *seq = PySequence_Fast(obj, "texts must be a list or tuple of str");
     if (seq == NULL)
         return -1;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
-    b->refs = PyMem_Calloc(n ? n : 1, sizeof *b->refs);
-    b->texts = PyMem_Calloc(n ? n : 1, sizeof *b->texts);
-    if (b->refs == NULL || b->texts == NULL) {
-        Py_DECREF(seq);
-        batch_release(b);
-        PyErr_NoMemory();
+    int rc = input_alloc(b, n, n, 0);
+    for (Py_ssize_t i = 0; rc == 0 && i < n; i++)
+        rc = view_str(b, PySequence_Fast_GET_ITEM(seq, i), what, i, -1, &b->texts[i]);
+    Py_DECREF(seq);
+    if (rc < 0)
+        input_release(b);
+    return rc;
+}
+
+/* A list or tuple of pre-tokenized items, each a list or tuple of str.
+ * `single`: the caller wrapped one item, so errors name text[j], not
+ * text[i][j]. */
+static int input_words(PyObject *obj, const char *what, int single, input_batch *b)
+{
+    memset(b, 0, sizeof *b);
+    PyObject *seq = PySequence_Fast(obj, "texts must be a list or tuple");
+    if (seq == NULL)
         return -1;
-    }
-    b->n = n;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), total = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *s = PySequence_Fast_GET_ITEM(seq, i);
-        if (!PyUnicode_Check(s)) {
-            PyErr_Format(PyExc_TypeError, "%s[%zd] must be a str, got %.100s", what, i,
-                         Py_TYPE(s)->tp_name);
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
+        if (!PyList_Check(item) && !PyTuple_Check(item)) {
+            if (single)
+                PyErr_Format(PyExc_TypeError, "%s must be a list or tuple of str with "
+                             "is_split_into_words=True, got %.100s", what, Py_TYPE(item)->tp_name);
+            else
+                PyErr_Format(PyExc_TypeError, "%s[%zd] must be a list or tuple of str with "
+                             "is_split_into_words=True, got %.100s", what, i, Py_TYPE(item)->tp_name);
             Py_DECREF(seq);
-            batch_release(b);
             return -1;
         }
-        if (PyUnicode_READY(s) < 0) {
-            Py_DECREF(seq);
-            batch_release(b);
-            return -1;
-        }
-        if ((uint64_t)PyUnicode_GET_LENGTH(s) >= UINT32_MAX) {
-            /* offsets are 32-bit */
-            PyErr_Format(PyExc_ValueError, "%s[%zd] is too long (%zd characters; at most 4294967294)",
-                         what, i, PyUnicode_GET_LENGTH(s));
-            Py_DECREF(seq);
-            batch_release(b);
-            return -1;
-        }
-        Py_INCREF(s);
-        b->refs[i] = s;
-        b->texts[i].data = PyUnicode_DATA(s);
-        b->texts[i].len = (size_t)PyUnicode_GET_LENGTH(s);
-        b->texts[i].kind = PyUnicode_KIND(s);
+        total += PySequence_Fast_GET_SIZE(item);
+    }
+    int rc = input_alloc(b, total, n, 1);
+    for (Py_ssize_t i = 0; rc == 0 && i < n; i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
+        Py_ssize_t m = PySequence_Fast_GET_SIZE(item), first = b->n_refs;
+        for (Py_ssize_t j = 0; rc == 0 && j < m; j++)
+            rc = view_str(b, PySequence_Fast_GET_ITEM(item, j), what, single ? j : i, single ? -1 : j,
+                          &b->texts[b->n_refs]);
+        b->words[i].w = b->texts + first;
+        b->words[i].n = (size_t)m;
     }
     Py_DECREF(seq);
-    return 0;
+    if (rc < 0)
+        input_release(b);
+    return rc;
 }
 
 typedef struct {
@@ -581,18 +643,228 @@ static PyObject *new_i64(int nd, npy_intp *dims)
     return PyArray_SimpleNew(nd, dims, NPY_INT64);
 }
 
+/* ---- _Encodings: what tokenizers' Encoding objects hold beyond the output
+ * keys, for BatchEncoding.word_ids(), .tokens(), .sequence_ids() and the
+ * char/word/token maps.  It keeps the engine's encodings of a call (words
+ * and sequence ranges included) and the inputs, and builds a row's lists
+ * only when asked. ---- */
+typedef struct {
+    PyObject_HEAD
+    PyObject *core;          /* the _TokenizerCore: walks an input again for tokens() */
+    hfo_encoding *encs;      /* one per item */
+    size_t n;
+    row_ref *rows;           /* the output's rows */
+    size_t n_rows;
+    size_t L;                /* padding target when padding */
+    int padding, pad_left;
+    input_batch ia, ib;      /* ib.n == 0: no pairs */
+} EncodingsObject;
+
+static void encodings_dealloc(PyObject *self_)
+{
+    EncodingsObject *self = (EncodingsObject *)self_;
+    PyTypeObject *tp = Py_TYPE(self_);
+    for (size_t i = 0; self->encs && i < self->n; i++)
+        hfo_enc_free(&self->encs[i]);
+    PyMem_Free(self->encs);
+    PyMem_Free(self->rows);
+    input_release(&self->ia);
+    input_release(&self->ib);
+    Py_XDECREF(self->core);
+    tp->tp_free(self_);
+    Py_DECREF(tp);
+}
+
+static Py_ssize_t encodings_len(PyObject *self_)
+{
+    return (Py_ssize_t)((EncodingsObject *)self_)->n_rows;
+}
+
+/* Row r's encoding, its padding (in front when pad_left) and padded length. */
+static const hfo_encoding *encodings_row(EncodingsObject *self, PyObject *arg, size_t *r_out,
+                                         size_t *pad_front, size_t *total)
+{
+    Py_ssize_t r = PyLong_AsSsize_t(arg);
+    if (r == -1 && PyErr_Occurred())
+        return NULL;
+    if (r < 0 || (size_t)r >= self->n_rows) {
+        PyErr_Format(PyExc_IndexError, "batch index %zd out of range (%zu rows)", r, self->n_rows);
+        return NULL;
+    }
+    const hfo_encoding *e = self->rows[r].enc;
+    size_t pad = self->padding && self->L > e->len ? self->L - e->len : 0;
+    *r_out = (size_t)r;
+    *pad_front = self->pad_left ? pad : 0;
+    *total = e->len + pad;
+    return e;
+}
+
+/* row(r) -> (words, ranges, offsets): word index or None per token, the
+ * sequence ranges as tokenizers keeps them ((start, end) or None for
+ * sequence 0 and 1; shifted by left padding, as Encoding::pad does), and
+ * offsets; padding included. */
+static PyObject *encodings_row_info(PyObject *self_, PyObject *arg)
+{
+    EncodingsObject *self = (EncodingsObject *)self_;
+    size_t r, front, total;
+    const hfo_encoding *e = encodings_row(self, arg, &r, &front, &total);
+    if (e == NULL)
+        return NULL;
+    PyObject *words = PyList_New((Py_ssize_t)total), *offsets = PyList_New((Py_ssize_t)total);
+    PyObject *ranges = PyTuple_New(2), *res = NULL;
+    if (words == NULL || offsets == NULL || ranges == NULL)
+        goto done;
+    for (size_t i = 0; i < total; i++) {
+        int in = i >= front && i - front < e->len;
+        size_t k = i - front;
+        PyObject *w = in && e->words[k] >= 0 ? PyLong_FromLong(e->words[k]) : Py_NewRef(Py_None);
+        PyObject *o = in ? Py_BuildValue("(kk)", (unsigned long)e->offsets[2 * k],
+                                         (unsigned long)e->offsets[2 * k + 1])
+                         : Py_BuildValue("(ii)", 0, 0);
+        if (w == NULL || o == NULL) {
+            Py_XDECREF(w);
+            Py_XDECREF(o);
+            goto done;
+        }
+        PyList_SET_ITEM(words, (Py_ssize_t)i, w);
+        PyList_SET_ITEM(offsets, (Py_ssize_t)i, o);
+    }
+    for (int s = 0; s < 2; s++) {
+        PyObject *v = (e->seq_set & (1u << s))
+                          ? Py_BuildValue("(nn)", (Py_ssize_t)(e->seq_start[s] + front),
+                                          (Py_ssize_t)(e->seq_end[s] + front))
+                          : Py_NewRef(Py_None);
+        if (v == NULL)
+            goto done;
+        PyTuple_SET_ITEM(ranges, s, v);
+    }
+    res = PyTuple_Pack(3, words, ranges, offsets);
+done:
+    Py_XDECREF(words);
+    Py_XDECREF(offsets);
+    Py_XDECREF(ranges);
+    return res;
+}
+
+/* Walk one item's sequence s again (GIL released) into *out. */
+static int walk_strings(EncodingsObject *self, const hfo_tok *tok, int s, Py_ssize_t item,
+                        hfo_tok_strings *out)
+{
+    const input_batch *in = s == 0 ? &self->ia : &self->ib;
+    hfo_err err = {HFO_OK, ""};
+    hfo_status rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = in->words ? hfo_tok_strings_of_words(tok, &in->words[item], out, &err)
+                   : hfo_tok_strings_of(tok, &in->texts[item], out, &err);
+    Py_END_ALLOW_THREADS
+    if (rc) {
+        hfo_tok_strings_free(out);
+        raise_err(state_of(self->core), &err);
+        return -1;
+    }
+    return 0;
+}
+
+/* tokens(r, text_tokens) -> per token of row r: a str (an added token's
+ * matched text, or with text_tokens the text a model token covers), an int
+ * id (the caller's vocabulary gives its string), or None for padding. */
+static PyObject *encodings_tokens(PyObject *self_, PyObject *args)
+{
+    EncodingsObject *self = (EncodingsObject *)self_;
+    PyObject *arg;
+    int text_tokens;
+    if (!PyArg_ParseTuple(args, "Op", &arg, &text_tokens))
+        return NULL;
+    size_t r, front, total;
+    const hfo_encoding *e = encodings_row(self, arg, &r, &front, &total);
+    if (e == NULL)
+        return NULL;
+    hfo_tok *tok = hfo_py_core_tok(self->core);
+    if (tok == NULL)
+        return NULL;
+    PyObject *out = PyList_New((Py_ssize_t)total);
+    long *idx = PyMem_Calloc(e->len ? e->len : 1, sizeof *idx);
+    if (out == NULL || idx == NULL) {
+        Py_XDECREF(out);
+        PyMem_Free(idx);
+        return PyErr_NoMemory();
+    }
+    for (size_t i = 0; i < total; i++) {
+        int in = i >= front && i - front < e->len;
+        PyObject *v = in ? PyLong_FromLong(e->ids[i - front]) : Py_NewRef(Py_None);
+        if (v == NULL)
+            goto fail;
+        PyList_SET_ITEM(out, (Py_ssize_t)i, v);
+    }
+    for (int s = 0; s < 2; s++) {
+        if (!(e->seq_set & (1u << s)) || e->seq_end[s] <= e->seq_start[s])
+            continue;
+        if (s == 1 && self->ib.n == 0)
+            continue;
+        hfo_tok_strings strs;
+        if (walk_strings(self, tok, s, self->rows[r].sample, &strs) < 0)
+            goto fail;
+        size_t a = e->seq_start[s], b = e->seq_end[s];
+        hfo_tok_strings_align(&strs, e, a, b, idx);
+        int ok = 1;
+        for (size_t k = a; k < b && ok; k++) {
+            long j = idx[k - a];
+            if (j < 0 || (!strs.added[j] && !text_tokens))
+                continue;
+            PyObject *str = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, strs.cps + strs.start[j],
+                                                      (Py_ssize_t)(strs.start[j + 1] - strs.start[j]));
+            if (str == NULL)
+                ok = 0;
+            else
+                Py_SETREF(PyList_GET_ITEM(out, (Py_ssize_t)(k + front)), str);
+        }
+        hfo_tok_strings_free(&strs);
+        if (!ok)
+            goto fail;
+    }
+    PyMem_Free(idx);
+    return out;
+fail:
+    PyMem_Free(idx);
+    Py_DECREF(out);
+    return NULL;
+}
+
+static PyMethodDef encodings_methods[] = {
+    {"row", encodings_row_info, METH_O,
+     "row(r) -> (words, ranges, offsets) of output row r, padding included."},
+    {"tokens", encodings_tokens, METH_VARARGS,
+     "tokens(r, text_tokens) -> per token of row r: str, int id to look up, or None (padding)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot encodings_slots[] = {
+    {Py_tp_doc, "The engine's encodings of one tokenizer call (internal; see BatchEncoding)."},
+    {Py_tp_dealloc, encodings_dealloc},
+    {Py_tp_methods, encodings_methods},
+    {Py_sq_length, encodings_len},
+    {0, NULL},
+};
+
+static PyType_Spec encodings_spec = {
+    .name = "hfonnx._hfonnx._Encodings",
+    .basicsize = sizeof(EncodingsObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = encodings_slots,
+};
+
 static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
 {
     CoreObject *self = (CoreObject *)self_;
     hfo_py_state *st = state_of(self_);
     PyObject *texts, *pairs;
-    int add_special, trunc, padding, pad_left, as_numpy, nthreads, trunc_left = 0;
+    int add_special, trunc, padding, pad_left, as_numpy, nthreads, trunc_left = 0, pretok = 0;
     Py_ssize_t max_length, stride, pad_length, pad_multiple;
     long pad_id, pad_type_id;
     unsigned int want;
-    if (!PyArg_ParseTuple(args, "OOpinninnpllIpi|p", &texts, &pairs, &add_special, &trunc,
+    if (!PyArg_ParseTuple(args, "OOpinninnpllIpi|pi", &texts, &pairs, &add_special, &trunc,
                           &max_length, &stride, &padding, &pad_length, &pad_multiple, &pad_left,
-                          &pad_id, &pad_type_id, &want, &as_numpy, &nthreads, &trunc_left))
+                          &pad_id, &pad_type_id, &want, &as_numpy, &nthreads, &trunc_left, &pretok))
         return NULL;
     if (self->tok == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "_TokenizerCore not initialised");
@@ -602,70 +874,93 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
         PyErr_SetString(st->TokenizerError, "negative max_length, stride or padding length");
         return NULL;
     }
-    text_batch ta, tb;
-    memset(&tb, 0, sizeof tb);
-    if (batch_acquire(texts, "text", &ta) < 0)
+    if (pretok < 0 || pretok > 2) {
+        PyErr_SetString(PyExc_ValueError, "pretok must be 0 (texts), 1 (batch of word lists) or 2 "
+                        "(one word list)");
         return NULL;
-    if (pairs != Py_None) {
-        if (batch_acquire(pairs, "text_pair", &tb) < 0) {
-            batch_release(&ta);
-            return NULL;
-        }
-        if (tb.n != ta.n) {
-            PyErr_Format(PyExc_ValueError, "batch length of `text`: %zd does not match batch "
-                         "length of `text_pair`: %zd.", ta.n, tb.n);
-            batch_release(&ta);
-            batch_release(&tb);
-            return NULL;
-        }
     }
-    size_t n = (size_t)ta.n;
-    hfo_call call = {add_special, (hfo_trunc)trunc, (size_t)max_length, (size_t)stride, trunc_left};
-    hfo_encoding *encs = PyMem_Calloc(n ? n : 1, sizeof *encs);
-    row_ref *rows = NULL;
+    if (st->encodings_type == NULL)
+        return PyErr_Format(PyExc_RuntimeError, "_Encodings type missing");
     PyObject *result = NULL, *arr[5] = {NULL, NULL, NULL, NULL, NULL};
-    if (encs == NULL) {
-        batch_release(&ta);
-        batch_release(&tb);
-        return PyErr_NoMemory();
-    }
+    row_ref *rows = NULL;
     hfo_err err = {HFO_OK, ""};
-    size_t bad = 0;
+    size_t bad = 0, n, n_rows = 0, r = 0, L = 0;
     hfo_status rc;
-    /* Lists whose length is known before encoding (no padding to the
-     * longest, no overflow rows) are built while the batch is encoded. */
+    hfo_call call = {add_special, (hfo_trunc)trunc, (size_t)max_length, (size_t)stride, trunc_left};
+    int has_pair = pairs != Py_None;
     row_builder rb = {{self->ints, self->n_ints}, {NULL}, padding, pad_left,
                       padding == 2 ? (size_t)pad_length : 0, pad_id, pad_type_id};
+    list_stream ls = {&rb, NULL, NULL, 0, 0, NULL, 0};
+    EncodingsObject *info = PyObject_New(EncodingsObject, (PyTypeObject *)st->encodings_type);
+    if (info == NULL)
+        return NULL;
+    /* the fields after the header, zeroed before anything can fail */
+    memset((char *)info + sizeof(PyObject), 0, sizeof *info - sizeof(PyObject));
+    info->core = Py_NewRef(self_);
+    input_batch *ta = &info->ia, *tb = &info->ib;
+    int acquired = pretok ? input_words(texts, "text", pretok == 2, ta) : input_texts(texts, "text", ta);
+    if (acquired < 0)
+        goto error;
+    if (has_pair) {
+        acquired = pretok ? input_words(pairs, "text_pair", pretok == 2, tb)
+                          : input_texts(pairs, "text_pair", tb);
+        if (acquired < 0)
+            goto error;
+        if (tb->n != ta->n) {
+            PyErr_Format(PyExc_ValueError, "batch length of `text`: %zd does not match batch "
+                         "length of `text_pair`: %zd.", ta->n, tb->n);
+            goto error;
+        }
+    }
+    n = (size_t)ta->n;
+    info->encs = PyMem_Calloc(n ? n : 1, sizeof *info->encs);
+    if (info->encs == NULL) {
+        PyErr_NoMemory();
+        goto error;
+    }
+    info->n = n;
+    hfo_encoding *encs = info->encs;
+    /* Lists whose length is known before encoding (no padding to the
+     * longest, no overflow rows) are built while the batch is encoded. */
     if (padding && pad_multiple > 0 && rb.L % (size_t)pad_multiple)
         rb.L += (size_t)pad_multiple - rb.L % (size_t)pad_multiple;
     int streaming = !as_numpy && padding != 1 && !(want & WANT_OVERFLOW);
-    list_stream ls = {&rb, encs, NULL, n, 0, NULL, 0};
+    ls.encs = encs;
+    ls.n = n;
     if (streaming) {
         result = PyDict_New();
         ls.done = PyMem_Calloc(n ? n : 1, 1);
         if (result == NULL || ls.done == NULL) {
             if (result != NULL)
                 PyErr_NoMemory();
-            goto fail;
+            goto error;
         }
         for (int k = 0; k < N_KEYS; k++) {
             if (k > 0 && !(want & list_flags[k]))
                 continue;
             rb.lists[k] = PyList_New((Py_ssize_t)n);
             if (rb.lists[k] == NULL || PyDict_SetItemString(result, list_names[k], rb.lists[k]) < 0)
-                goto fail;
+                goto error;
         }
         ls.ts = PyEval_SaveThread();
-        rc = hfo_tok_encode_batch_ex(self->tok, ta.texts, pairs != Py_None ? tb.texts : NULL, n,
-                                     &call, nthreads, encs, ls.done, stream_progress, &ls, &bad, &err);
+        if (pretok)
+            rc = hfo_tok_encode_words_batch(self->tok, ta->words, has_pair ? tb->words : NULL, n, &call,
+                                            nthreads, encs, ls.done, stream_progress, &ls, &bad, &err);
+        else
+            rc = hfo_tok_encode_batch_ex(self->tok, ta->texts, has_pair ? tb->texts : NULL, n, &call,
+                                         nthreads, encs, ls.done, stream_progress, &ls, &bad, &err);
         stream_turn(&ls, 1);   /* the rest */
         PyEval_RestoreThread(ls.ts);
         if (ls.failed && !rc)
-            goto fail;
+            goto error;
     } else {
         Py_BEGIN_ALLOW_THREADS
-        rc = hfo_tok_encode_batch(self->tok, ta.texts, pairs != Py_None ? tb.texts : NULL, n,
-                                  &call, nthreads, encs, &bad, &err);
+        if (pretok)
+            rc = hfo_tok_encode_words_batch(self->tok, ta->words, has_pair ? tb->words : NULL, n, &call,
+                                            nthreads, encs, NULL, NULL, NULL, &bad, &err);
+        else
+            rc = hfo_tok_encode_batch(self->tok, ta->texts, has_pair ? tb->texts : NULL, n, &call,
+                                      nthreads, encs, &bad, &err);
         Py_END_ALLOW_THREADS
     }
     if (rc) {
@@ -675,20 +970,17 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
             PyErr_NoMemory();
         else
             PyErr_Format(st->TokenizerError, "%s (batch index %zu)", err.msg, bad);
-        goto fail;
+        goto error;
     }
-    if (streaming)
-        goto done;   /* the lists are complete */
     /* rows: each encoding, then its overflowing parts if asked */
-    size_t n_rows = 0;
     for (size_t i = 0; i < n; i++)
         n_rows += 1 + ((want & WANT_OVERFLOW) ? encs[i].n_overflow : 0);
-    rows = PyMem_Calloc(n_rows ? n_rows : 1, sizeof *rows);
+    rows = info->rows = PyMem_Calloc(n_rows ? n_rows : 1, sizeof *rows);
     if (rows == NULL) {
         PyErr_NoMemory();
-        goto fail;
+        goto error;
     }
-    size_t r = 0, L = 0;
+    info->n_rows = n_rows;
     for (size_t i = 0; i < n; i++) {
         rows[r++] = (row_ref){&encs[i], (Py_ssize_t)i};
         if (encs[i].len > L)
@@ -702,9 +994,14 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
         L = (size_t)pad_length;
     if (padding && pad_multiple > 0 && L % (size_t)pad_multiple)
         L += (size_t)pad_multiple - L % (size_t)pad_multiple;
+    info->L = L;
+    info->padding = padding;
+    info->pad_left = pad_left;
+    if (streaming)
+        goto done;   /* the lists are complete */
     result = PyDict_New();
     if (result == NULL)
-        goto done;
+        goto error;
     if (as_numpy) {
         for (size_t k = 0; k < n_rows; k++) {
             size_t len = rows[k].enc->len;
@@ -713,7 +1010,7 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
                                 "Unable to create tensor, you should probably activate truncation "
                                 "and/or padding with 'padding=True' 'truncation=True' to have "
                                 "batched tensors with the same length.");
-                goto fail;
+                goto error;
             }
         }
         if (!padding)
@@ -727,7 +1024,7 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
                 continue;
             arr[k] = new_i64(k == 4 ? 3 : 2, dims);
             if (arr[k] == NULL || PyDict_SetItemString(result, names[k], arr[k]) < 0)
-                goto fail;
+                goto error;
         }
         fill_job fj = {rows, n_rows, L, pad_left, pad_id, pad_type_id,
                        PyArray_DATA((PyArrayObject *)arr[0]),
@@ -743,13 +1040,13 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
             npy_intp d1 = (npy_intp)n_rows;
             PyObject *a = new_i64(1, &d1);
             if (a == NULL)
-                goto fail;
+                goto error;
             for (size_t k = 0; k < n_rows; k++)
                 ((int64_t *)PyArray_DATA((PyArrayObject *)a))[k] = (int64_t)L;
             int e = PyDict_SetItemString(result, "length", a);
             Py_DECREF(a);
             if (e < 0)
-                goto fail;
+                goto error;
         }
     } else {
         for (int k = 0; k < N_KEYS; k++) {
@@ -757,7 +1054,7 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
                 continue;
             rb.lists[k] = PyList_New((Py_ssize_t)n_rows);
             if (rb.lists[k] == NULL || PyDict_SetItemString(result, list_names[k], rb.lists[k]) < 0)
-                goto fail;
+                goto error;
         }
         rb.L = L;
         int gc_was_enabled = PyGC_Disable(), ok = 1;
@@ -766,7 +1063,7 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
         if (gc_was_enabled)
             PyGC_Enable();
         if (!ok)
-            goto fail;
+            goto error;
     }
     if (want & WANT_OVERFLOW) {
         PyObject *m;
@@ -789,26 +1086,29 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
         }
         if (m == NULL || PyDict_SetItemString(result, "overflow_to_sample_mapping", m) < 0) {
             Py_XDECREF(m);
-            goto fail;
+            goto error;
         }
         Py_DECREF(m);
     }
-    goto done;
-fail:
-    Py_CLEAR(result);
 done:
     for (int k = 0; k < N_KEYS; k++)
         Py_XDECREF(rb.lists[k]);
     PyMem_Free(ls.done);
     for (int k = 0; k < 5; k++)
         Py_XDECREF(arr[k]);
-    PyMem_Free(rows);
-    for (size_t i = 0; i < n; i++)
-        hfo_enc_free(&encs[i]);
-    PyMem_Free(encs);
-    batch_release(&ta);
-    batch_release(&tb);
-    return result;
+    PyObject *pair = PyTuple_Pack(2, result, (PyObject *)info);
+    Py_DECREF(result);
+    Py_DECREF(info);
+    return pair;
+error:
+    for (int k = 0; k < N_KEYS; k++)
+        Py_XDECREF(rb.lists[k]);
+    PyMem_Free(ls.done);
+    for (int k = 0; k < 5; k++)
+        Py_XDECREF(arr[k]);
+    Py_XDECREF(result);
+    Py_DECREF(info);
+    return NULL;
 }
 
 static PyObject *core_n_special(PyObject *self_, PyObject *arg)
@@ -840,11 +1140,66 @@ static PyObject *core_normalize(PyObject *self_, PyObject *arg)
     return res;
 }
 
+/* strings(text_or_words, pretok) -> [(id, str, added)]: the tokens of one
+ * sequence without the post-processor (Encoding.tokens; for tokenize()). */
+static PyObject *core_strings(PyObject *self_, PyObject *args)
+{
+    CoreObject *self = (CoreObject *)self_;
+    PyObject *obj;
+    int pretok;
+    if (!PyArg_ParseTuple(args, "Op", &obj, &pretok))
+        return NULL;
+    if (self->tok == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_TokenizerCore not initialised");
+        return NULL;
+    }
+    PyObject *wrapped = PyTuple_Pack(1, obj);
+    if (wrapped == NULL)
+        return NULL;
+    input_batch in;
+    int rc = pretok ? input_words(wrapped, "text", 1, &in) : input_texts(wrapped, "text", &in);
+    Py_DECREF(wrapped);
+    if (rc < 0)
+        return NULL;
+    hfo_tok_strings strs;
+    hfo_err err = {HFO_OK, ""};
+    hfo_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = pretok ? hfo_tok_strings_of_words(self->tok, &in.words[0], &strs, &err)
+                : hfo_tok_strings_of(self->tok, &in.texts[0], &strs, &err);
+    Py_END_ALLOW_THREADS
+    input_release(&in);
+    if (st) {
+        hfo_tok_strings_free(&strs);
+        raise_err(state_of(self_), &err);
+        return NULL;
+    }
+    PyObject *out = PyList_New((Py_ssize_t)strs.n);
+    for (size_t k = 0; out && k < strs.n; k++) {
+        PyObject *item = Py_BuildValue("(iNO)", strs.ids[k],
+                                       PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, strs.cps + strs.start[k],
+                                                                 (Py_ssize_t)(strs.start[k + 1] - strs.start[k])),
+                                       strs.added[k] ? Py_True : Py_False);
+        if (item == NULL) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyList_SET_ITEM(out, (Py_ssize_t)k, item);
+    }
+    hfo_tok_strings_free(&strs);
+    return out;
+}
+
 static PyMethodDef core_methods[] = {
+    {"strings", core_strings, METH_VARARGS,
+     "strings(text, pretok) -> [(id, str, added)]: the tokens of one sequence (text, or a "
+     "list of words with pretok) and the text each covers."},
     {"normalize", core_normalize, METH_O, "normalize(text) -> the normalizer's output"},
     {"encode_batch", core_encode_batch, METH_VARARGS,
      "encode_batch(texts, pairs, add_special_tokens, truncation, max_length, stride, padding, "
-     "pad_length, pad_to_multiple_of, pad_left, pad_id, pad_type_id, want, as_numpy, nthreads)"},
+     "pad_length, pad_to_multiple_of, pad_left, pad_id, pad_type_id, want, as_numpy, nthreads, "
+     "truncate_left=False, pretok=0) -> (dict of outputs, _Encodings); pretok: 0 texts, 1 a batch "
+     "of word lists, 2 one word list (wrapped in a list)"},
     {"n_special", core_n_special, METH_O, "n_special(pair) -> tokens the template adds"},
     {NULL, NULL, 0, NULL},
 };
@@ -925,6 +1280,11 @@ int hfo_py_tokenizer_exec(PyObject *module)
     if (st->tokenizer_type == NULL)
         return -1;
     if (PyModule_AddObjectRef(module, "_TokenizerCore", st->tokenizer_type) < 0)
+        return -1;
+    st->encodings_type = PyType_FromModuleAndSpec(module, &encodings_spec, NULL);
+    if (st->encodings_type == NULL)
+        return -1;
+    if (PyModule_AddObjectRef(module, "_Encodings", st->encodings_type) < 0)
         return -1;
     if (PyModule_AddFunctions(module, tok_functions) < 0)
         return -1;

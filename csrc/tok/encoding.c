@@ -16,7 +16,7 @@ void hfo_enc_free(hfo_encoding *e)
     for (size_t i = 0; i < e->n_overflow; i++)
         hfo_enc_free(&e->overflow[i]);
     free(e->overflow);
-    free(e->ids);  /* the block holding all four arrays */
+    free(e->ids);  /* the block holding all five arrays */
     hfo_enc_init(e);
 }
 
@@ -28,37 +28,41 @@ void hfo_enc_reset(hfo_encoding *e)
     e->overflow = NULL;
     e->n_overflow = e->cap_overflow = 0;
     e->len = 0;
+    e->seq_set = 0;
 }
 
-hfo_status hfo_enc_reserve(hfo_encoding *e, size_t extra, hfo_err *err)
+hfo_status hfo_enc_grow(hfo_encoding *e, size_t extra, hfo_err *err)
 {
-    /* The four arrays live in one block (ids first, so free(e->ids) frees
-     * it): one allocation per encoding instead of four. */
+    /* The five arrays live in one block (ids first, so free(e->ids) frees
+     * it): one allocation per encoding instead of five. */
     if (e->len + extra <= e->cap)
         return HFO_OK;
     size_t cap = e->cap ? e->cap : 16;
     while (cap < e->len + extra) {
-        if (cap > SIZE_MAX / 34)
+        if (cap > SIZE_MAX / 42)
             return hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
         cap *= 2;
     }
-    char *block = malloc(cap * 17);
+    char *block = malloc(cap * 21);
     if (block == NULL)
         return hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
     int32_t *ids = (int32_t *)block;
     int32_t *ty = (int32_t *)(block + cap * 4);
     uint32_t *off = (uint32_t *)(block + cap * 8);
-    uint8_t *sp = (uint8_t *)(block + cap * 16);
+    int32_t *words = (int32_t *)(block + cap * 16);
+    uint8_t *sp = (uint8_t *)(block + cap * 20);
     if (e->len) {
         memcpy(ids, e->ids, e->len * 4);
         memcpy(ty, e->type_ids, e->len * 4);
         memcpy(off, e->offsets, e->len * 8);
+        memcpy(words, e->words, e->len * 4);
         memcpy(sp, e->special, e->len);
     }
     free(e->ids);
     e->ids = ids;
     e->type_ids = ty;
     e->offsets = off;
+    e->words = words;
     e->special = sp;
     e->cap = cap;
     return HFO_OK;
@@ -75,6 +79,7 @@ static hfo_status append_range(hfo_encoding *dst, const hfo_encoding *src, size_
         memcpy(dst->type_ids + dst->len, src->type_ids + a, n * 4);
         memcpy(dst->special + dst->len, src->special + a, n);
         memcpy(dst->offsets + 2 * dst->len, src->offsets + 2 * a, n * 8);
+        memcpy(dst->words + dst->len, src->words + a, n * 4);
     }
     dst->len += n;
     return HFO_OK;
@@ -102,6 +107,9 @@ hfo_status hfo_enc_clone(const hfo_encoding *src, hfo_encoding *dst, hfo_err *er
     hfo_enc_init(dst);
     if (append_range(dst, src, 0, src->len, err))
         goto fail;
+    memcpy(dst->seq_start, src->seq_start, sizeof dst->seq_start);
+    memcpy(dst->seq_end, src->seq_end, sizeof dst->seq_end);
+    dst->seq_set = src->seq_set;
     for (size_t i = 0; i < src->n_overflow; i++) {
         hfo_encoding o;
         if (hfo_enc_clone(&src->overflow[i], &o, err)) {
@@ -159,13 +167,23 @@ hfo_status hfo_enc_truncate_dir(hfo_encoding *e, size_t max_len, size_t stride, 
         if (left ? start == 0 : stop == n)
             break;
     }
-    /* the reference drops the encoding's own previous overflows here */
+    /* the reference drops the encoding's own previous overflows here, and
+     * its sequence ranges ("When truncating, we lose the sequence_ranges") */
     hfo_enc_free(e);
     *e = res;
     return HFO_OK;
 fail:
     hfo_enc_free(&res);
     return err->code;
+}
+
+void hfo_enc_set_sequence(hfo_encoding *e, int s)
+{
+    e->seq_start[s] = 0;
+    e->seq_end[s] = e->len;
+    e->seq_set |= 1u << s;
+    for (size_t k = 0; k < e->n_overflow; k++)
+        hfo_enc_set_sequence(&e->overflow[k], s);
 }
 
 hfo_status hfo_enc_truncate(hfo_encoding *e, size_t max_len, size_t stride, hfo_err *err)
@@ -234,8 +252,16 @@ hfo_status hfo_enc_merge_with(hfo_encoding *self, hfo_encoding *pair, hfo_err *e
     }
     /* 3. finish by merging the pair itself; the combinations replace our
      * previous overflowings (`self.overflowing = overflowings`) */
+    size_t self_len = self->len;
     if ((st = extend(self, pair, err)))
         goto done;
+    for (int s = 0; s < 2; s++) {
+        if (pair->seq_set & (1u << s)) {
+            self->seq_start[s] = self_len + pair->seq_start[s];
+            self->seq_end[s] = self_len + pair->seq_end[s];
+            self->seq_set |= 1u << s;
+        }
+    }
     for (size_t k = 0; k < self->n_overflow; k++)
         hfo_enc_free(&self->overflow[k]);
     self->n_overflow = 0;

@@ -2,8 +2,10 @@
  * (tokenizers/src/processors/template.rs): "[CLS]:0 $A:0 [SEP]:0" and
  * "[CLS]:0 $A:0 [SEP]:0 $B:1 [SEP]:1" for BERT.  Each piece becomes an
  * encoding (a sequence with its type id set, or a special token with offsets
- * (0, 0) and special mask 1), and the pieces are merged left to right with
- * Encoding::merge_with, which is what combines the overflowing parts. */
+ * (0, 0), special mask 1 and no word), and the pieces are merged left to
+ * right with Encoding::merge_with, which is what combines the overflowing
+ * parts.  A sequence piece also records where its tokens land
+ * (set_sequence_id, for Encoding.sequence_ids). */
 #include "tok_internal.h"
 
 #include <stdlib.h>
@@ -20,6 +22,10 @@ void hfo_template_free(hfo_template *t)
 hfo_status hfo_template_init(hfo_template *t, const hfo_piece *pieces, size_t n, hfo_err *err)
 {
     hfo_template_free(t);
+    for (size_t i = 0; i < n; i++)
+        if (pieces[i].seq < -1 || pieces[i].seq > 1)
+            return hfo_err_set(err, HFO_ERR_CONFIG, "template piece %zu: sequence %d (must be 0, 1 "
+                               "or -1 for special tokens)", i, pieces[i].seq);
     t->pieces = calloc(n ? n : 1, sizeof *t->pieces);
     if (t->pieces == NULL)
         return hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
@@ -78,7 +84,7 @@ hfo_status hfo_template_apply(const hfo_template *t, hfo_encoding *a, hfo_encodi
                 continue;
             if (simple) {
                 for (size_t k = 0; k < p->n_ids; k++)
-                    hfo_enc_push(out, p->ids[k], p->type_id, 1, 0, 0);
+                    hfo_enc_push(out, p->ids[k], p->type_id, 1, 0, 0, -1);
                 continue;
             }
             hfo_encoding sp;
@@ -88,7 +94,7 @@ hfo_status hfo_template_apply(const hfo_template *t, hfo_encoding *a, hfo_encodi
                 goto done;
             }
             for (size_t k = 0; k < p->n_ids; k++)
-                hfo_enc_push(&sp, p->ids[k], p->type_id, 1, 0, 0);
+                hfo_enc_push(&sp, p->ids[k], p->type_id, 1, 0, 0, -1);
             if ((st = hfo_enc_merge_with(out, &sp, err)))
                 goto done;
             continue;
@@ -97,13 +103,19 @@ hfo_status hfo_template_apply(const hfo_template *t, hfo_encoding *a, hfo_encodi
         if (src == NULL)
             continue;
         hfo_encoding copy;
-        set_type_ids(src, p->type_id);
         if (simple) {
+            /* what merging the piece would give: its tokens, and its range */
+            size_t start = out->len;
             for (size_t k = 0; k < src->len; k++)
                 hfo_enc_push(out, src->ids[k], p->type_id, src->special[k], src->offsets[2 * k],
-                             src->offsets[2 * k + 1]);
+                             src->offsets[2 * k + 1], src->words[k]);
+            out->seq_start[p->seq] = start;
+            out->seq_end[p->seq] = out->len;
+            out->seq_set |= 1u << p->seq;
             continue;
         }
+        set_type_ids(src, p->type_id);
+        hfo_enc_set_sequence(src, p->seq);
         if ((st = hfo_enc_clone(src, &copy, err)))
             goto done;
         if ((st = hfo_enc_merge_with(out, &copy, err)))

@@ -78,18 +78,4 @@ hfo_status hfo_unigram_add(hfo_model *m, const uint32_t *cps, size_t n, double s
 /* Call once after the last hfo_unigram_add, before encoding. */
 hfo_status hfo_unigram_finish(hfo_model *m, hfo_err *err);
 
-/* ---- tokens.c: Encoding.tokens of one sequence (no special tokens) ------- */
-typedef struct hfo_tok_strings {
-    size_t n, cap;
-    int32_t *ids;
-    uint8_t *added;     /* 1: an added token (its string is its content) */
-    size_t *start;      /* token k is cps[start[k], start[k + 1]) */
-    uint32_t *cps;
-    size_t n_cps, cap_cps;
-} hfo_tok_strings;
-/* Fills *s (caller frees with hfo_tok_strings_free, also on error). */
-hfo_status hfo_tok_strings_of(const hfo_tok *tok, const hfo_text *t, hfo_tok_strings *s,
-                              hfo_err *err);
-void hfo_tok_strings_free(hfo_tok_strings *s);
-
 #endif

@@ -71,7 +71,12 @@ typedef struct hfo_encoding {
     int32_t *type_ids;
     uint8_t *special;     /* 1 for tokens the post-processor added */
     uint32_t *offsets;    /* 2 per token: [start, end) in code points */
-    size_t len, cap;      /* the four arrays are one allocation starting at ids */
+    int32_t *words;       /* word index within its sequence; -1 for the post-processor's tokens */
+    size_t len, cap;      /* the five arrays are one allocation starting at ids */
+    /* tokenizers' sequence_ranges: tokens [seq_start[s], seq_end[s]) come from
+     * sequence s (0 = text, 1 = text_pair) when bit s of seq_set is set */
+    size_t seq_start[2], seq_end[2];
+    unsigned seq_set;
     struct hfo_encoding *overflow;  /* owned array of n_overflow encodings */
     size_t n_overflow, cap_overflow;
 } hfo_encoding;
@@ -176,6 +181,61 @@ hfo_status hfo_tok_encode_batch_ex(const hfo_tok *tok, const hfo_text *a, const 
                                    hfo_encoding *out, _Atomic unsigned char *done,
                                    hfo_batch_progress progress, void *progress_ctx,
                                    size_t *bad_index, hfo_err *err);
+
+/* A pre-tokenized sequence (transformers' is_split_into_words=True): n
+ * words, borrowed.  As tokenizers does, each word goes through the whole
+ * pipeline on its own: its tokens get word index = its position in the list
+ * and offsets relative to the word, and an empty word gives no token. */
+typedef struct hfo_words {
+    const hfo_text *w;
+    size_t n;
+} hfo_words;
+
+/* hfo_tok_encode / hfo_tok_encode_batch_ex for pre-tokenized sequences (b,
+ * the pairs, may be NULL).  Same ownership and errors (done, progress may be
+ * NULL); on error in a word the message names the word's index. */
+hfo_status hfo_tok_encode_words(const hfo_tok *tok, hfo_ws *ws, const hfo_words *a,
+                                const hfo_words *b, const hfo_call *call, hfo_encoding *out,
+                                hfo_err *err);
+hfo_status hfo_tok_encode_words_batch(const hfo_tok *tok, const hfo_words *a, const hfo_words *b,
+                                      size_t n, const hfo_call *call, int nthreads,
+                                      hfo_encoding *out, _Atomic unsigned char *done,
+                                      hfo_batch_progress progress, void *progress_ctx,
+                                      size_t *bad_index, hfo_err *err);
+
+/* ---- tokens.c: the token strings of one sequence (tokenizers'
+ * Encoding.tokens, before truncation and the post-processor) ----------------
+ * A second walk over the same input: token k has id ids[k], offsets
+ * offsets[2k], offsets[2k+1] and word words[k] as the encoding has them, and
+ * the string cps[start[k], start[k + 1]): for an added token matched in the
+ * text (added[k] = 1) the text it matched (normalized for a normalized token,
+ * with the spaces lstrip/rstrip took), for a model token the normalized text
+ * it covers (what a Unigram token is; a WordPiece token's string is its
+ * vocabulary entry, which the caller looks up). */
+typedef struct hfo_tok_strings {
+    size_t n, cap;
+    int32_t *ids;
+    uint8_t *added;     /* 1: an added token matched in the text */
+    uint32_t *offsets;  /* 2 per token, as hfo_encoding's */
+    int32_t *words;
+    size_t *start;      /* n + 1 entries */
+    uint32_t *cps;
+    size_t n_cps, cap_cps;
+} hfo_tok_strings;
+/* Fill *s for a text (t) or a pre-tokenized sequence (words, when t is
+ * NULL).  Caller frees with hfo_tok_strings_free, also on error. */
+hfo_status hfo_tok_strings_of(const hfo_tok *tok, const hfo_text *t, hfo_tok_strings *s,
+                              hfo_err *err);
+hfo_status hfo_tok_strings_of_words(const hfo_tok *tok, const hfo_words *words, hfo_tok_strings *s,
+                                    hfo_err *err);
+void hfo_tok_strings_free(hfo_tok_strings *s);
+/* Which token of s each token e[start, end) of sequence is: the tokens of
+ * one sequence in an encoding (after truncation, in an overflowing part
+ * too) are a contiguous run of its walk, found by id, offsets and word.
+ * idx[k - start] = the index into s, or -1 if no run matches (then every
+ * entry is -1). */
+void hfo_tok_strings_align(const hfo_tok_strings *s, const hfo_encoding *e, size_t start,
+                           size_t end, long *idx);
 
 /* Thread pool (threadpool.c): fn(ctx, i) is called once for every i < n,
  * spread over up to nthreads threads (the caller's included). Safe to call

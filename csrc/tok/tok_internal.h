@@ -114,11 +114,16 @@ struct hfo_ws {
 };
 
 /* ---- encoding.c --------------------------------------------------------- */
-hfo_status hfo_enc_reserve(hfo_encoding *e, size_t extra, hfo_err *err);
+/* Room for `extra` more tokens; the common case (room enough) inline. */
+hfo_status hfo_enc_grow(hfo_encoding *e, size_t extra, hfo_err *err);
+static inline hfo_status hfo_enc_reserve(hfo_encoding *e, size_t extra, hfo_err *err)
+{
+    return e->len + extra <= e->cap ? HFO_OK : hfo_enc_grow(e, extra, err);
+}
 /* Empty e (and free its overflowings) but keep its arrays for reuse. */
 void hfo_enc_reset(hfo_encoding *e);
 static inline void hfo_enc_push(hfo_encoding *e, int32_t id, int32_t type_id, uint8_t special,
-                                uint32_t s, uint32_t end)
+                                uint32_t s, uint32_t end, int32_t word)
 {
     size_t i = e->len++;
     e->ids[i] = id;
@@ -126,7 +131,10 @@ static inline void hfo_enc_push(hfo_encoding *e, int32_t id, int32_t type_id, ui
     e->special[i] = special;
     e->offsets[2 * i] = s;
     e->offsets[2 * i + 1] = end;
+    e->words[i] = word;
 }
+/* Encoding::set_sequence_id: all of e (and of each overflowing part) is sequence s. */
+void hfo_enc_set_sequence(hfo_encoding *e, int s);
 hfo_status hfo_enc_clone(const hfo_encoding *src, hfo_encoding *dst, hfo_err *err);
 /* Encoding::truncate, direction right (left = 0) or left */
 hfo_status hfo_enc_truncate(hfo_encoding *e, size_t max_len, size_t stride, hfo_err *err);
@@ -143,7 +151,9 @@ hfo_status hfo_enc_truncate_pair_dir(hfo_encoding *a, hfo_encoding *b, hfo_trunc
 /* Where a walk over one sequence (added tokens, normalizer, pre-tokenizer,
  * model) hands its results: each word's pieces (offsets within ns, from the
  * word's start a) and each added token (offsets in the original text).
- * tokenizer.c encodes through it; tokens.c collects token strings. */
+ * tokenizer.c encodes through it; tokens.c collects token strings.  Each
+ * call is one split of tokenizers' PreTokenizedString, in order, so a sink
+ * numbers words by counting its calls (Encoding.word_ids). */
 typedef struct hfo_tok_sink {
     hfo_status (*word)(void *ctx, const hfo_norm *ns, uint32_t a, const hfo_pieces *p, hfo_err *err);
     hfo_status (*added)(void *ctx, int32_t id, uint32_t os, uint32_t oe, hfo_err *err);

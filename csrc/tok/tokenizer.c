@@ -194,41 +194,84 @@ hfo_status hfo_tok_walk(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t, const
     return HFO_OK;
 }
 
-/* The encoding sink: ids with offsets into the original text. */
+/* The encoding sink: ids with offsets into the original text, and word
+ * indices: tokenizers numbers the splits of a text (each sink call), while a
+ * pre-tokenized word's tokens all get the word's position in the list. */
+typedef struct enc_sink {
+    hfo_encoding *out;
+    int32_t word;   /* the next split's index, or the fixed one */
+    int32_t step;   /* 1: count splits; 0: pre-tokenized word */
+} enc_sink;
+
 static hfo_status enc_word(void *ctx, const hfo_norm *ns, uint32_t a, const hfo_pieces *p, hfo_err *err)
 {
-    hfo_encoding *out = ctx;
+    enc_sink *c = ctx;
+    hfo_encoding *out = c->out;
+    int32_t w = c->word;
+    c->word += c->step;
     if (hfo_enc_reserve(out, p->len, err))
         return err->code;
     for (size_t k = 0; k < p->len; k++) {
         uint32_t s = a + p->start[k], e = a + p->end[k];
-        hfo_enc_push(out, p->id[k], 0, 0, ns->os[s], ns->oe[e - 1]);
+        hfo_enc_push(out, p->id[k], 0, 0, ns->os[s], ns->oe[e - 1], w);
     }
     return HFO_OK;
 }
 
 static hfo_status enc_added(void *ctx, int32_t id, uint32_t os, uint32_t oe, hfo_err *err)
 {
-    hfo_encoding *out = ctx;
-    if (hfo_enc_reserve(out, 1, err))
+    enc_sink *c = ctx;
+    int32_t w = c->word;
+    c->word += c->step;
+    if (hfo_enc_reserve(c->out, 1, err))
         return err->code;
-    hfo_enc_push(out, id, 0, 0, os, oe);
+    hfo_enc_push(c->out, id, 0, 0, os, oe, w);
     return HFO_OK;
 }
 
+/* One sequence of an item: a text, or a pre-tokenized list of words. */
+typedef struct seq_in {
+    const hfo_text *text;
+    const hfo_words *words;
+} seq_in;
+
 /* Steps 1-5 for one sequence */
-static hfo_status encode_seq(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t, hfo_encoding *out,
+static hfo_status encode_seq(const hfo_tok *tok, hfo_ws *ws, const seq_in *in, hfo_encoding *out,
                              hfo_err *err)
 {
     hfo_enc_reset(out);
-    if (hfo_enc_reserve(out, t->len / 2 + 8, err))
+    if (in->text) {
+        if (hfo_enc_reserve(out, in->text->len / 2 + 8, err))
+            return err->code;
+        enc_sink c = {out, 0, 1};
+        hfo_tok_sink sink = {enc_word, enc_added, &c};
+        return hfo_tok_walk(tok, ws, in->text, &sink, err);
+    }
+    /* tokenizers' encode_single_sequence on a PreTokenized input: each word
+     * encoded alone with word index = its position, the encodings merged
+     * without shifting offsets (Encoding::merge(.., growing_offsets=false)) */
+    const hfo_words *w = in->words;
+    if (w->n > (size_t)INT32_MAX)
+        return hfo_err_set(err, HFO_ERR_INPUT, "too many words (%zu)", w->n);
+    size_t total = 0;
+    for (size_t i = 0; i < w->n; i++)
+        total += w->w[i].len;
+    if (hfo_enc_reserve(out, total / 2 + 8, err))
         return err->code;
-    hfo_tok_sink sink = {enc_word, enc_added, out};
-    return hfo_tok_walk(tok, ws, t, &sink, err);
+    for (size_t i = 0; i < w->n; i++) {
+        enc_sink c = {out, (int32_t)i, 0};
+        hfo_tok_sink sink = {enc_word, enc_added, &c};
+        if (hfo_tok_walk(tok, ws, &w->w[i], &sink, err)) {
+            char msg[sizeof err->msg];
+            memcpy(msg, err->msg, sizeof msg);
+            return hfo_err_set(err, err->code, "word %zu: %s", i, msg);
+        }
+    }
+    return HFO_OK;
 }
 
-hfo_status hfo_tok_encode(const hfo_tok *tok, hfo_ws *ws, const hfo_text *a, const hfo_text *b,
-                          const hfo_call *call, hfo_encoding *out, hfo_err *err)
+static hfo_status encode_item(const hfo_tok *tok, hfo_ws *ws, const seq_in *a, const seq_in *b,
+                              const hfo_call *call, hfo_encoding *out, hfo_err *err)
 {
     hfo_encoding *ea = &ws->ea, *eb = &ws->eb;
     hfo_enc_init(out);
@@ -261,10 +304,26 @@ fail:
     return err->code;
 }
 
+hfo_status hfo_tok_encode(const hfo_tok *tok, hfo_ws *ws, const hfo_text *a, const hfo_text *b,
+                          const hfo_call *call, hfo_encoding *out, hfo_err *err)
+{
+    seq_in sa = {a, NULL}, sb = {b, NULL};
+    return encode_item(tok, ws, &sa, b ? &sb : NULL, call, out, err);
+}
+
+hfo_status hfo_tok_encode_words(const hfo_tok *tok, hfo_ws *ws, const hfo_words *a,
+                                const hfo_words *b, const hfo_call *call, hfo_encoding *out,
+                                hfo_err *err)
+{
+    seq_in sa = {NULL, a}, sb = {NULL, b};
+    return encode_item(tok, ws, &sa, b ? &sb : NULL, call, out, err);
+}
+
 /* ---- batches on the pool ---- */
 typedef struct batch_job {
     const hfo_tok *tok;
-    const hfo_text *a, *b;
+    const hfo_text *a, *b;      /* texts, or */
+    const hfo_words *wa, *wb;   /* pre-tokenized sequences */
     const hfo_call *call;
     hfo_encoding *out;
     hfo_ws **ws;            /* one per worker */
@@ -282,8 +341,11 @@ static void batch_item(void *ctx, size_t i, int worker)
     batch_job *job = ctx;
     if (!atomic_load_explicit(&job->failed, memory_order_relaxed)) {
         hfo_err err;
-        if (hfo_tok_encode(job->tok, job->ws[worker], &job->a[i], job->b ? &job->b[i] : NULL,
-                           job->call, &job->out[i], &err)) {
+        seq_in sa = {job->a ? &job->a[i] : NULL, job->wa ? &job->wa[i] : NULL};
+        seq_in sb = {job->b ? &job->b[i] : NULL, job->wb ? &job->wb[i] : NULL};
+        int pair = job->b != NULL || job->wb != NULL;
+        if (encode_item(job->tok, job->ws[worker], &sa, pair ? &sb : NULL, job->call, &job->out[i],
+                        &err)) {
             pthread_mutex_lock(&job->lock);
             if (!atomic_load(&job->failed) || i < job->bad_index) {
                 atomic_store(&job->failed, 1);
@@ -297,6 +359,42 @@ static void batch_item(void *ctx, size_t i, int worker)
         atomic_store_explicit(&job->done[i], 1, memory_order_release);
     if (worker == 0 && job->progress)
         job->progress(job->progress_ctx);
+}
+
+static hfo_status run_batch(batch_job *job, size_t n, int nthreads, size_t *bad_index, hfo_err *err)
+{
+    for (size_t i = 0; i < n; i++)
+        hfo_enc_init(&job->out[i]);
+    if (nthreads <= 0)
+        nthreads = hfo_pool_get_threads();
+    if ((size_t)nthreads > n)
+        nthreads = n ? (int)n : 1;
+    pthread_mutex_init(&job->lock, NULL);
+    atomic_init(&job->failed, 0);
+    job->ws = calloc((size_t)nthreads, sizeof *job->ws);
+    hfo_status st = HFO_OK;
+    if (job->ws == NULL) {
+        st = hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int w = 0; w < nthreads; w++) {
+        if ((job->ws[w] = hfo_ws_new()) == NULL) {
+            st = hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+    }
+    hfo_pool_run(n, nthreads, batch_item, job);
+    if (job->failed) {
+        *err = job->err;
+        *bad_index = job->bad_index;
+        st = err->code;
+    }
+done:
+    for (int w = 0; job->ws && w < nthreads; w++)
+        hfo_ws_free(job->ws[w]);
+    free(job->ws);
+    pthread_mutex_destroy(&job->lock);
+    return st;
 }
 
 hfo_status hfo_tok_encode_batch(const hfo_tok *tok, const hfo_text *a, const hfo_text *b,
@@ -313,36 +411,18 @@ hfo_status hfo_tok_encode_batch_ex(const hfo_tok *tok, const hfo_text *a, const 
                                    hfo_batch_progress progress, void *progress_ctx,
                                    size_t *bad_index, hfo_err *err)
 {
-    for (size_t i = 0; i < n; i++)
-        hfo_enc_init(&out[i]);
-    if (nthreads <= 0)
-        nthreads = hfo_pool_get_threads();
-    if ((size_t)nthreads > n)
-        nthreads = n ? (int)n : 1;
     batch_job job = {.tok = tok, .a = a, .b = b, .call = call, .out = out, .done = done,
-                     .progress = progress, .progress_ctx = progress_ctx,
-                     .lock = PTHREAD_MUTEX_INITIALIZER};
-    atomic_init(&job.failed, 0);
-    job.ws = calloc((size_t)nthreads, sizeof *job.ws);
-    if (job.ws == NULL)
-        return hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
-    hfo_status st = HFO_OK;
-    for (int w = 0; w < nthreads; w++) {
-        if ((job.ws[w] = hfo_ws_new()) == NULL) {
-            st = hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
-            goto done;
-        }
-    }
-    hfo_pool_run(n, nthreads, batch_item, &job);
-    if (job.failed) {
-        *err = job.err;
-        *bad_index = job.bad_index;
-        st = err->code;
-    }
-done:
-    for (int w = 0; w < nthreads; w++)
-        hfo_ws_free(job.ws[w]);
-    free(job.ws);
-    pthread_mutex_destroy(&job.lock);
-    return st;
+                     .progress = progress, .progress_ctx = progress_ctx};
+    return run_batch(&job, n, nthreads, bad_index, err);
+}
+
+hfo_status hfo_tok_encode_words_batch(const hfo_tok *tok, const hfo_words *a, const hfo_words *b,
+                                      size_t n, const hfo_call *call, int nthreads,
+                                      hfo_encoding *out, _Atomic unsigned char *done,
+                                      hfo_batch_progress progress, void *progress_ctx,
+                                      size_t *bad_index, hfo_err *err)
+{
+    batch_job job = {.tok = tok, .wa = a, .wb = b, .call = call, .out = out, .done = done,
+                     .progress = progress, .progress_ctx = progress_ctx};
+    return run_batch(&job, n, nthreads, bad_index, err);
 }
