@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CSRC = ROOT / "csrc"
 SOURCES = ["added_tokens.c", "encoding.c", "model_wordpiece.c", "normalized.c", "normalizer_bert.c",
-           "postproc_template.c", "pretok_bert.c", "threadpool.c", "tokenizer.c", "unicode.c",
+           "postproc_template.c", "pretok_bert.c", "threadpool.c", "tokenizer.c", "tokens.c", "unicode.c",
            "unicode_tables.c", "walk_bert.c"]
 
 

@@ -19,7 +19,7 @@ typedef struct str_ctx {
     const hfo_tok *tok;
     const hfo_text *t;   /* the text being walked (a whole text, or one word) */
     int32_t word;        /* next split's index, or the fixed one */
-    int fixed;
+    int32_t step;        /* 1: count splits; 0: a pre-tokenized word */
 } str_ctx;
 
 static hfo_status grow_cps(hfo_tok_strings *s, size_t n, hfo_err *err)
@@ -81,7 +81,8 @@ static hfo_status str_word(void *ctx, const hfo_norm *ns, uint32_t a, const hfo_
 {
     str_ctx *c = ctx;
     hfo_tok_strings *s = c->s;
-    int32_t w = c->fixed ? c->word : c->word++;
+    int32_t w = c->word;
+    c->word += c->step;
     for (size_t k = 0; k < p->len; k++) {
         uint32_t b = a + p->start[k], e = a + p->end[k];
         if (grow_cps(s, e - b, err))
@@ -98,7 +99,8 @@ static hfo_status str_added(void *ctx, int32_t id, uint32_t os, uint32_t oe, hfo
 {
     str_ctx *c = ctx;
     hfo_tok_strings *s = c->s;
-    int32_t w = c->fixed ? c->word : c->word++;
+    int32_t w = c->word;
+    c->word += c->step;
     unsigned flags = 0;
     for (size_t i = 0; i < c->tok->added.len; i++) {
         if (c->tok->added.v[i].id == id) {
@@ -145,7 +147,7 @@ hfo_status hfo_tok_strings_of(const hfo_tok *tok, const hfo_text *t, hfo_tok_str
     hfo_ws *ws = NULL;
     hfo_status st = strings_begin(tok, s, &ws, err);
     if (st == HFO_OK) {
-        str_ctx c = {s, tok, t, 0, 0};
+        str_ctx c = {s, tok, t, 0, 1};
         hfo_tok_sink sink = {str_word, str_added, &c};
         st = hfo_tok_walk(tok, ws, t, &sink, err);
     }
@@ -161,7 +163,7 @@ hfo_status hfo_tok_strings_of_words(const hfo_tok *tok, const hfo_words *words, 
     if (st == HFO_OK && words->n > (size_t)INT32_MAX)
         st = hfo_err_set(err, HFO_ERR_INPUT, "too many words (%zu)", words->n);
     for (size_t i = 0; st == HFO_OK && i < words->n; i++) {
-        str_ctx c = {s, tok, &words->w[i], (int32_t)i, 1};
+        str_ctx c = {s, tok, &words->w[i], (int32_t)i, 0};
         hfo_tok_sink sink = {str_word, str_added, &c};
         st = hfo_tok_walk(tok, ws, &words->w[i], &sink, err);
     }

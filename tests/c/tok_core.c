@@ -4,8 +4,11 @@
  * code-unit width (ASCII, accents, combining marks, CJK, emoji, controls,
  * NUL, U+FFFD, U+2028, the added tokens, now and then a lone surrogate)
  * through every truncation strategy, stride, pair/single and the thread
- * pool; checks the invariants every encoding must keep and that a batch on
- * the pool equals the same items encoded one by one.  Expected token
+ * pool, as texts and as pre-tokenized word lists; checks the invariants
+ * every encoding must keep (word indices and sequence ranges included), that
+ * a batch on the pool equals the same items encoded one by one, that word
+ * lists encode as their words one by one, and that every token of every row
+ * is found among its sequence's token strings (tokens.c).  Expected token
  * values are checked by the Python tests against `tokenizers`; the one
  * literal below is the reference's own unit-test example. */
 #include "tok/tok.h"
@@ -124,32 +127,98 @@ static void *pack(const uint32_t *cps, size_t n, int *kind)
     return p;
 }
 
-static void check_encoding(const hfo_encoding *e, size_t la, size_t lb, int depth)
+/* The invariants of every encoding (and overflowing part): offsets inside
+ * the input, special tokens (the template's) with no offsets and no word,
+ * the sequence ranges of a template-made encoding covering exactly the
+ * other tokens, in order, with the pair's type id, word indices never going
+ * down inside a range (truncation keeps contiguous runs).  For pre-tokenized
+ * input, la/lb are the longest word, and words are below n_words. */
+static void check_encoding(const hfo_encoding *e, size_t la, size_t lb, int pair, long n_words)
 {
     size_t lim = la > lb ? la : lb;
     for (size_t i = 0; i < e->len; i++) {
         uint32_t s = e->offsets[2 * i], t = e->offsets[2 * i + 1];
         CHECK(s <= t && t <= lim, "offsets (%u, %u) outside [0, %zu]", s, t, lim);
         if (e->special[i])
-            CHECK(s == 0 && t == 0, "special token with offsets");
+            CHECK(s == 0 && t == 0 && e->words[i] == -1, "special token with offsets or a word");
+        else
+            CHECK(e->words[i] >= 0 && (n_words < 0 || e->words[i] < n_words), "word %d", e->words[i]);
         CHECK(e->ids[i] >= 0 && e->ids[i] < 200, "id %d", e->ids[i]);
         CHECK(e->type_ids[i] == 0 || e->type_ids[i] == 1, "type id");
+        int in = 0;
+        for (int q = 0; q < 2; q++)
+            if ((e->seq_set >> q & 1) && e->seq_start[q] <= i && i < e->seq_end[q]) {
+                in++;
+                CHECK(e->type_ids[i] == q, "token %zu of sequence %d has type id %d", i, q, e->type_ids[i]);
+            }
+        CHECK(in == !e->special[i], "token %zu is in %d sequence ranges (special %d)", i, in, e->special[i]);
     }
+    CHECK(e->seq_set == (pair ? 3u : 1u), "sequence ranges set: %u", e->seq_set);
+    for (int q = 0; q < 2; q++) {
+        if (!(e->seq_set >> q & 1))
+            continue;
+        CHECK(e->seq_start[q] <= e->seq_end[q] && e->seq_end[q] <= e->len, "range %d", q);
+        for (size_t i = e->seq_start[q] + 1; i < e->seq_end[q] && i < e->len; i++)
+            CHECK(e->words[i] >= e->words[i - 1], "word ids go down at %zu", i);
+    }
+    if (pair && e->seq_set == 3u)
+        CHECK(e->seq_end[0] <= e->seq_start[1], "sequence 1 before sequence 0");
     for (size_t k = 0; k < e->n_overflow; k++)
-        check_encoding(&e->overflow[k], la, lb, depth + 1);
+        check_encoding(&e->overflow[k], la, lb, pair, n_words);
 }
 
 static int same(const hfo_encoding *x, const hfo_encoding *y)
 {
-    if (x->len != y->len || x->n_overflow != y->n_overflow)
+    if (x->len != y->len || x->n_overflow != y->n_overflow || x->seq_set != y->seq_set)
         return 0;
+    for (int q = 0; q < 2; q++)
+        if ((x->seq_set >> q & 1) && (x->seq_start[q] != y->seq_start[q] || x->seq_end[q] != y->seq_end[q]))
+            return 0;
     if (x->len && (memcmp(x->ids, y->ids, x->len * 4) || memcmp(x->type_ids, y->type_ids, x->len * 4) ||
-                   memcmp(x->special, y->special, x->len) || memcmp(x->offsets, y->offsets, x->len * 8)))
+                   memcmp(x->special, y->special, x->len) || memcmp(x->offsets, y->offsets, x->len * 8) ||
+                   memcmp(x->words, y->words, x->len * 4)))
         return 0;
     for (size_t k = 0; k < x->n_overflow; k++)
         if (!same(&x->overflow[k], &y->overflow[k]))
             return 0;
     return 1;
+}
+
+/* Every token of every row (overflowing parts too) is found among the
+ * token strings of a new walk over its sequence, strings non-empty. */
+static void check_strings_row(const hfo_tok *tok, const hfo_text *ta, const hfo_words *wa,
+                              const hfo_text *tb, const hfo_words *wb, const hfo_encoding *e)
+{
+    for (int q = 0; q < 2; q++) {
+        if (!(e->seq_set >> q & 1) || (q == 1 && tb == NULL && wb == NULL))
+            continue;
+        hfo_tok_strings s;
+        hfo_err err;
+        const hfo_text *t = q ? tb : ta;
+        const hfo_words *w = q ? wb : wa;
+        hfo_status st = t ? hfo_tok_strings_of(tok, t, &s, &err) : hfo_tok_strings_of_words(tok, w, &s, &err);
+        CHECK(st == HFO_OK, "strings: %s", err.msg);
+        size_t a = e->seq_start[q], b = e->seq_end[q];
+        long idx[512];
+        if (st == HFO_OK && b - a <= 512) {
+            hfo_tok_strings_align(&s, e, a, b, idx);
+            for (size_t k = a; k < b; k++) {
+                long j = idx[k - a];
+                CHECK(j >= 0, "token %zu of sequence %d not found among its strings", k, q);
+                if (j >= 0)
+                    CHECK(s.start[j + 1] > s.start[j], "empty token string");
+            }
+        }
+        hfo_tok_strings_free(&s);
+    }
+    for (size_t k = 0; k < e->n_overflow; k++)
+        check_strings_row(tok, ta, wa, tb, wb, &e->overflow[k]);
+}
+
+static void check_strings(const hfo_tok *tok, const hfo_text *ta, const hfo_words *wa,
+                          const hfo_text *tb, const hfo_words *wb, const hfo_encoding *e)
+{
+    check_strings_row(tok, ta, wa, tb, wb, e);
 }
 
 #define N_ITEMS 64
@@ -193,7 +262,8 @@ static void fuzz(hfo_tok *tok, int rounds)
                 n_ok++;
                 n_tokens += (long)one.len;
                 n_overflow += (long)one.n_overflow;
-                check_encoding(&one, ta[i].len, with_pair ? tb[i].len : 0, 0);
+                check_encoding(&one, ta[i].len, with_pair ? tb[i].len : 0, with_pair, -1);
+                check_strings(tok, &ta[i], NULL, with_pair ? &tb[i] : NULL, NULL, &one);
                 if (bst == HFO_OK)
                     CHECK(same(&one, &batch[i]), "batch item %d differs from the item alone", i);
             } else {
@@ -218,6 +288,146 @@ static void fuzz(hfo_tok *tok, int rounds)
     hfo_ws_free(ws);
 }
 
+/* Pre-tokenized input: random texts cut at their spaces (so empty words
+ * too).  A batch equals its items; every encoding keeps the invariants with
+ * words below the word count and offsets inside the word; and with no
+ * truncation and no special tokens the tokens are each word's own
+ * encoding, one after the other, with word index = the word's position. */
+static void fuzz_words(hfo_tok *tok, int rounds)
+{
+    hfo_ws *ws = hfo_ws_new();
+    CHECK(ws != NULL, "ws");
+    hfo_call plain = HFO_CALL_DEFAULT;
+    plain.add_special_tokens = 0;
+    for (int r = 0; r < rounds; r++) {
+        hfo_call call = HFO_CALL_DEFAULT;
+        call.add_special_tokens = rnd(4) != 0;
+        call.truncation = (hfo_trunc)rnd(4);
+        call.max_length = rnd(24);
+        call.stride = rnd(6);
+        call.truncate_left = rnd(2);
+        int with_pair = rnd(2);
+        static uint32_t cps[2][N_ITEMS][64];
+        static hfo_text wtexts[2][N_ITEMS][64];
+        hfo_words wa[N_ITEMS], wb[N_ITEMS];
+        size_t longest[2][N_ITEMS];
+        void *bufs[2][N_ITEMS];
+        for (int i = 0; i < N_ITEMS; i++) {
+            for (int q = 0; q < 2; q++) {
+                size_t n;
+                random_text(cps[q][i], &n, 1);
+                int kind;
+                bufs[q][i] = pack(cps[q][i], n, &kind);
+                size_t nw = 0, start = 0;
+                longest[q][i] = 0;
+                for (size_t k = 0; k <= n; k++) {
+                    if (k == n || cps[q][i][k] == ' ') {
+                        if (k > start || rnd(2)) {  /* some empty words, not all */
+                            wtexts[q][i][nw++] = (hfo_text){(char *)bufs[q][i] + start * (size_t)kind, k - start, kind};
+                            if (k - start > longest[q][i])
+                                longest[q][i] = k - start;
+                        }
+                        start = k + 1;
+                    }
+                }
+                hfo_words w = {wtexts[q][i], nw};
+                if (q == 0) wa[i] = w; else wb[i] = w;
+            }
+        }
+        hfo_encoding batch[N_ITEMS];
+        hfo_err berr;
+        size_t bad = 0;
+        static _Atomic unsigned char done[N_ITEMS];
+        for (int i = 0; i < N_ITEMS; i++)
+            done[i] = 0;
+        hfo_status bst = hfo_tok_encode_words_batch(tok, wa, with_pair ? wb : NULL, N_ITEMS, &call,
+                                                    2 + rnd(3), batch, done, NULL, NULL, &bad, &berr);
+        for (int i = 0; i < N_ITEMS; i++)
+            CHECK(done[i] == 1, "words: item %d not marked done", i);
+        size_t first_bad = N_ITEMS;
+        for (int i = 0; i < N_ITEMS; i++) {
+            hfo_encoding one, whole;
+            hfo_err err;
+            hfo_status st = hfo_tok_encode_words(tok, ws, &wa[i], with_pair ? &wb[i] : NULL, &call, &one, &err);
+            if (st == HFO_OK) {
+                n_ok++;
+                long nw = (long)(wa[i].n > wb[i].n || !with_pair ? wa[i].n : wb[i].n);
+                check_encoding(&one, longest[0][i], with_pair ? longest[1][i] : 0, with_pair, nw);
+                check_strings(tok, NULL, &wa[i], NULL, with_pair ? &wb[i] : NULL, &one);
+                if (bst == HFO_OK)
+                    CHECK(same(&one, &batch[i]), "words: batch item %d differs from the item alone", i);
+            } else {
+                n_err++;
+                CHECK(st == HFO_ERR_INPUT && strlen(err.msg) > 0, "unexpected error %d: %s", st, err.msg);
+                if (first_bad == N_ITEMS)
+                    first_bad = (size_t)i;
+            }
+            hfo_enc_free(&one);
+            /* the words one by one */
+            if (hfo_tok_encode_words(tok, ws, &wa[i], NULL, &plain, &whole, &err) == HFO_OK) {
+                size_t at = 0;
+                for (size_t w = 0; w < wa[i].n; w++) {
+                    hfo_encoding alone;
+                    if (hfo_tok_encode(tok, ws, &wa[i].w[w], NULL, &plain, &alone, &err) != HFO_OK) {
+                        CHECK(0, "word %zu alone fails: %s", w, err.msg);
+                        break;
+                    }
+                    for (size_t k = 0; k < alone.len; k++, at++) {
+                        CHECK(at < whole.len && whole.ids[at] == alone.ids[k] && whole.words[at] == (int32_t)w &&
+                              whole.offsets[2 * at] == alone.offsets[2 * k] &&
+                              whole.offsets[2 * at + 1] == alone.offsets[2 * k + 1],
+                              "item %d word %zu token %zu differs from the word alone", i, w, k);
+                    }
+                    hfo_enc_free(&alone);
+                }
+                CHECK(at == whole.len, "item %d: %zu tokens, the words alone give %zu", i, whole.len, at);
+            }
+            hfo_enc_free(&whole);
+        }
+        if (bst != HFO_OK)
+            CHECK(bad == first_bad, "words: batch reported item %zu, first failing item is %zu", bad, first_bad);
+        else
+            CHECK(first_bad == N_ITEMS, "words: batch succeeded but item %zu fails alone", first_bad);
+        for (int i = 0; i < N_ITEMS; i++) {
+            hfo_enc_free(&batch[i]);
+            free(bufs[0][i]);
+            free(bufs[1][i]);
+        }
+    }
+    hfo_ws_free(ws);
+}
+
+/* Word indices of a text: each split of the pre-tokenizer, each added token
+ * its own word, counted from 0 without gaps (a split always gives a token). */
+static void word_ids(hfo_tok *tok)
+{
+    hfo_ws *ws = hfo_ws_new();
+    hfo_call call = HFO_CALL_DEFAULT;
+    call.add_special_tokens = 0;
+    for (int r = 0; r < 300; r++) {
+        uint32_t cps[64];
+        size_t n;
+        random_text(cps, &n, 0);
+        int kind;
+        void *buf = pack(cps, n, &kind);
+        hfo_text t = {buf, n, kind};
+        hfo_encoding e;
+        hfo_err err;
+        if (hfo_tok_encode(tok, ws, &t, NULL, &call, &e, &err) == HFO_OK) {
+            for (size_t i = 0; i < e.len; i++)
+                CHECK(e.words[i] == (i ? e.words[i - 1] : 0) || (i && e.words[i] == e.words[i - 1] + 1),
+                      "word ids jump at token %zu", i);
+        }
+        hfo_enc_free(&e);
+        free(buf);
+    }
+    hfo_ws_free(ws);
+    /* a template piece must name sequence 0, 1 or a special token */
+    hfo_piece bad[1] = {{2, 0, NULL, 0}};
+    hfo_err err;
+    CHECK(hfo_tok_set_template(tok, 0, bad, 1, &err) == HFO_ERR_CONFIG, "template with sequence 2");
+}
+
 static void banana(hfo_tok *tok)
 {
     /* tokenizers' own WordPiece unit test: "banana" -> ba ##na ##na */
@@ -240,6 +450,8 @@ int main(void)
         hfo_tok *tok = build(lower);
         banana(tok);
         fuzz(tok, 150);
+        fuzz_words(tok, 100);
+        word_ids(tok);
         hfo_tok_free(tok);
     }
     hfo_pool_set_threads(3);
