@@ -37,12 +37,15 @@ hfo_status hfo_enc_grow(hfo_encoding *e, size_t extra, hfo_err *err)
      * it): one allocation per encoding instead of five. */
     if (e->len + extra <= e->cap)
         return HFO_OK;
-    size_t cap = e->cap ? e->cap : 16;
-    while (cap < e->len + extra) {
-        if (cap > SIZE_MAX / 42)
-            return hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
+    if (e->len + extra > SIZE_MAX / 42)
+        return hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
+    /* The first reservation is taken as given (the template reserves a
+     * row's exact length, and a batch keeps every row); later ones double. */
+    size_t cap = e->cap ? e->cap : e->len + extra;
+    if (cap < 8)
+        cap = 8;
+    while (cap < e->len + extra)
         cap *= 2;
-    }
     char *block = malloc(cap * 21);
     if (block == NULL)
         return hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");

@@ -105,10 +105,16 @@ hfo_status hfo_template_apply(const hfo_template *t, hfo_encoding *a, hfo_encodi
         hfo_encoding copy;
         if (simple) {
             /* what merging the piece would give: its tokens, and its range */
-            size_t start = out->len;
-            for (size_t k = 0; k < src->len; k++)
-                hfo_enc_push(out, src->ids[k], p->type_id, src->special[k], src->offsets[2 * k],
-                             src->offsets[2 * k + 1], src->words[k]);
+            size_t start = out->len, m = src->len;
+            if (m) {
+                memcpy(out->ids + start, src->ids, m * 4);
+                memcpy(out->special + start, src->special, m);
+                memcpy(out->offsets + 2 * start, src->offsets, m * 8);
+                memcpy(out->words + start, src->words, m * 4);
+                for (size_t k = 0; k < m; k++)
+                    out->type_ids[start + k] = p->type_id;
+            }
+            out->len += m;
             out->seq_start[p->seq] = start;
             out->seq_end[p->seq] = out->len;
             out->seq_set |= 1u << p->seq;
