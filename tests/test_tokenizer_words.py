@@ -15,7 +15,6 @@ import os
 import pickle
 import re
 
-import numpy as np
 import pytest
 
 transformers = pytest.importorskip("transformers")
