@@ -21,15 +21,19 @@ from __future__ import annotations
 import collections
 import json
 import os
+import sys
+import warnings
+from collections.abc import Mapping, Sized
 from typing import Any, Iterable, NamedTuple
 
 import numpy as np
 
 from . import _hfonnx
+from .added_tokens import AddedToken, AddedVocab, as_token, is_added_token
 from .errors import TokenizerError
 
-__all__ = ["BatchEncoding", "TokenSpan", "CharSpan", "PreTrainedTokenizerBase", "BertTokenizer", "AutoTokenizer",
-           "set_num_threads", "get_num_threads"]
+__all__ = ["BatchEncoding", "TokenSpan", "CharSpan", "AddedToken", "PreTrainedTokenizerBase",
+           "BertTokenizer", "AutoTokenizer", "set_num_threads", "get_num_threads"]
 
 VERY_LARGE_INTEGER = int(1e30)  # transformers: model_max_length when unknown
 LARGE_INTEGER = int(1e20)
@@ -39,6 +43,13 @@ _WANT_TYPE_IDS, _WANT_ATTENTION, _WANT_SPECIAL, _WANT_OFFSETS, _WANT_LENGTH, _WA
 _ADDED_SPECIAL, _ADDED_NORMALIZED, _ADDED_LSTRIP, _ADDED_RSTRIP, _ADDED_SINGLE_WORD = 1, 2, 4, 8, 16
 _TRUNCATION = {"longest_first": 1, "only_first": 2, "only_second": 3, "do_not_truncate": 0}
 _PADDING = {"longest": 1, "max_length": 2, "do_not_pad": 0}
+_PAD_LONGEST, _PAD_MAX_LENGTH = 1, 2
+# the arguments a call passes on to one side's encoding (_encode_texts)
+_CALL_ARGS = frozenset((
+    "add_special_tokens", "padding", "truncation", "max_length", "stride", "is_split_into_words",
+    "pad_to_multiple_of", "padding_side", "return_tensors", "return_token_type_ids",
+    "return_attention_mask", "return_overflowing_tokens", "return_special_tokens_mask",
+    "return_offsets_mapping", "return_length"))
 # Rust's char::is_whitespace (the White_Space property); not Python's isspace()
 _RUST_WHITESPACE = ("\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
                     "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
@@ -90,11 +101,13 @@ class BatchEncoding(collections.UserDict):
     what they need from the call and builds a row's lists on first use.
     """
 
-    def __init__(self, data=None, encodings=None, tokenizer=None):
+    def __init__(self, data=None, encodings=None, tokenizer=None, *, tensor_type=None,
+                 prepend_batch_axis: bool = False):
         super().__init__(data)
         self._encodings = encodings      # _hfonnx._Encodings, or None
         self._tokenizer = tokenizer
         self._rows: dict[int, tuple] = {}
+        self.convert_to_tensors(tensor_type, prepend_batch_axis)
 
     def __getattr__(self, item: str):
         if item.startswith("_"):  # not set (an unpickled object): not a data key either
@@ -281,22 +294,93 @@ class BatchEncoding(collections.UserDict):
         t = self.char_to_token(b, c, sequence_index)
         return None if t is None else self.token_to_word(b, t)
 
-    def convert_to_tensors(self, tensor_type: str | None = None) -> "BatchEncoding":
-        """Convert the values in place to ``"np"`` arrays or ``"pt"`` tensors."""
+    def convert_to_tensors(self, tensor_type: str | None = None,
+                           prepend_batch_axis: bool = False) -> "BatchEncoding":
+        """Convert the values in place to ``"np"`` arrays or ``"pt"`` tensors, as
+        transformers' ``BatchEncoding.convert_to_tensors``: dtypes follow the
+        values (int64 for token ids, float for float labels), values that are
+        already arrays/tensors are kept, ragged rows give a numpy object array
+        and a ValueError for torch."""
         if tensor_type is None:
             return self
         tensor_type = str(getattr(tensor_type, "value", tensor_type))
-        for k, v in list(self.data.items()):
-            if not isinstance(v, np.ndarray):
-                v = np.asarray(v, dtype=np.int64)
-            if tensor_type == "pt":
-                import torch
-                v = torch.from_numpy(v)
-            elif tensor_type != "np":
-                raise TokenizerError(f"return_tensors={tensor_type!r} is not supported "
-                                     "(use None, 'np' or 'pt')")
-            self.data[k] = v
+        if tensor_type == "pt":
+            import torch
+
+            def as_tensor(value):
+                if isinstance(value, np.ndarray):  # our C output: same values and dtype, no copy
+                    return torch.from_numpy(value)
+                if isinstance(value, list) and len(value) > 0 and isinstance(value[0], np.ndarray):
+                    return torch.from_numpy(np.array(value))
+                return torch.tensor(value, dtype=torch.int64 if _is_empty(value) else None)
+            is_tensor = torch.is_tensor
+        elif tensor_type == "np":
+            def as_tensor(value):
+                if (isinstance(value, (list, tuple)) and len(value) > 0
+                        and isinstance(value[0], (list, tuple, np.ndarray))
+                        and len({len(v) for v in value}) > 1):
+                    return np.asarray([np.asarray(v) for v in value], dtype=object)  # ragged
+                return np.asarray(value, dtype=np.int64 if _is_empty(value) else None)
+
+            def is_tensor(value):
+                return isinstance(value, np.ndarray)
+        else:
+            raise TokenizerError(f"return_tensors={tensor_type!r} is not supported "
+                                 "(use None, 'np' or 'pt')")
+        for key, value in list(self.data.items()):
+            if prepend_batch_axis:
+                value = [value]
+            if is_tensor(value):
+                continue
+            try:
+                self.data[key] = as_tensor(value)
+            except Exception as e:
+                raise ValueError(
+                    "Unable to create tensor, you should probably activate truncation and/or padding "
+                    "with 'padding=True' 'truncation=True' to have batched tensors with the same length. "
+                    f"Perhaps your features (`{key}` in this case) have excessive nesting (inputs type "
+                    "`list` where type `int` is expected).") from e
         return self
+
+    def to(self, device, *, non_blocking: bool = False) -> "BatchEncoding":
+        """Move every torch tensor to ``device`` (as transformers); other values stay."""
+        torch = sys.modules.get("torch")
+        if isinstance(device, (str, int)) or (torch is not None and isinstance(device, torch.device)):
+            self.data = {k: v.to(device=device, non_blocking=non_blocking)
+                         if hasattr(v, "to") and callable(v.to) else v for k, v in self.data.items()}
+        else:
+            warnings.warn(f"Attempting to cast a BatchEncoding to type {device}. This is not supported.")
+        return self
+
+
+def _is_empty(arr) -> bool:
+    """transformers' _is_empty: no leaf element (nested empty lists/tuples)."""
+    if len(arr) == 0:
+        return True
+    if not isinstance(arr[0], (list, tuple)):
+        return False
+    return all(_is_empty(a) for a in arr)
+
+
+def _is_torch_tensor(x) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def _to_py_obj(obj):
+    """transformers' to_py_obj: tensors and arrays (nested in lists, tuples and
+    dicts) to Python lists; lists of numbers are copied as they are."""
+    if isinstance(obj, (int, float)):
+        return obj
+    if isinstance(obj, (dict, collections.UserDict)):
+        return {k: _to_py_obj(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        if all(isinstance(x, (int, float, np.number)) for x in obj):
+            return list(obj)
+        return [_to_py_obj(o) for o in obj]
+    if _is_torch_tensor(obj) or isinstance(obj, (np.ndarray, np.number)):
+        return obj.tolist()
+    return obj
 
 
 def _read_json(path: str) -> Any:
@@ -312,12 +396,24 @@ def _read_json(path: str) -> Any:
 
 
 def _token_content(v: Any) -> str | None:
-    """A special token value from a config: a str or an AddedToken dict."""
+    """A special token value: a str, an AddedToken (hfonnx's or tokenizers') or
+    an AddedToken dict from a config."""
     if v is None or isinstance(v, str):
         return v
     if isinstance(v, dict) and isinstance(v.get("content"), str):
         return v["content"]
+    if is_added_token(v):
+        return v.content
     raise TokenizerError(f"special token must be a string or an AddedToken dict, got {v!r}")
+
+
+def _extra_special(config: dict) -> list[str]:
+    """The extra special tokens a config lists: transformers 5's
+    ``extra_special_tokens`` when present, else 4's ``additional_special_tokens``."""
+    extra = config.get("extra_special_tokens")
+    if extra is None:
+        extra = config.get("additional_special_tokens")
+    return [_token_content(t) for t in extra] if isinstance(extra, (list, tuple)) else []
 
 
 def load_vocab(path: str) -> dict[str, int]:
@@ -350,11 +446,14 @@ def load_vocab(path: str) -> dict[str, int]:
 
 
 class PreTrainedTokenizerBase:
-    """What every hfonnx tokenizer shares: the call, encode/decode, special
-    tokens, saving and pickling.  Subclasses build ``self._spec`` (a
-    ``tokenizer.json``-shaped dict)."""
+    """What every hfonnx tokenizer shares: the call, padding, encode/decode,
+    special and added tokens, saving and pickling.  Subclasses build
+    ``self._spec`` (a ``tokenizer.json``-shaped dict) and the C core from it."""
 
     model_input_names = ["input_ids", "token_type_ids", "attention_mask"]
+    padding_side = "right"
+    truncation_side = "right"
+    SPECIAL_TOKENS_ATTRIBUTES = list(_SPECIAL_NAMES)
     tokenizer_class_name = "PreTrainedTokenizer"
     # a model token's string is the text it covers (Unigram), not its vocabulary entry (WordPiece)
     _text_tokens = False
@@ -362,33 +461,54 @@ class PreTrainedTokenizerBase:
 
     # ---- construction -------------------------------------------------------
     def _setup(self, spec: dict, config: dict, source: str = "") -> None:
-        self._spec = spec
+        self._spec = dict(spec)
         self._config = dict(config)
         self._source = source
+        self.name_or_path = str(config.get("name_or_path") or "")
         self.model_max_length = int(config.get("model_max_length") or VERY_LARGE_INTEGER)
-        self.padding_side = config.get("padding_side", "right")
-        self.truncation_side = config.get("truncation_side", "right")
+        self.padding_side = config.get("padding_side", type(self).padding_side)
+        self.truncation_side = config.get("truncation_side", type(self).truncation_side)
+        for what, side in (("Padding", self.padding_side), ("Truncation", self.truncation_side)):
+            if side not in ("left", "right"):
+                raise ValueError(f"{what} side should be selected between 'right' and 'left', "
+                                 f"current value: {side}")
+        self.model_input_names = list(config.get("model_input_names") or type(self).model_input_names)
         self.clean_up_tokenization_spaces = bool(config.get("clean_up_tokenization_spaces", False))
+        self.deprecation_warnings: dict = {}  # transformers' collators read and write it
         self._vocab: dict[str, int] = self._read_vocab(spec.get("model") or {}, source)
-        self._added: list[dict] = []
+        self._id_to_token: dict[int, str] = {v: k for k, v in self._vocab.items()}
+        tokens = []
         for t in spec.get("added_tokens") or []:
             if not isinstance(t, dict) or not isinstance(t.get("content"), str) or not isinstance(t.get("id"), int):
                 raise TokenizerError(f"{source or 'tokenizer'}: bad added token {t!r}")
-            self._added.append(t)
-        self._added_by_content = {t["content"]: t["id"] for t in self._added}
-        self._id_to_token: dict[int, str] = {v: k for k, v in self._vocab.items()}
-        self._added_id_to_token = {t["id"]: t["content"] for t in self._added}
-        self._special_ids = {t["id"] for t in self._added if t.get("special")}
-        self._core = self._build_core()
-        # tokenizers decodes a normalized added token to its normalized content
-        self._decode_added = {t["id"]: (self._core.normalize(t["content"])
-                                        if t.get("normalized", not t.get("special")) and not t.get("special")
-                                        else t["content"]) for t in self._added}
+            tokens.append(as_token(t))
+        # as tokenizers loads a tokenizer.json: the tokens are added in file order
+        # (ids come from the vocabulary or are assigned after it)
+        self._av = AddedVocab()
+        self._av.add(tokens, self._vocab.get, self._model_vocab_size())
+        self._templates = _templates(spec.get("post_processor"), self, source or "tokenizer")
+        self._refresh_added()
         for name in _SPECIAL_NAMES:
             val = config.get(name, self._default_special.get(name))
             setattr(self, "_" + name, _token_content(val))
-        extra = config.get("additional_special_tokens") or config.get("extra_special_tokens") or []
-        self._additional_special_tokens = [_token_content(t) for t in extra] if isinstance(extra, list) else []
+        self._additional_special_tokens = _extra_special(config)
+
+    def _refresh_added(self) -> None:
+        """After the added tokens changed: the spec's ``added_tokens``, the maps
+        the Python side reads, and a new C core built from them."""
+        av = self._av
+        self._added: list[dict] = av.entries()
+        self._spec["added_tokens"] = [dict(t) for t in self._added]
+        self._added_by_content = dict(av.map)
+        self._core = self._build_core()
+        # Parity: tokenizers' AddedVocabulary::simple_id_to_token (used by id_to_token
+        # and decode) gives a normalized added token as its normalized content
+        self._added_id_to_token = {i: (self._core.normalize(t.content) if t.normalized else t.content)
+                                   for i, t in av.map_r.items()}
+
+    def _model_vocab_size(self) -> int:
+        """The model's own vocabulary size (tokenizers' Model::get_vocab_size)."""
+        return len(self._vocab)
 
     def _read_vocab(self, model: dict, source: str) -> dict[str, int]:
         """token -> id from the spec's model section (a WordPiece-style dict;
@@ -411,10 +531,20 @@ class PreTrainedTokenizerBase:
         def get(self):
             return getattr(self, "_" + name)
 
+        def set_(self, value):
+            # as transformers: only remembered (an unknown token is not added to the vocabulary)
+            if value is not None and not isinstance(value, str) and not is_added_token(value):
+                raise ValueError(f"Cannot set a non-string value as the {name}")
+            setattr(self, "_" + name, _token_content(value))
+
         def get_id(self):
             tok = getattr(self, "_" + name)
             return None if tok is None else self.convert_tokens_to_ids(tok)
-        return property(get), property(get_id)
+
+        def set_id(self, value):
+            set_(self, None if value is None else self.convert_ids_to_tokens(value))
+        doc = f"The {name.replace('_', ' ')} (a str, or None); settable."
+        return property(get, set_, doc=doc), property(get_id, set_id, doc=f"Id of the {name}; settable.")
 
     bos_token, bos_token_id = _special("bos_token")
     eos_token, eos_token_id = _special("eos_token")
@@ -430,8 +560,29 @@ class PreTrainedTokenizerBase:
         return 0
 
     @property
-    def additional_special_tokens(self) -> list[str]:
+    def extra_special_tokens(self) -> list[str]:
+        """Special tokens besides the named ones (transformers 5's name; settable)."""
         return list(self._additional_special_tokens)
+
+    @extra_special_tokens.setter
+    def extra_special_tokens(self, value) -> None:
+        if value is not None and not isinstance(value, (list, tuple)):
+            raise ValueError(f"extra_special_tokens must be a list or tuple, got {type(value)}")
+        self._additional_special_tokens = [_token_content(t) for t in value or []]
+
+    additional_special_tokens = extra_special_tokens  # transformers 4's name
+
+    @property
+    def extra_special_tokens_ids(self) -> list[int]:
+        return self.convert_tokens_to_ids(self._additional_special_tokens)
+
+    additional_special_tokens_ids = extra_special_tokens_ids
+
+    @property
+    def special_tokens_map(self) -> dict[str, str]:
+        """The named special tokens that are set, as transformers 5 (without the extra ones)."""
+        return {name: getattr(self, "_" + name) for name in _SPECIAL_NAMES
+                if getattr(self, "_" + name) is not None}
 
     @property
     def all_special_tokens(self) -> list[str]:
@@ -449,19 +600,122 @@ class PreTrainedTokenizerBase:
     def all_special_ids(self) -> list[int]:
         return self.convert_tokens_to_ids(self.all_special_tokens)
 
+    def add_special_tokens(self, special_tokens_dict: dict, replace_extra_special_tokens: bool = True) -> int:
+        """Set named special tokens (``{"pad_token": "[NEWPAD]"}``) and/or the extra ones
+        (``{"additional_special_tokens": [...]}``, or ``extra_special_tokens``, which
+        replace the current list unless ``replace_extra_special_tokens=False``), adding
+        to the vocabulary those it lacks; returns the number of tokens added, as
+        transformers (a token already known with other flags counts)."""
+        # Parity: transformers 5's PreTrainedTokenizerBase.add_special_tokens
+        if not special_tokens_dict:
+            return 0
+        d = dict(special_tokens_dict)
+        if "additional_special_tokens" in d and not d.get("extra_special_tokens"):
+            d["extra_special_tokens"] = d.pop("additional_special_tokens")
+        allowed = list(_SPECIAL_NAMES) + ["extra_special_tokens"]
+        to_add = []
+        for key, value in d.items():
+            if key not in allowed:
+                raise ValueError(f"Key {key} is not a valid special token. Valid keys are: {allowed}")
+            if key == "extra_special_tokens":
+                if not isinstance(value, (list, tuple)) or not all(
+                        isinstance(t, str) or is_added_token(t) for t in value):
+                    raise ValueError(f"Tokens {value} for key {key} should all be str or AddedToken instances")
+                current = self._additional_special_tokens
+                new = [AddedToken(t, normalized=False, special=True) if isinstance(t, str) else t
+                       for t in value if replace_extra_special_tokens or _token_content(t) not in current]
+                if replace_extra_special_tokens and new:
+                    self._additional_special_tokens = [_token_content(t) for t in new]
+                else:
+                    self._additional_special_tokens.extend(_token_content(t) for t in new)
+                to_add.extend(new)
+            else:
+                if not isinstance(value, str) and not is_added_token(value):
+                    raise ValueError(f"Token {value} for key {key} should be a str or an AddedToken instance")
+                if isinstance(value, str):
+                    value = AddedToken(value, normalized=False, special=True)
+                setattr(self, "_" + key, _token_content(value))
+                to_add.append(value)
+        return self.add_tokens(to_add, special_tokens=True)
+
+    def add_tokens(self, new_tokens, special_tokens: bool = False) -> int:
+        """Add tokens (str, :class:`AddedToken` or ``tokenizers.AddedToken``) to the
+        vocabulary, as transformers' fast tokenizers: a str is normalized and not
+        special (``special_tokens=True``: special, not normalized, and an
+        AddedToken passed gets ``special=True``); a token already in the
+        vocabulary keeps its id, a new one gets the next id; the tokens are then
+        matched in the text.  Returns how many tokens were added or updated (an
+        empty one, or one already added with the same flags, does not count)."""
+        if not new_tokens:
+            return 0
+        if not isinstance(new_tokens, (list, tuple)):
+            new_tokens = [new_tokens]
+        toks = []
+        for t in new_tokens:
+            if isinstance(t, str):
+                toks.append(as_token(t, special=bool(special_tokens)))
+            elif is_added_token(t):
+                if special_tokens:
+                    t.special = True  # Parity: tokenizers' add_special_tokens sets it on the object
+                toks.append(as_token(t))
+            else:
+                raise TypeError("Input must be a List[Union[str, AddedToken]]")
+        n = self._av.add(toks, self._vocab.get, self._model_vocab_size())
+        if n:
+            self._refresh_added()
+        return n
+
+    @property
+    def added_tokens_decoder(self) -> dict[int, AddedToken]:
+        """id -> :class:`AddedToken` of every added token, by id."""
+        return {i: AddedToken(t.content, t.single_word, t.lstrip, t.rstrip, t.normalized, t.special)
+                for i, t in sorted(self._av.map_r.items())}
+
+    @property
+    def added_tokens_encoder(self) -> dict[str, int]:
+        """content -> id of every added token, by id."""
+        return {t.content: i for i, t in sorted(self._av.map_r.items())}
+
+    def get_added_vocab(self) -> dict[str, int]:
+        """content -> id of every added token, by id."""
+        return self.added_tokens_encoder
+
     # ---- vocabulary ---------------------------------------------------------
+    @property
+    def is_fast(self) -> bool:
+        """True: word/token/character maps are available, as with transformers' fast tokenizers."""
+        return True
+
     @property
     def vocab_size(self) -> int:
         """Size of the model's vocabulary (without added tokens), as transformers."""
-        return len(self._vocab)
+        return self._model_vocab_size()
 
     def __len__(self) -> int:
-        return len(self.get_vocab())
+        """Size of the vocabulary with the added tokens."""
+        # Parity: tokenizers' Tokenizer::get_vocab_size(with_added_tokens=True)
+        added = self._av.map
+        return self._model_vocab_size() + len(added) - sum(1 for t in added if t in self._vocab)
+
+    def __bool__(self) -> bool:
+        return True
 
     def get_vocab(self) -> dict[str, int]:
         v = dict(self._vocab)
         v.update(self._added_by_content)
         return v
+
+    @property
+    def vocab(self) -> dict[str, int]:
+        return self.get_vocab()
+
+    @property
+    def max_len_single_sentence(self) -> int:
+        return self.model_max_length - self.num_special_tokens_to_add(pair=False)
+
+    @property
+    def max_len_sentences_pair(self) -> int:
+        return self.model_max_length - self.num_special_tokens_to_add(pair=True)
 
     def _token_to_id(self, token: str) -> int | None:
         i = self._added_by_content.get(token)
@@ -484,41 +738,82 @@ class PreTrainedTokenizerBase:
         return [self.convert_tokens_to_ids(t) for t in tokens]
 
     def convert_ids_to_tokens(self, ids, skip_special_tokens: bool = False):
-        """Id(s) to token(s); ids outside the vocabulary give ``None``."""
+        """Id(s) to token(s); ids outside the vocabulary give ``None``;
+        ``skip_special_tokens`` drops the ids of ``all_special_tokens``."""
         ids = _to_py(ids)
         if isinstance(ids, int):
             return self._id_to_token_str(ids)
-        return [self._id_to_token_str(int(i)) for i in ids
-                if not (skip_special_tokens and int(i) in self._special_ids)]
+        skip = set(self.all_special_ids) if skip_special_tokens else ()
+        return [self._id_to_token_str(int(i)) for i in ids if int(i) not in skip]
 
     # ---- the call -----------------------------------------------------------
-    def __call__(self, text=None, text_pair=None, add_special_tokens: bool = True,
-                 padding: bool | str = False, truncation: bool | str | None = None,
-                 max_length: int | None = None, stride: int = 0,
-                 pad_to_multiple_of: int | None = None, padding_side: str | None = None,
-                 return_tensors: str | None = None, return_token_type_ids: bool | None = None,
-                 return_attention_mask: bool | None = None,
-                 return_overflowing_tokens: bool = False,
-                 return_special_tokens_mask: bool = False,
+    def __call__(self, text=None, text_pair=None, text_target=None, text_pair_target=None,
+                 add_special_tokens: bool = True, padding: bool | str = False,
+                 truncation: bool | str | None = None, max_length: int | None = None, stride: int = 0,
+                 is_split_into_words: bool = False, pad_to_multiple_of: int | None = None,
+                 padding_side: str | None = None, return_tensors: str | None = None,
+                 return_token_type_ids: bool | None = None, return_attention_mask: bool | None = None,
+                 return_overflowing_tokens: bool = False, return_special_tokens_mask: bool = False,
                  return_offsets_mapping: bool = False, return_length: bool = False,
-                 is_split_into_words: bool = False, **kwargs) -> BatchEncoding:
+                 verbose: bool = True, tokenizer_kwargs: dict | None = None, **kwargs) -> BatchEncoding:
         """Tokenize a text, a pair, or a batch of either; same arguments, keys and
         values as ``transformers``' fast tokenizers.  With
         ``is_split_into_words=True`` a text is a list of words (each tokenized
         on its own; word index = position in the list, offsets relative to
-        the word) and a batch a list of such lists."""
-        kwargs.pop("verbose", None)
-        if kwargs:
-            raise TypeError(f"unsupported arguments: {', '.join(sorted(kwargs))}")
-        if text is None:
-            raise ValueError("You need to specify `text`.")
+        the word) and a batch a list of such lists.  ``text_target`` (and
+        ``text_pair_target``) are encoded with the same arguments (``max_length``
+        replaced by ``max_target_length`` when given) and their ``input_ids``
+        returned as ``labels`` (alone: the targets' encoding)."""
+        args = dict(add_special_tokens=add_special_tokens, padding=padding, truncation=truncation,
+                    max_length=max_length, stride=stride, is_split_into_words=is_split_into_words,
+                    pad_to_multiple_of=pad_to_multiple_of, padding_side=padding_side,
+                    return_tensors=return_tensors, return_token_type_ids=return_token_type_ids,
+                    return_attention_mask=return_attention_mask,
+                    return_overflowing_tokens=return_overflowing_tokens,
+                    return_special_tokens_mask=return_special_tokens_mask,
+                    return_offsets_mapping=return_offsets_mapping, return_length=return_length)
+        max_target_length = kwargs.pop("max_target_length", None)
+        # as transformers: tokenizer_kwargs, then the other keyword arguments, over the named ones
+        if tokenizer_kwargs:
+            args.update(tokenizer_kwargs)
+        args.update(kwargs)
+        args.pop("verbose", None)
+        if args.pop("split_special_tokens", False):
+            raise TokenizerError("split_special_tokens=True is not supported by hfonnx")
+        unknown = set(args) - _CALL_ARGS
+        if unknown:
+            raise TypeError(f"unsupported arguments: {', '.join(sorted(unknown))}")
+        if text is None and text_target is None:
+            raise ValueError("You need to specify either `text` or `text_target`.")
+        pad_mode, trunc_mode, max_length = self._strategies(
+            args.pop("padding"), args.pop("truncation"), args.pop("max_length"), args["pad_to_multiple_of"])
+        enc = target = None
+        if text is not None:
+            enc = self._encode_texts(text, text_pair, pad_mode, trunc_mode, max_length, **args)
+        if text_target is not None:
+            target = self._encode_texts(text_target, text_pair_target, pad_mode, trunc_mode,
+                                        max_target_length if max_target_length is not None else max_length,
+                                        **args)
+        if target is None:
+            return enc
+        if enc is None:
+            return target
+        enc["labels"] = target["input_ids"]
+        return enc
+
+    def _encode_texts(self, text, text_pair, pad_mode: int, trunc_mode: int, max_length: int | None,
+                      add_special_tokens: bool = True, stride: int = 0, is_split_into_words: bool = False,
+                      pad_to_multiple_of: int | None = None, padding_side: str | None = None,
+                      return_tensors: str | None = None, return_token_type_ids: bool | None = None,
+                      return_attention_mask: bool | None = None, return_overflowing_tokens: bool = False,
+                      return_special_tokens_mask: bool = False, return_offsets_mapping: bool = False,
+                      return_length: bool = False) -> BatchEncoding:
+        """One side of a call (inputs or targets) once the strategies are resolved."""
         if is_split_into_words:
             texts, pairs, is_batched, pretok = self._words_inputs(text, text_pair)
         else:
             texts, pairs, is_batched = self._text_inputs(text, text_pair)
             pretok = 0
-        pad_mode, trunc_mode, max_length = self._strategies(padding, truncation, max_length,
-                                                            pad_to_multiple_of)
         if return_token_type_ids is None:
             return_token_type_ids = "token_type_ids" in self.model_input_names
         if return_attention_mask is None:
@@ -556,6 +851,41 @@ class PreTrainedTokenizerBase:
             enc = BatchEncoding({k: (v[0] if len(v) > 0 and isinstance(v[0], list) else v)
                                  for k, v in enc.items()}, out[1], self)
         return enc
+
+    def encode_plus(self, text, text_pair=None, add_special_tokens: bool = True, padding: bool | str = False,
+                    truncation: bool | str | None = None, max_length: int | None = None, stride: int = 0,
+                    is_split_into_words: bool = False, pad_to_multiple_of: int | None = None,
+                    padding_side: str | None = None, return_tensors: str | None = None,
+                    **kwargs) -> BatchEncoding:
+        """One text (or pair) through :meth:`__call__` (transformers 4's method,
+        which transformers 5 removed)."""
+        one = isinstance(text, (list, tuple)) and not (text and isinstance(text[0], (list, tuple))) \
+            if is_split_into_words else isinstance(text, str)
+        if not one:
+            raise ValueError("encode_plus takes one text (a str, or a list of words with "
+                             "is_split_into_words=True); use batch_encode_plus or the call for batches")
+        return self(text, text_pair, add_special_tokens=add_special_tokens, padding=padding,
+                    truncation=truncation, max_length=max_length, stride=stride,
+                    is_split_into_words=is_split_into_words, pad_to_multiple_of=pad_to_multiple_of,
+                    padding_side=padding_side, return_tensors=return_tensors, **kwargs)
+
+    def batch_encode_plus(self, batch_text_or_text_pairs, add_special_tokens: bool = True,
+                          padding: bool | str = False, truncation: bool | str | None = None,
+                          max_length: int | None = None, stride: int = 0, is_split_into_words: bool = False,
+                          pad_to_multiple_of: int | None = None, padding_side: str | None = None,
+                          return_tensors: str | None = None, **kwargs) -> BatchEncoding:
+        """A batch of texts or of ``(text, text_pair)`` tuples through :meth:`__call__`
+        (transformers 4's method, which transformers 5 removed)."""
+        if not isinstance(batch_text_or_text_pairs, (list, tuple)):
+            raise TypeError("batch_text_or_text_pairs has to be a list or a tuple "
+                            f"(got {type(batch_text_or_text_pairs)})")
+        if is_split_into_words and batch_text_or_text_pairs \
+                and not isinstance(batch_text_or_text_pairs[0], (list, tuple)):
+            raise ValueError("with is_split_into_words=True, batch_encode_plus takes a list of word lists")
+        return self(list(batch_text_or_text_pairs), add_special_tokens=add_special_tokens, padding=padding,
+                    truncation=truncation, max_length=max_length, stride=stride,
+                    is_split_into_words=is_split_into_words, pad_to_multiple_of=pad_to_multiple_of,
+                    padding_side=padding_side, return_tensors=return_tensors, **kwargs)
 
     @staticmethod
     def _text_inputs(text, text_pair):
@@ -689,6 +1019,161 @@ class PreTrainedTokenizerBase:
     def num_special_tokens_to_add(self, pair: bool = False) -> int:
         return self._core.n_special(bool(pair))
 
+    # ---- the post-processor's template on ids --------------------------------
+    def _template_apply(self, token_ids_0, token_ids_1, what: str) -> list[int]:
+        """The template (``[CLS] $A [SEP] $B:1 [SEP]:1``, ``$A </s> $B </s>``) over two
+        id lists: the ids, the type ids or the special-tokens mask it gives."""
+        a = list(_to_py(token_ids_0))
+        b = None if token_ids_1 is None else list(_to_py(token_ids_1))
+        out: list[int] = []
+        for seq, type_id, ids in self._templates[0 if b is None else 1]:
+            part = ids if seq < 0 else (a if seq == 0 else b)
+            if what == "ids":
+                out += part
+            elif what == "type_ids":
+                out += [type_id] * len(part)
+            else:
+                out += [1 if seq < 0 else 0] * len(part)
+        return out
+
+    def build_inputs_with_special_tokens(self, token_ids_0: list[int],
+                                         token_ids_1: list[int] | None = None) -> list[int]:
+        """Add the special tokens to ids (``[CLS] A [SEP] B [SEP]`` for BERT,
+        ``A </s> B </s>`` for T5), as the tokenizer's post-processor does."""
+        return self._template_apply(token_ids_0, token_ids_1, "ids")
+
+    def create_token_type_ids_from_sequences(self, token_ids_0: list[int],
+                                             token_ids_1: list[int] | None = None) -> list[int]:
+        """The token type ids of :meth:`build_inputs_with_special_tokens`'s output."""
+        return self._template_apply(token_ids_0, token_ids_1, "type_ids")
+
+    def get_special_tokens_mask(self, token_ids_0: list[int], token_ids_1: list[int] | None = None,
+                                already_has_special_tokens: bool = False) -> list[int]:
+        """1 for a special token, 0 for a sequence token.  With
+        ``already_has_special_tokens=True`` (what transformers' data collators
+        pass): whether each id is one of ``all_special_ids``.  Otherwise the mask
+        of :meth:`build_inputs_with_special_tokens`'s output (transformers' fast
+        tokenizers raise NotImplementedError there; its slow ones give this)."""
+        if already_has_special_tokens:
+            if token_ids_1 is not None:
+                raise ValueError("You should not supply a second sequence if the provided sequence of "
+                                 "ids is already formatted with special tokens for the model.")
+            special = set(self.all_special_ids)
+            return [1 if int(t) in special else 0 for t in _to_py(token_ids_0)]
+        return self._template_apply(token_ids_0, token_ids_1, "mask")
+
+    # ---- padding what was encoded --------------------------------------------
+    def pad(self, encoded_inputs, padding: bool | str = True, max_length: int | None = None,
+            pad_to_multiple_of: int | None = None, padding_side: str | None = None,
+            return_attention_mask: bool | None = None, return_tensors: str | None = None,
+            verbose: bool = True) -> BatchEncoding:
+        """Pad encoded inputs, as transformers' ``tokenizer.pad`` (what
+        ``DataCollatorWithPadding`` calls): one example or a batch, given as a
+        mapping of lists (a BatchEncoding), of numpy arrays or torch tensors
+        (the result is then of that kind unless ``return_tensors`` says
+        otherwise), or as a list of mappings (a batch of dataset rows).
+        ``input_ids`` are padded with ``pad_token_id``, ``token_type_ids`` with
+        ``pad_token_type_id``, ``special_tokens_mask`` with 1,
+        ``attention_mask`` with 0 (created when ``return_attention_mask`` or the
+        model's input names ask for it); other keys (``labels``, ...) are left
+        as they are.  The input is not modified."""
+        # Parity: transformers 5's PreTrainedTokenizerBase.pad and _pad, step by step
+        if (isinstance(encoded_inputs, (list, tuple)) and len(encoded_inputs) > 0
+                and isinstance(encoded_inputs[0], Mapping)):
+            encoded_inputs = {key: [example[key] for example in encoded_inputs]
+                              for key in encoded_inputs[0].keys()}
+        elif isinstance(encoded_inputs, Mapping):
+            encoded_inputs = dict(encoded_inputs)
+        else:
+            raise ValueError("pad takes a BatchEncoding or dict of lists, or a list of dicts, "
+                             f"got {type(encoded_inputs).__name__}")
+        preserved_attention_mask = None
+        if "attention_mask" in encoded_inputs:
+            mask = encoded_inputs["attention_mask"]
+            if isinstance(mask, list) and mask and getattr(mask[0], "ndim", 0) > 1:
+                preserved_attention_mask = encoded_inputs.pop("attention_mask")
+        main = self.model_input_names[0]
+        if main not in encoded_inputs:
+            raise ValueError("You should supply an encoding or a list of encodings to this method "
+                             f"that includes {main}, but you provided {list(encoded_inputs.keys())}")
+        required = encoded_inputs[main]
+        if required is None or (isinstance(required, Sized) and len(required) == 0):
+            if return_attention_mask:
+                encoded_inputs["attention_mask"] = []
+            return BatchEncoding(encoded_inputs)
+        first = required[0]
+        if isinstance(first, (list, tuple)):
+            for item in required:
+                if len(item) != 0:
+                    first = item[0]
+                    break
+        if not isinstance(first, (int, list, tuple)):
+            if _is_torch_tensor(first):
+                return_tensors = "pt" if return_tensors is None else return_tensors
+            elif isinstance(first, (np.ndarray, np.generic)):  # transformers rejects np.generic
+                return_tensors = "np" if return_tensors is None else return_tensors
+            else:
+                raise ValueError(f"type of {first} unknown: {type(first)}. "
+                                 "Should be one of a python, numpy, or pytorch object.")
+            encoded_inputs = {k: _to_py_obj(v) for k, v in encoded_inputs.items()}
+        pad_mode, _, max_length = self._strategies(padding, None, max_length, None)
+        pad_args = (pad_to_multiple_of, padding_side, return_attention_mask)
+        required = encoded_inputs[main]
+        if required and not isinstance(required[0], (list, tuple)):
+            return BatchEncoding(self._pad_one(encoded_inputs, max_length, pad_mode, *pad_args),
+                                 tensor_type=return_tensors)
+        batch_size = len(required)
+        if not all(len(v) == batch_size for v in encoded_inputs.values()):
+            raise ValueError("Some items in the output dictionary have a different batch size than others.")
+        if pad_mode == _PAD_LONGEST:
+            max_length = max(len(inputs) for inputs in required)
+            pad_mode = _PAD_MAX_LENGTH
+        batch: dict[str, list] = {}
+        for i in range(batch_size):
+            row = self._pad_one({k: v[i] for k, v in encoded_inputs.items()}, max_length, pad_mode, *pad_args)
+            for key, value in row.items():
+                batch.setdefault(key, []).append(value)
+        if preserved_attention_mask is not None:
+            sample = preserved_attention_mask[0]
+            if _is_torch_tensor(sample):
+                import torch
+                batch["attention_mask"] = torch.stack(preserved_attention_mask)
+            elif isinstance(sample, np.ndarray):
+                batch["attention_mask"] = np.stack(preserved_attention_mask)
+            else:
+                batch["attention_mask"] = np.array(preserved_attention_mask)
+        return BatchEncoding(batch, tensor_type=return_tensors)
+
+    def _pad_one(self, inputs: dict, max_length: int | None, pad_mode: int, pad_to_multiple_of: int | None,
+                 padding_side: str | None, return_attention_mask: bool | None) -> dict:
+        """transformers' _pad: one example's lists (a new dict; the lists are not modified)."""
+        if return_attention_mask is None:
+            return_attention_mask = "attention_mask" in self.model_input_names
+        main = self.model_input_names[0]
+        required = inputs[main]
+        if pad_mode == _PAD_LONGEST:
+            max_length = len(required)
+        if max_length is not None and pad_to_multiple_of and max_length % pad_to_multiple_of != 0:
+            max_length = (max_length // pad_to_multiple_of + 1) * pad_to_multiple_of
+        out = dict(inputs)
+        if return_attention_mask and "attention_mask" not in out:
+            out["attention_mask"] = [1] * len(required)
+        if not pad_mode or len(required) == max_length:
+            return out
+        difference = max_length - len(required)
+        side = padding_side if padding_side is not None else self.padding_side
+        if side not in ("left", "right"):
+            raise ValueError(f"Invalid padding strategy:{side}")
+        fills = [("token_type_ids", self.pad_token_type_id), ("special_tokens_mask", 1)]
+        if return_attention_mask:
+            fills.insert(0, ("attention_mask", 0))
+        fills.append((main, self.pad_token_id))
+        for key, value in fills:
+            if key in out:
+                pad = [value] * difference
+                out[key] = list(out[key]) + pad if side == "right" else pad + list(out[key])
+        return out
+
     # ---- decoding -----------------------------------------------------------
     def _decode_tokens(self, tokens: list[str]) -> str:
         raise NotImplementedError
@@ -717,12 +1202,12 @@ class PreTrainedTokenizerBase:
         tokens = []
         for i in ids:
             i = int(i)
-            if skip_special_tokens and i in self._special_ids:
-                continue
-            t = self._decode_added.get(i)
+            t = self._added_id_to_token.get(i)
             if t is None:
                 t = self._id_to_token.get(i)
-            if t is not None:
+            # Parity: tokenizers' Tokenizer::decode skips by the token's string
+            # (AddedVocabulary::is_special_token), not by id
+            if t is not None and not (skip_special_tokens and t in self._av.special):
                 tokens.append(t)
         text = self._decode_tokens(tokens)
         if clean_up_tokenization_spaces is None:
@@ -732,15 +1217,31 @@ class PreTrainedTokenizerBase:
         return text
 
     # ---- saving and pickling ------------------------------------------------
-    def _tokenizer_config(self) -> dict:
-        cfg = {k: v for k, v in self._config.items() if k not in ("added_tokens_decoder",)}
-        cfg["tokenizer_class"] = self.tokenizer_class_name
+    def _state_config(self) -> dict:
+        """The config that rebuilds this tokenizer as it is now (its special
+        tokens, sides, lengths), for pickling and saving."""
+        cfg = {k: v for k, v in self._config.items()
+               if k not in ("added_tokens_decoder", "additional_special_tokens")}
+        cfg["name_or_path"] = self.name_or_path
         cfg["model_max_length"] = self.model_max_length
         cfg["padding_side"] = self.padding_side
+        cfg["truncation_side"] = self.truncation_side
         cfg["clean_up_tokenization_spaces"] = self.clean_up_tokenization_spaces
+        if "model_input_names" in cfg or self.model_input_names != type(self).model_input_names:
+            cfg["model_input_names"] = list(self.model_input_names)
         for name in _SPECIAL_NAMES:
-            if getattr(self, "_" + name) is not None:
-                cfg[name] = getattr(self, "_" + name)
+            value = getattr(self, "_" + name)
+            if value is not None or self._default_special.get(name) is not None:
+                cfg[name] = value  # an explicit None keeps a default from coming back
+            else:
+                cfg.pop(name, None)
+        cfg["extra_special_tokens"] = list(self._additional_special_tokens)  # transformers 5's key
+        return cfg
+
+    def _tokenizer_config(self) -> dict:
+        cfg = self._state_config()
+        del cfg["name_or_path"]
+        cfg["tokenizer_class"] = self.tokenizer_class_name
         return cfg
 
     def save_pretrained(self, save_directory: str, **kwargs) -> tuple[str, ...]:
@@ -757,8 +1258,7 @@ class PreTrainedTokenizerBase:
         written.append(p)
         p = os.path.join(save_directory, "special_tokens_map.json")
         with open(p, "w", encoding="utf-8") as f:
-            json.dump({n: getattr(self, "_" + n) for n in _SPECIAL_NAMES
-                       if getattr(self, "_" + n) is not None}, f, indent=2, ensure_ascii=False)
+            json.dump(self.special_tokens_map, f, indent=2, ensure_ascii=False)
             f.write("\n")
         written.append(p)
         written.extend(self._save_model_files(save_directory))
@@ -772,7 +1272,7 @@ class PreTrainedTokenizerBase:
         return []
 
     def __reduce__(self):
-        return (_rebuild, (type(self), self._spec, self._config, self._source))
+        return (_rebuild, (type(self), self._spec, self._state_config(), self._source))
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(name_or_path={self._source!r}, vocab_size={self.vocab_size}, "
@@ -845,6 +1345,7 @@ class BertTokenizer(PreTrainedTokenizerBase):
         """Load from a folder (tokenizer.json, or vocab.txt + tokenizer_config.json +
         special_tokens_map.json) or from a tokenizer.json / vocab.txt file."""
         path = os.fspath(path)
+        kwargs.setdefault("name_or_path", path)
         if os.path.isfile(path):
             if path.endswith(".json"):
                 return cls(tokenizer_file=path, **kwargs)
@@ -956,9 +1457,7 @@ def _bert_spec(vocab: dict[str, int], config: dict) -> dict:
         t = _token_content(config.get(name))
         if t is not None and t not in specials:
             specials.append(t)
-    extra = config.get("additional_special_tokens") or config.get("extra_special_tokens") or []
-    for t in (extra if isinstance(extra, list) else []):
-        t = _token_content(t)
+    for t in _extra_special(config):
         if t not in specials:
             specials.append(t)
     added, next_id = [], max(vocab.values()) + 1

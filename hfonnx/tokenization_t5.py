@@ -125,8 +125,10 @@ class T5Tokenizer(PreTrainedTokenizerBase):
         config.update(eos_token=eos, unk_token=unk, pad_token=pad, extra_ids=extra_ids)
         if legacy is not None:
             config["legacy"] = legacy  # kept for save_pretrained; transformers 5 ignores it for T5
-        if additional_special_tokens is None:  # transformers 5 saves them under this name
-            additional_special_tokens = config.pop("extra_special_tokens", None)
+        # transformers 5 saves the extra special tokens as extra_special_tokens: that list
+        # is what the tokenizer reports; additional_special_tokens (else the sentinels)
+        # is checked against extra_ids as T5Tokenizer.__init__ does
+        extra_list = config.pop("extra_special_tokens", None)
         if isinstance(additional_special_tokens, dict):
             additional_special_tokens = list(additional_special_tokens)
         extra = [_token_content(t) for t in (additional_special_tokens or [])]
@@ -139,7 +141,8 @@ class T5Tokenizer(PreTrainedTokenizerBase):
                 "to T5Tokenizer. In this case the additional_special_tokens must include the "
                 "extra_ids tokens")
         config["additional_special_tokens"] = extra
-        config.pop("extra_special_tokens", None)
+        if isinstance(extra_list, (list, tuple)):
+            config["extra_special_tokens"] = [_token_content(t) for t in extra_list]
         if tokenizer_file is not None:
             spec = self._spec_from_json(tokenizer_file, config)
             source = tokenizer_file
@@ -160,7 +163,7 @@ class T5Tokenizer(PreTrainedTokenizerBase):
             t = config.get(name)
             if t is not None and t not in out:
                 out.append(t)
-        for t in config.get("additional_special_tokens") or []:
+        for t in (config.get("additional_special_tokens") or []) + (config.get("extra_special_tokens") or []):
             if t is not None and t not in out:
                 out.append(t)
         return out
@@ -243,6 +246,9 @@ class T5Tokenizer(PreTrainedTokenizerBase):
         self._pieces = [p for p, _s in vocab]
         return {p: i for i, p in enumerate(self._pieces)}
 
+    def _model_vocab_size(self) -> int:
+        return len(self._pieces)  # tokenizers' Unigram::get_vocab_size: duplicates count
+
     def _build_core(self):
         spec, src = self._spec, self._source or "tokenizer"
         # ids whose piece is a duplicate still decode to their own piece (tokenizers' id_to_token)
@@ -290,7 +296,6 @@ class T5Tokenizer(PreTrainedTokenizerBase):
     def _tokenizer_config(self) -> dict:
         cfg = super()._tokenizer_config()
         cfg["extra_ids"] = int(self._config.get("extra_ids", 100))
-        cfg["additional_special_tokens"] = self.additional_special_tokens
         return cfg
 
     def _save_model_files(self, directory: str) -> list[str]:
@@ -308,6 +313,7 @@ class T5Tokenizer(PreTrainedTokenizerBase):
         tokenizer_config.json and special_tokens_map.json) or from a
         tokenizer.json / spiece.model file."""
         path = os.fspath(path)
+        kwargs.setdefault("name_or_path", path)
         if os.path.isfile(path):
             if path.endswith(".json"):
                 return cls(tokenizer_file=path, **kwargs)
@@ -331,7 +337,7 @@ class T5Tokenizer(PreTrainedTokenizerBase):
         return cls(vocab_file=sp, **config)
 
     def __reduce__(self):
-        return (_rebuild_t5, (type(self), self._spec, self._config, self._source,
+        return (_rebuild_t5, (type(self), self._spec, self._state_config(), self._source,
                               self.vocab_file))
 
 

@@ -58,9 +58,8 @@ void hfo_tok_set_model(hfo_tok *tok, hfo_model *m)
 hfo_status hfo_tok_add_token(hfo_tok *tok, const uint32_t *cps, size_t n, int32_t id,
                              unsigned flags, hfo_err *err)
 {
-    /* tokenizers: special tokens are never normalized */
-    if (flags & HFO_ADDED_SPECIAL)
-        flags &= ~(unsigned)HFO_ADDED_NORMALIZED;
+    /* a special token with normalized=true is matched in the normalized text
+     * too (tokenizers 0.23's AddedVocabulary looks at `normalized` alone) */
     if ((flags & HFO_ADDED_NORMALIZED) && tok->normalizer) {
         /* tokenizers matches normalized added tokens by their normalized
          * content (AddedVocabulary::refresh_added_tokens) */
