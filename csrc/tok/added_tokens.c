@@ -129,8 +129,9 @@ hfo_status hfo_added_split(const hfo_added_set *set, int normalized, const hfo_t
         }
         size_t start = i, stop = i + best->n;
         if (best->flags & HFO_ADDED_SINGLE_WORD) {
-            int start_space = start == 0 || !hfo_uc_is_alnum(hfo_text_at(t, start - 1));
-            int stop_space = stop == n || !hfo_uc_is_alnum(hfo_text_at(t, stop));
+            /* the reference's ends_with_word / starts_with_word: regex \w */
+            int start_space = start == 0 || !hfo_uc_is_word(hfo_text_at(t, start - 1));
+            int stop_space = stop == n || !hfo_uc_is_word(hfo_text_at(t, stop));
             if (!start_space || !stop_space) {
                 /* the automaton resumes after the discarded match */
                 i = stop;

@@ -67,11 +67,17 @@ int hfo_uc_ccc(uint32_t c)
     return utf8proc_get_property((utf8proc_int32_t)c)->combining_class;
 }
 
-int hfo_uc_is_alnum(uint32_t c)
+int hfo_uc_is_word(uint32_t c)
 {
-    if (c < 0x80)
-        return (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z') || c == '_';
-    utf8proc_category_t k = utf8proc_category((utf8proc_int32_t)c);
-    return (k >= UTF8PROC_CATEGORY_LU && k <= UTF8PROC_CATEGORY_LO) ||
-           (k >= UTF8PROC_CATEGORY_ND && k <= UTF8PROC_CATEGORY_NO);
+    size_t lo = 0, hi = hfo_uc_n_word_ranges;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (c < hfo_uc_word_ranges[mid][0])
+            hi = mid;
+        else if (c > hfo_uc_word_ranges[mid][1])
+            lo = mid + 1;
+        else
+            return 1;
+    }
+    return 0;
 }

@@ -39,6 +39,8 @@ extern const hfo_uc_map hfo_uc_lower_exceptions[];
 extern const size_t hfo_uc_n_lower_exceptions;
 extern const hfo_uc_map hfo_uc_nfd_exceptions[];
 extern const size_t hfo_uc_n_nfd_exceptions;
+extern const uint32_t hfo_uc_word_ranges[][2];
+extern const size_t hfo_uc_n_word_ranges;
 
 /* Flags of a code point (0 for anything above U+10FFFF). */
 static inline unsigned hfo_uc_flags(uint32_t c)
@@ -64,7 +66,10 @@ size_t hfo_uc_nfd(uint32_t c, uint32_t *out);
 /* Canonical combining class (utf8proc). */
 int hfo_uc_ccc(uint32_t c);
 
-/* Letter or number (for added tokens' single_word boundaries). */
-int hfo_uc_is_alnum(uint32_t c);
+/* A word character as an added token's single_word check sees it (the regex
+ * crate's Unicode \w: letters, marks, decimal digits, connector punctuation,
+ * joiners; tokenizers' ends_with_word / starts_with_word). */
+int hfo_uc_is_word(uint32_t c);
+
 
 #endif

@@ -9,6 +9,9 @@ and `char::to_lowercase` from Rust's std (newer than utf8proc 2.8's Unicode
 library once, over every code point, and record:
   - a flag per code point: CONTROL (dropped by clean_text), WHITESPACE,
     PUNCT (isolated by BertPreTokenizer), MN (dropped by strip_accents), CJK;
+  - the ranges of word characters for an added token's single_word check
+    (the `regex` crate's Unicode \w, probed through that check; a sorted
+    range list, off the flags table the BERT walk reads);
   - the code points whose lowercase differs from utf8proc_tolower;
   - the code points whose NFD differs from utf8proc's canonical decomposition.
 Run: python csrc/tok/tools/gen_unicode_tables.py > csrc/tok/unicode_tables.c
@@ -18,7 +21,8 @@ import ctypes
 import sys
 
 import tokenizers
-from tokenizers import normalizers, pre_tokenizers
+from tokenizers import AddedToken, Tokenizer, normalizers, pre_tokenizers
+from tokenizers.models import WordLevel
 
 U = ctypes.CDLL("libutf8proc.so.2")
 U.utf8proc_unicode_version.restype = ctypes.c_char_p
@@ -39,8 +43,27 @@ def mapped(norm, sep):
     return out
 
 
+def word_chars():
+    """Code points that block a single_word added token "tok" when glued to it,
+    on both sides (AddedVocabulary::find_matches: ends_with_word / starts_with_word)."""
+    tk = Tokenizer(WordLevel({"[UNK]": 0}, unk_token="[UNK]"))
+    tk.add_tokens([AddedToken("tok", single_word=True, normalized=False)])
+    tok = tk.token_to_id("tok")
+    out = set()
+    for i in range(0, len(CPS), 50000):
+        cs = CPS[i:i + 50000]
+        before = tk.encode_batch([chr(c) + "tok" for c in cs], add_special_tokens=False)
+        after = tk.encode_batch(["tok" + chr(c) for c in cs], add_special_tokens=False)
+        for c, b, a in zip(cs, before, after):
+            assert (tok in b.ids) == (tok in a.ids), hex(c)
+            if tok not in b.ids:
+                out.add(c)
+    return out
+
+
 def main():
     flags = [0] * 0x110000
+    words = word_chars()
     clean = mapped(normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=False,
                                               strip_accents=False, lowercase=False), "x")
     for c, r in clean.items():
@@ -114,7 +137,18 @@ def main():
         assert len(s) <= 3
         w(f"    {{0x{c:X}, {len(s)}, {seq(s)}}},\n")
     w("};\n")
-    w(f"const size_t hfo_uc_n_nfd_exceptions = {len(nfd_exc)};\n")
+    w(f"const size_t hfo_uc_n_nfd_exceptions = {len(nfd_exc)};\n\n")
+    ranges = []
+    for c in sorted(words):
+        if ranges and ranges[-1][1] == c - 1:
+            ranges[-1][1] = c
+        else:
+            ranges.append([c, c])
+    w(f"const uint32_t hfo_uc_word_ranges[{len(ranges)}][2] = {{\n")
+    for i in range(0, len(ranges), 6):
+        w("    " + " ".join(f"{{0x{a:X}, 0x{b:X}}}," for a, b in ranges[i:i + 6]) + "\n")
+    w("};\n")
+    w(f"const size_t hfo_uc_n_word_ranges = {len(ranges)};\n")
 
 
 if __name__ == "__main__":
