@@ -460,7 +460,7 @@ class PreTrainedTokenizerBase:
     _default_special: dict[str, str | None] = {}
 
     # ---- construction -------------------------------------------------------
-    def _setup(self, spec: dict, config: dict, source: str = "") -> None:
+    def _setup(self, spec: dict, config: dict, source: str = "", loading: bool = True) -> None:
         self._spec = dict(spec)
         self._config = dict(config)
         self._source = source
@@ -487,11 +487,26 @@ class PreTrainedTokenizerBase:
         self._av = AddedVocab()
         self._av.add(tokens, self._vocab.get, self._model_vocab_size())
         self._templates = _templates(spec.get("post_processor"), self, source or "tokenizer")
-        self._refresh_added()
         for name in _SPECIAL_NAMES:
             val = config.get(name, self._default_special.get(name))
             setattr(self, "_" + name, _token_content(val))
         self._additional_special_tokens = _extra_special(config)
+        if loading:
+            self._register_special_tokens()
+        self._refresh_added()
+
+    def _register_special_tokens(self) -> None:
+        """What transformers' fast tokenizers do when built (TokenizersBackend.__init__):
+        an added token named as a special token (pad_token, ...) becomes special, and
+        the named and extra special tokens the vocabulary lacks are added."""
+        av = self._av
+        named = [getattr(self, "_" + n) for n in _SPECIAL_NAMES if getattr(self, "_" + n) is not None]
+        tokens = [t._replace(special=True) for _i, t in sorted(av.map_r.items())
+                  if not t.special and t.content in named]
+        for t in named + self._additional_special_tokens:
+            if t not in av.map and t not in [x.content for x in tokens]:
+                tokens.append(as_token(t, special=True))
+        av.add(tokens, self._vocab.get, self._model_vocab_size())
 
     def _refresh_added(self) -> None:
         """After the added tokens changed: the spec's ``added_tokens``, the maps
@@ -777,7 +792,7 @@ class PreTrainedTokenizerBase:
         if tokenizer_kwargs:
             args.update(tokenizer_kwargs)
         args.update(kwargs)
-        args.pop("verbose", None)
+        verbose = args.pop("verbose", verbose)
         if args.pop("split_special_tokens", False):
             raise TokenizerError("split_special_tokens=True is not supported by hfonnx")
         unknown = set(args) - _CALL_ARGS
@@ -786,7 +801,8 @@ class PreTrainedTokenizerBase:
         if text is None and text_target is None:
             raise ValueError("You need to specify either `text` or `text_target`.")
         pad_mode, trunc_mode, max_length = self._strategies(
-            args.pop("padding"), args.pop("truncation"), args.pop("max_length"), args["pad_to_multiple_of"])
+            args.pop("padding"), args.pop("truncation"), args.pop("max_length"), args["pad_to_multiple_of"],
+            verbose)
         enc = target = None
         if text is not None:
             enc = self._encode_texts(text, text_pair, pad_mode, trunc_mode, max_length, **args)
@@ -945,10 +961,14 @@ class PreTrainedTokenizerBase:
             return [a for a, _ in text], [b for _, b in text], True, 1
         return text, text_pair, True, 1
 
-    def _strategies(self, padding, truncation, max_length, pad_to_multiple_of):
+    def _strategies(self, padding, truncation, max_length, pad_to_multiple_of, verbose: bool = True):
         """transformers' _get_padding_truncation_strategies, as modes for the core."""
         if max_length is not None and padding is False and truncation is None:
             truncation = "longest_first"
+        if (padding is True and verbose and max_length is not None
+                and (truncation is None or truncation is False or truncation == "do_not_truncate")):
+            warnings.warn("`max_length` is ignored when `padding`=`True` and there is no truncation "
+                          "strategy. To pad to max length, use `padding='max_length'`.", stacklevel=3)
         if padding is True:
             pad_mode = 1
         elif padding is False or padding is None:
@@ -1116,7 +1136,7 @@ class PreTrainedTokenizerBase:
                 raise ValueError(f"type of {first} unknown: {type(first)}. "
                                  "Should be one of a python, numpy, or pytorch object.")
             encoded_inputs = {k: _to_py_obj(v) for k, v in encoded_inputs.items()}
-        pad_mode, _, max_length = self._strategies(padding, None, max_length, None)
+        pad_mode, _, max_length = self._strategies(padding, None, max_length, None, verbose)
         pad_args = (pad_to_multiple_of, padding_side, return_attention_mask)
         required = encoded_inputs[main]
         if required and not isinstance(required[0], (list, tuple)):
@@ -1272,7 +1292,15 @@ class PreTrainedTokenizerBase:
         return []
 
     def __reduce__(self):
-        return (_rebuild, (type(self), self._spec, self._state_config(), self._source))
+        return (_rebuild, (type(self), self._spec, self._state_config(), self._source), self._pickle_state())
+
+    def _pickle_state(self) -> dict:
+        # the contents decoding skips: a token added as special stays there even
+        # when re-added as a normal one, which the spec's flags cannot say
+        return {"special": sorted(self._av.special)}
+
+    def __setstate__(self, state: dict) -> None:
+        self._av.special = set(state.get("special", ()))
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(name_or_path={self._source!r}, vocab_size={self.vocab_size}, "
@@ -1281,7 +1309,7 @@ class PreTrainedTokenizerBase:
 
 def _rebuild(cls, spec, config, source):
     obj = cls.__new__(cls)
-    obj._setup(spec, config, source)
+    obj._setup(spec, config, source, loading=False)
     return obj
 
 

@@ -338,13 +338,13 @@ class T5Tokenizer(PreTrainedTokenizerBase):
 
     def __reduce__(self):
         return (_rebuild_t5, (type(self), self._spec, self._state_config(), self._source,
-                              self.vocab_file))
+                              self.vocab_file), self._pickle_state())
 
 
 def _rebuild_t5(cls, spec, config, source, vocab_file):
     obj = cls.__new__(cls)
     obj._vocab_file = vocab_file
-    obj._setup(spec, config, source)
+    obj._setup(spec, config, source, loading=False)
     return obj
 
 

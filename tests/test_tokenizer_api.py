@@ -265,10 +265,12 @@ ADDED = [  # (content, special, normalized, lstrip, rstrip, single_word)
     ("word", False, False, False, False, True),
     ("[SPECIAL]", True, False, True, False, False),
     ("ÉTÉ", False, True, False, False, False),
+    ("SpÉc", True, True, False, False, False),   # special and normalized: matched normalized too
 ]
 TINY_TEXTS = ["banana", "unaffable bananas", "hello world!", "Hello   MY_TOKEN   world",
               "a<tag>b <TAG> x", "sword word words word!", "xx [SPECIAL] ba", "été ÉTÉ ete",
-              "bb", "ununaffable", "", "   ", "baba [MASK] na", "[CLS]x[SEP]", "nañana"]
+              "bb", "ununaffable", "", "   ", "baba [MASK] na", "[CLS]x[SEP]", "nañana",
+              "spec SpÉc spéc xspec", "²word _word word_ wordé a\u0301word word\u200d \u0663word ‿word"]
 
 
 def _tiny_tokenizer(lowercase, max_chars=100):
@@ -326,3 +328,412 @@ def test_numpy_and_torch_outputs(tok, ref):
     assert enc.input_ids == enc["input_ids"]
     with pytest.raises(AttributeError):
         enc.nonexistent  # noqa: B018
+
+
+# --- the rest of transformers' tokenizer API ------------------------------------------
+# Every expected value below comes from transformers 5 / tokenizers (BertTokenizerFast,
+# T5TokenizerFast loaded from the same folder, put through the same calls), on the
+# corpus sample's lines; nothing is an output of our own code.
+T5_DIR = os.path.join(DATA, "t5")
+LINES = [line for line in _lines() if line.strip()]
+KINDS = {"bert": (hfonnx.BertTokenizer, "BertTokenizerFast", UNCASED),
+         "t5": (hfonnx.T5Tokenizer, "T5TokenizerFast", T5_DIR)}
+
+
+def fresh(kind):
+    """(ours, reference) loaded from the same folder, for tests that change them."""
+    cls, ref_name, path = KINDS[kind]
+    return cls.from_pretrained(path), getattr(transformers, ref_name).from_pretrained(path)
+
+
+@pytest.fixture(scope="module", params=sorted(KINDS))
+def both(request):
+    return fresh(request.param)
+
+
+def norm(x):
+    """Values with their container kind and dtype, comparable with ==."""
+    if isinstance(x, np.ndarray):
+        return ("np", str(x.dtype), x.shape, norm(x.tolist()) if x.dtype == object else x.tolist())
+    if type(x).__module__.startswith("torch"):
+        return ("pt", str(x.dtype), tuple(x.shape), x.tolist())
+    if isinstance(x, (dict, transformers.BatchEncoding, hfonnx.BatchEncoding)):
+        return {k: norm(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [norm(v) for v in x]
+    return x
+
+
+def outcome(fn, *args, **kw):
+    """What a call gives: its normalized result, or the kind of exception it raises."""
+    try:
+        return norm(fn(*args, **kw))
+    except Exception as e:  # both libraries must fail alike; tokenizers' Rust errors
+        # (impossible truncation) arrive as a bare Exception, ours as TokenizerError
+        return ("raises", ValueError if isinstance(e, ValueError) or type(e) is Exception else type(e))
+
+
+ATTRIBUTES = ["is_fast", "name_or_path", "special_tokens_map", "model_input_names", "padding_side",
+              "truncation_side", "model_max_length", "pad_token_type_id", "max_len_single_sentence",
+              "max_len_sentences_pair", "all_special_tokens", "all_special_ids", "extra_special_tokens",
+              "vocab_size", "pad_token", "pad_token_id", "eos_token_id", "cls_token_id", "sep_token_id",
+              "mask_token_id", "unk_token_id", "bos_token_id"]
+
+
+def check_same_tokenizer(ours, ref, texts=LINES[:60]):
+    for a in ATTRIBUTES[2:]:
+        assert getattr(ours, a) == getattr(ref, a), a
+    assert len(ours) == len(ref)
+    assert ours.get_vocab() == ref.get_vocab()
+    assert ours.get_added_vocab() == ref.get_added_vocab()
+    assert ours.added_tokens_encoder == ref.added_tokens_encoder
+    assert ours.added_tokens_decoder == ref.added_tokens_decoder
+    assert ref.added_tokens_decoder == ours.added_tokens_decoder
+    assert [repr(t) for t in ours.added_tokens_decoder.values()] == \
+        [repr(t) for t in ref.added_tokens_decoder.values()]
+    kw = dict(return_offsets_mapping=True, return_special_tokens_mask=True)
+    a, b = ours(texts, **kw), ref(texts, **kw)
+    assert as_lists(a) == as_lists(b)
+    assert [a.tokens(i) for i in range(len(texts))] == [b.tokens(i) for i in range(len(texts))]
+    pairs = ours(texts[:20], texts[20:40], **kw), ref(texts[:20], texts[20:40], **kw)
+    assert as_lists(pairs[0]) == as_lists(pairs[1])
+    for skip in (False, True):
+        assert ours.batch_decode(b["input_ids"], skip_special_tokens=skip) == \
+            ref.batch_decode(b["input_ids"], skip_special_tokens=skip)
+        assert ours.convert_ids_to_tokens(b["input_ids"][0], skip_special_tokens=skip) == \
+            ref.convert_ids_to_tokens(b["input_ids"][0], skip_special_tokens=skip)
+
+
+def test_attributes(both):
+    ours, ref = both
+    for a in ATTRIBUTES:
+        assert getattr(ours, a) == getattr(ref, a), a
+    check_same_tokenizer(ours, ref)
+    assert ours.vocab == ref.vocab and bool(ours) is True
+
+
+# the post-processor's template on ids: BERT [CLS] A [SEP] B [SEP]:1, T5 A </s> B </s>
+def test_template_helpers(both):
+    ours, ref = both
+    for a, b in zip(LINES[:40], LINES[40:80]):
+        ia = ref(a, add_special_tokens=False)["input_ids"]
+        ib = ref(b, add_special_tokens=False)["input_ids"]
+        single = ref(a, return_token_type_ids=True, return_special_tokens_mask=True)
+        pair = ref(a, b, return_token_type_ids=True, return_special_tokens_mask=True)
+        assert ours.build_inputs_with_special_tokens(ia) == single["input_ids"]
+        assert ours.build_inputs_with_special_tokens(ia, ib) == pair["input_ids"]
+        assert ours.create_token_type_ids_from_sequences(ia) == single["token_type_ids"]
+        assert ours.create_token_type_ids_from_sequences(ia, ib) == pair["token_type_ids"]
+        assert ours.get_special_tokens_mask(ia) == single["special_tokens_mask"]
+        assert ours.get_special_tokens_mask(ia, ib) == pair["special_tokens_mask"]
+        assert ours.get_special_tokens_mask(pair["input_ids"], already_has_special_tokens=True) == \
+            ref.get_special_tokens_mask(pair["input_ids"], already_has_special_tokens=True)
+        assert ours.build_inputs_with_special_tokens(np.array(ia)) == single["input_ids"]
+    with pytest.raises(ValueError):
+        ours.get_special_tokens_mask([1, 2], [3], already_has_special_tokens=True)
+
+
+# --- the call: targets, sides, lengths --------------------------------------------------
+SRC, TGT = LINES[:12], LINES[12:24]
+TARGET_CALLS = [  # (args, kwargs) of tok(...)
+    ((SRC,), dict(text_target=TGT)),
+    ((SRC,), dict(text_target=TGT, max_length=12, truncation=True)),
+    ((SRC,), dict(text_target=TGT, max_length=12, truncation=True, max_target_length=5)),
+    ((SRC,), dict(text_target=TGT, padding=True, return_tensors="pt")),
+    ((SRC,), dict(text_target=TGT, padding="max_length", max_length=20, truncation=True,
+                  return_tensors="np")),
+    ((SRC,), dict(text_target=TGT, padding="max_length", max_length=20, max_target_length=8,
+                  truncation=True)),
+    ((SRC, SRC[::-1]), dict(text_target=TGT, text_pair_target=TGT[::-1], truncation="only_second",
+                            max_length=24)),
+    ((SRC[0],), dict(text_target=TGT[0])),
+    ((SRC[0],), dict(text_target=TGT[0], return_tensors="pt")),
+    ((), dict(text_target=TGT, max_length=10, truncation=True)),
+    ((), dict(text_target=TGT[0], text_pair_target=TGT[1])),
+    (([s.split() for s in SRC],), dict(text_target=[t.split() for t in TGT], is_split_into_words=True)),
+    ((SRC,), dict(text_target=TGT, truncation=True)),   # model_max_length
+    ((SRC,), dict(text_target=TGT, tokenizer_kwargs={"max_length": 7, "truncation": True})),
+    ((), dict(text_pair=SRC)),                           # neither text nor text_target
+]
+
+
+@pytest.mark.parametrize("args,kw", TARGET_CALLS)
+def test_text_target(both, args, kw):
+    ours, ref = both
+    assert outcome(ours, *args, **kw) == outcome(ref, *args, **kw)
+
+
+LONG = [" ".join(LINES[i:i + 30]) for i in range(0, 300, 30)]  # longer than model_max_length
+SIDE_CALLS = [
+    ((LONG,), dict(truncation=True)),
+    ((LONG,), dict(truncation=True, padding="max_length")),
+    ((LONG[:1],), dict(padding="max_length", truncation=True, return_tensors="np")),
+    ((LINES[:9],), dict(padding="max_length")),
+    ((LINES[:9],), dict(padding=True, pad_to_multiple_of=8)),
+    ((LINES[:9], LINES[9:18]), dict(truncation="longest_first", max_length=20, padding=True)),
+    ((LINES[:9], LINES[9:18]), dict(truncation="only_first", max_length=40, padding="max_length")),
+    ((LINES[:9], LINES[9:18]), dict(truncation="only_second", max_length=40, stride=4,
+                                    return_overflowing_tokens=True)),
+    ((LINES[:9],), dict(max_length=10, stride=3, truncation=True, return_overflowing_tokens=True,
+                        padding=True, return_offsets_mapping=True)),
+]
+
+
+@pytest.mark.parametrize("padding_side", ["left", "right"])
+@pytest.mark.parametrize("truncation_side", ["left", "right"])
+@pytest.mark.parametrize("args,kw", SIDE_CALLS)
+def test_sides_and_model_max_length(args, kw, padding_side, truncation_side):
+    """padding_side / truncation_side set on the tokenizer are honoured, as is
+    model_max_length when truncation or padding="max_length" has no max_length."""
+    for kind in KINDS:
+        ours, ref = fresh(kind)
+        for t in (ours, ref):
+            t.padding_side, t.truncation_side = padding_side, truncation_side
+        assert outcome(ours, *args, **kw) == outcome(ref, *args, **kw), kind
+        assert outcome(ours, *args, padding_side="left", **kw) == \
+            outcome(ref, *args, padding_side="left", **kw), kind
+
+
+def test_encode_plus_and_batch_encode_plus(both):
+    """transformers 4's methods (removed in 5): the call on one input / a batch."""
+    ours, ref = both
+    kw = dict(max_length=16, truncation=True, padding="max_length", return_special_tokens_mask=True)
+    assert as_lists(ours.encode_plus(LINES[0], **kw)) == as_lists(ref(LINES[0], **kw))
+    assert as_lists(ours.encode_plus(LINES[0], LINES[1], **kw)) == as_lists(ref(LINES[0], LINES[1], **kw))
+    assert as_lists(ours.encode_plus(LINES[0].split(), is_split_into_words=True)) == \
+        as_lists(ref(LINES[0].split(), is_split_into_words=True))
+    assert norm(ours.encode_plus(LINES[0], return_tensors="pt")) == norm(ref(LINES[0], return_tensors="pt"))
+    assert as_lists(ours.batch_encode_plus(LINES[:20], **kw)) == as_lists(ref(LINES[:20], **kw))
+    pairs = list(zip(LINES[:20], LINES[20:40]))
+    assert as_lists(ours.batch_encode_plus(pairs, **kw)) == as_lists(ref(pairs, **kw))
+    words = [line.split() for line in LINES[:20]]
+    assert as_lists(ours.batch_encode_plus(words, is_split_into_words=True)) == \
+        as_lists(ref(words, is_split_into_words=True))
+    with pytest.raises(ValueError, match="batch_encode_plus"):
+        ours.encode_plus(LINES[:2])
+    with pytest.raises(TypeError):
+        ours.batch_encode_plus(LINES[0])
+
+
+# --- pad and the data collators ---------------------------------------------------------
+def _features(tok, n=8, **kw):
+    """Dataset rows as a collator gets them: the tokenizer's output per text, with
+    extra keys pad must leave alone (an int label, a float label, a list)."""
+    rows = []
+    for i, line in enumerate(LINES[:n]):
+        row = dict(tok(line, **kw))
+        row.update(label=i % 3, score=i / 3.0, tags=list(range(i % 4)))
+        rows.append(row)
+    return rows
+
+
+PAD_KWARGS = [
+    {}, dict(padding="longest"), dict(padding="max_length", max_length=128), dict(padding="max_length"),
+    dict(padding=False), dict(pad_to_multiple_of=8), dict(max_length=5), dict(padding_side="left"),
+    dict(return_attention_mask=False), dict(return_attention_mask=True), dict(return_tensors="np"),
+    dict(return_tensors="pt"), dict(return_tensors="pt", pad_to_multiple_of=16, padding_side="left"),
+    dict(padding="sideways"),
+]
+
+
+def _pad_inputs(ref):
+    """name -> what is handed to pad (built with the reference tokenizer)."""
+    rows = _features(ref, return_special_tokens_mask=True)
+    plain = [{k: v for k, v in r.items() if k in ("input_ids", "token_type_ids", "attention_mask")}
+             for r in rows]
+    enc = ref(LINES[:8], return_special_tokens_mask=True)
+    padded_np = ref(LINES[:8], padding=True, return_tensors="np")
+    padded_pt = ref(LINES[:8], padding=True, return_tensors="pt")
+    return {
+        "rows with extra keys": rows,
+        "rows without attention_mask": [{"input_ids": r["input_ids"]} for r in rows],
+        "rows as numpy": [{k: np.array(v) for k, v in r.items()} for r in plain],
+        "rows as torch": [{k: __import__("torch").tensor(v) for k, v in r.items()} for r in plain],
+        "a BatchEncoding": enc,
+        "a dict of lists": dict(enc),
+        "one example": plain[0],
+        "one example with extra keys": rows[0],
+        "numpy batch": dict(padded_np),
+        "torch batch": dict(padded_pt),
+        "empty": {"input_ids": []},
+        "no input_ids": [{"attention_mask": [1]}],
+        "a row with no tokens": plain[:2] + [{"input_ids": [], "token_type_ids": [], "attention_mask": []}],
+    }
+
+
+@pytest.mark.parametrize("kw", PAD_KWARGS, ids=[str(k) for k in PAD_KWARGS])
+def test_pad(both, kw):
+    pytest.importorskip("torch")
+    ours, ref = both
+    for name, inputs in _pad_inputs(ref).items():
+        before = norm(inputs)
+        got = outcome(ours.pad, inputs, **kw)
+        assert norm(inputs) == before, name  # ours leaves its input alone (transformers' may not)
+        assert got == outcome(ref.pad, inputs, **kw), name
+
+
+def test_pad_without_pad_token(both):
+    ours, ref = fresh("t5" if isinstance(both[0], hfonnx.T5Tokenizer) else "bert")
+    rows = _features(ref)
+    ours.pad_token = ref.pad_token = None
+    assert ours.pad_token_id is ref.pad_token_id is None
+    assert outcome(ours.pad, rows) == outcome(ref.pad, rows) == ("raises", ValueError)
+    assert outcome(ours, LINES[:3], padding=True) == outcome(ref, LINES[:3], padding=True)
+    ours.pad_token = ref.pad_token = ref.eos_token or ref.sep_token  # the usual fix
+    assert norm(ours.pad(rows)) == norm(ref.pad(rows))
+    ours.pad_token_id = ref.pad_token_id = 5
+    assert ours.pad_token == ref.pad_token
+    assert norm(ours(LINES[:5], padding=True)) == norm(ref(LINES[:5], padding=True))
+
+
+COLLATORS = [  # (collator class name, kwargs)
+    ("DataCollatorWithPadding", {}),
+    ("DataCollatorWithPadding", dict(pad_to_multiple_of=8, return_tensors="np")),
+    ("DataCollatorWithPadding", dict(padding="max_length", max_length=200)),
+    ("DataCollatorForTokenClassification", {}),
+    ("DataCollatorForTokenClassification", dict(return_tensors="np", pad_to_multiple_of=4)),
+    ("DataCollatorForSeq2Seq", {}),
+    ("DataCollatorForSeq2Seq", dict(pad_to_multiple_of=8)),
+    ("DataCollatorForSeq2Seq", dict(padding="max_length", max_length=40)),
+    ("DataCollatorForSeq2Seq", dict(return_tensors="np")),
+    ("DataCollatorForLanguageModeling", dict(seed=3)),
+    ("DataCollatorForLanguageModeling", dict(mlm=False)),
+]
+
+
+@pytest.mark.parametrize("name,kw", COLLATORS, ids=[f"{n}-{k}" for n, k in COLLATORS])
+def test_data_collators(both, name, kw):
+    """transformers' collators given our tokenizer build the batch they build with theirs."""
+    pytest.importorskip("torch")
+    ours, ref = both
+    cls = getattr(transformers, name)
+    if name == "DataCollatorForSeq2Seq":
+        enc = ref(SRC, text_target=TGT, max_length=32, truncation=True)
+        rows = [{k: enc[k][i] for k in enc} for i in range(len(SRC))]
+    elif name == "DataCollatorForTokenClassification":
+        rows = [dict(ref(line.split()[:12], is_split_into_words=True)) for line in LINES[:8]]
+        for r in rows:
+            r["labels"] = [i % 5 for i in range(len(r["input_ids"]))]
+    elif name == "DataCollatorForLanguageModeling":
+        if ref.mask_token is None and kw.get("mlm", True):
+            assert outcome(cls, tokenizer=ours, **kw) == outcome(cls, tokenizer=ref, **kw)
+            return
+        rows = [{"input_ids": ids} for ids in ref(LINES[:8], truncation=True, max_length=40)["input_ids"]]
+    else:
+        rows = [{k: v for k, v in r.items() if k not in ("score", "tags")} for r in _features(ref)]
+    assert norm(cls(tokenizer=ours, **kw)(rows)) == norm(cls(tokenizer=ref, **kw)(rows))
+
+
+def test_batch_encoding_tensors_and_to():
+    torch = pytest.importorskip("torch")
+    data = {"input_ids": [[1, 2], [3, 4]], "score": [0.5, 1.5], "ragged": [[1], [2, 3]], "empty": []}
+    for tt in ("np", "pt"):
+        for k in data:
+            ours = outcome(hfonnx.BatchEncoding, {k: data[k]}, tensor_type=tt)
+            assert ours == outcome(transformers.BatchEncoding, {k: data[k]}, tensor_type=tt), (tt, k)
+        assert norm(hfonnx.BatchEncoding({"a": [1, 2]}, tensor_type=tt, prepend_batch_axis=True)) == \
+            norm(transformers.BatchEncoding({"a": [1, 2]}, tensor_type=tt, prepend_batch_axis=True))
+    enc = hfonnx.BatchEncoding({"input_ids": torch.tensor([[1, 2]]), "n": 3}).to("cpu")
+    assert enc["input_ids"].device.type == "cpu" and enc["n"] == 3
+
+
+# --- adding tokens ---------------------------------------------------------------------
+def _add_ops(tok, AT, kind):
+    """The same calls on either tokenizer; returns what each returned."""
+    out = [
+        tok.add_tokens(["hello", "newword", "newword", AT("<x>", lstrip=True), "", "Straße"]),
+        tok.add_tokens("hello"),                           # again: ignored
+        tok.add_tokens([AT("[PAD]" if kind == "bert" else "<pad>")]),  # a special one as normal
+        tok.add_special_tokens({"additional_special_tokens": ["<s1>", "<s2>"]}),
+        tok.add_special_tokens({"additional_special_tokens": ["<s3>"]}),
+        tok.add_special_tokens({"extra_special_tokens": ["<s4>", AT("<s5>", rstrip=True)]},
+                               replace_extra_special_tokens=False),
+        tok.add_special_tokens({"mask_token": "<newmask>", "bos_token": AT("<bos>", lstrip=True)}),
+        tok.add_tokens(["<s1>"]),                          # stays special for decoding
+        tok.add_tokens([AT("newword", single_word=True)]),  # new flags for a known token
+        tok.add_tokens([AT("ÉTÉ", special=True, normalized=True), AT("tok", single_word=True)]),
+        tok.add_tokens([AT("Zorg", rstrip=True), "x y"], special_tokens=True),
+        tok.add_special_tokens({}),
+    ]
+    return out
+
+
+ADD_TEXTS = [
+    "hello newword xnewword newword_ newword\u0301 ²newword <x> <s1> [PAD] <pad> <s3>x HELLO",
+    "ete ÉTÉ été Zorg   zorg Straße strasse <s5>   a <newmask> <bos> x y x  y",
+    "tok _tok tok_ tok1 1tok étok toké a\u0301tok tok! (tok) tok-tok \u0663tok tok\u200dx",
+    "<extra_id_0> and </s> and [SEP] and [CLS]x", "",
+]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_add_tokens_as_transformers(kind, tmp_path):
+    ours, ref = fresh(kind)
+    assert _add_ops(ours, hfonnx.AddedToken, kind) == _add_ops(ref, tokenizers.AddedToken, kind)
+    check_same_tokenizer(ours, ref, LINES[:40] + ADD_TEXTS)
+    assert len(ours) > ours.vocab_size
+    assert outcome(ours.add_special_tokens, {"foo_token": "x"}) == outcome(ref.add_special_tokens, {"foo_token": "x"})
+    assert outcome(ours.add_tokens, [3]) == outcome(ref.add_tokens, [3])
+    # saved, then loaded by hfonnx and by transformers: the tokenizer transformers
+    # gets back from its own save
+    ours.save_pretrained(str(tmp_path / "ours"))
+    ref.save_pretrained(str(tmp_path / "ref"))
+    again = transformers.AutoTokenizer.from_pretrained(str(tmp_path / "ref"))
+    check_same_tokenizer(hfonnx.AutoTokenizer.from_pretrained(str(tmp_path / "ours")), again, LINES[:40] + ADD_TEXTS)
+    check_same_tokenizer(transformers.AutoTokenizer.from_pretrained(str(tmp_path / "ours")), again,
+                         LINES[:40] + ADD_TEXTS)
+    check_same_tokenizer(hfonnx.AutoTokenizer.from_pretrained(str(tmp_path / "ref")), again,
+                         LINES[:40] + ADD_TEXTS)
+    check_same_tokenizer(pickle.loads(pickle.dumps(ours)), ref, LINES[:40] + ADD_TEXTS)
+
+
+def test_add_tokens_mutates_the_added_token_as_tokenizers():
+    """add_special_tokens marks a passed AddedToken special; one whose normalized
+    flag was never set then stops being normalized (tokenizers' get_token)."""
+    for AT in (hfonnx.AddedToken, tokenizers.AddedToken):
+        a, b = AT("<q>"), AT("<r>", normalized=True)
+        hfonnx.BertTokenizer.from_pretrained(UNCASED).add_tokens([a, b], special_tokens=True)
+        ref_a, ref_b = tokenizers.AddedToken("<q>"), tokenizers.AddedToken("<r>", normalized=True)
+        transformers.BertTokenizerFast.from_pretrained(UNCASED).add_tokens([ref_a, ref_b], special_tokens=True)
+        assert (repr(a), repr(b)) == (repr(ref_a), repr(ref_b))
+
+
+ADDED_TOKEN_ARGS = [
+    ("x",), ("x", True), ("<m>",), ("y",),
+]
+ADDED_TOKEN_KW = [{}, dict(special=True), dict(special=True, normalized=True), dict(lstrip=True, rstrip=True),
+                  dict(single_word=True, normalized=False), dict(special=False, normalized=False)]
+
+
+@pytest.mark.parametrize("kw", ADDED_TOKEN_KW, ids=[str(k) for k in ADDED_TOKEN_KW])
+def test_added_token_class(kw):
+    ours, ref = hfonnx.AddedToken("tok", **kw), tokenizers.AddedToken("tok", **kw)
+    assert repr(ours) == repr(ref) and str(ours) == str(ref) == "tok"
+    assert ours == ref and ref == ours and ours == hfonnx.AddedToken("tok", **kw)
+    assert hash(ours) == hash(hfonnx.AddedToken("tok", **kw))
+    assert ours != hfonnx.AddedToken("other", **kw) and ours != "tok"
+    again = pickle.loads(pickle.dumps(ours))
+    assert repr(again) == repr(ours) and ours.__getstate__() == ref.__getstate__()
+    ours.special, ref.special = True, True
+    assert repr(ours) == repr(ref)
+
+
+def test_single_word_boundaries_every_code_point(tmp_path):
+    """A single_word added token glued to any code point, on either side, is kept
+    or dropped as tokenizers does (its regex \\w, our range table)."""
+    from tokenizers import AddedToken, Tokenizer
+    from tokenizers.models import WordLevel
+    tk = Tokenizer(WordLevel({"[UNK]": 0}, unk_token="[UNK]"))
+    tk.add_tokens([AddedToken("tok", single_word=True, normalized=False)])
+    tk.save(str(tmp_path / "tokenizer.json"))
+    spec = json.loads((tmp_path / "tokenizer.json").read_text())
+    spec["model"] = {"type": "WordPiece", "unk_token": "[UNK]", "vocab": {"[UNK]": 0}}
+    (tmp_path / "tokenizer.json").write_text(json.dumps(spec))
+    ours = hfonnx.BertTokenizer(tokenizer_file=str(tmp_path / "tokenizer.json"))
+    tok = tk.token_to_id("tok")
+    cps = [c for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    for i in range(0, len(cps), 100000):
+        texts = [chr(c) + "tok" for c in cps[i:i + 100000]] + ["tok" + chr(c) for c in cps[i:i + 100000]]
+        ref = [tok in e.ids for e in tk.encode_batch(texts, add_special_tokens=False)]
+        got = [tok in ids for ids in ours(texts, add_special_tokens=False)["input_ids"]]
+        assert got == ref, [t for t, a, b in zip(texts, got, ref) if a != b][:10]
