@@ -496,16 +496,27 @@ class PreTrainedTokenizerBase:
         self._refresh_added()
 
     def _register_special_tokens(self) -> None:
-        """What transformers' fast tokenizers do when built (TokenizersBackend.__init__):
-        an added token named as a special token (pad_token, ...) becomes special, and
-        the named and extra special tokens the vocabulary lacks are added."""
+        """What transformers' fast tokenizers do when loaded (TokenizersBackend.__init__):
+        the added tokens of tokenizer_config.json's ``added_tokens_decoder`` (else of
+        the tokenizer.json) are added again, by id, an added token named as a
+        special token (pad_token, ...) becoming special; then the named and extra
+        special tokens the vocabulary lacks are added."""
         av = self._av
         named = [getattr(self, "_" + n) for n in _SPECIAL_NAMES if getattr(self, "_" + n) is not None]
-        tokens = [t._replace(special=True) for _i, t in sorted(av.map_r.items())
-                  if not t.special and t.content in named]
+        decoder = self._config.get("added_tokens_decoder")
+        if isinstance(decoder, dict):
+            try:
+                listed = [as_token(t) for _i, t in sorted(decoder.items(), key=lambda kv: int(kv[0]))]
+            except (TypeError, ValueError) as e:
+                raise TokenizerError(f"{self._source or 'tokenizer'}: bad added_tokens_decoder ({e})") from None
+        else:
+            listed = [t for _i, t in sorted(av.map_r.items())]
+        tokens = [t._replace(special=True) if not t.special and t.content in named else t for t in listed]
+        known = set(av.map) | {t.content for t in tokens}
         for t in named + self._additional_special_tokens:
-            if t not in av.map and t not in [x.content for x in tokens]:
+            if t not in known:
                 tokens.append(as_token(t, special=True))
+                known.add(t)
         av.add(tokens, self._vocab.get, self._model_vocab_size())
 
     def _refresh_added(self) -> None:
@@ -1303,8 +1314,12 @@ class PreTrainedTokenizerBase:
         self._av.special = set(state.get("special", ()))
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(name_or_path={self._source!r}, vocab_size={self.vocab_size}, "
-                f"model_max_length={self.model_max_length}, padding_side={self.padding_side!r})")
+        added = "\n\t".join(f"{k}: {v!r}," for k, v in self.added_tokens_decoder.items())
+        added = f"\n\t{added}\n" if added else ""
+        return (f"{type(self).__name__}(name_or_path='{self.name_or_path}', vocab_size={self.vocab_size}, "
+                f"model_max_length={self.model_max_length}, padding_side='{self.padding_side}', "
+                f"truncation_side='{self.truncation_side}', special_tokens={self.special_tokens_map}, "
+                f"added_tokens_decoder={{{added}}})")
 
 
 def _rebuild(cls, spec, config, source):
@@ -1570,8 +1585,7 @@ def _folder_config(path: str) -> dict:
             raise TokenizerError(f"{p}: expected a JSON object")
         for k, v in c.items():
             config.setdefault(k, v)
-    for k in ("tokenizer_class", "auto_map", "name_or_path", "added_tokens_decoder",
-              "tokenizer_file", "vocab_file"):
+    for k in ("tokenizer_class", "auto_map", "name_or_path", "tokenizer_file", "vocab_file"):
         config.pop(k, None)
     return config
 

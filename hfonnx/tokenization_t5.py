@@ -322,7 +322,7 @@ class T5Tokenizer(PreTrainedTokenizerBase):
             raise TokenizerError(f"{path}: no such folder or file")
         config = _folder_config(path)
         config.update(kwargs)
-        for k in ("tokenizer_class", "auto_map", "added_tokens_decoder", "tokenizer_file", "vocab_file"):
+        for k in ("tokenizer_class", "auto_map", "tokenizer_file", "vocab_file"):
             config.pop(k, None)
         tj = os.path.join(path, "tokenizer.json")
         sp = os.path.join(path, "spiece.model")

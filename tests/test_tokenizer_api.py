@@ -395,8 +395,12 @@ def check_same_tokenizer(ours, ref, texts=LINES[:60]):
     a, b = ours(texts, **kw), ref(texts, **kw)
     assert as_lists(a) == as_lists(b)
     assert [a.tokens(i) for i in range(len(texts))] == [b.tokens(i) for i in range(len(texts))]
-    pairs = ours(texts[:20], texts[20:40], **kw), ref(texts[:20], texts[20:40], **kw)
+    half = len(texts) // 2
+    pairs = ours(texts[:half], texts[half:2 * half], **kw), ref(texts[:half], texts[half:2 * half], **kw)
     assert as_lists(pairs[0]) == as_lists(pairs[1])
+    for t in texts[:10] + texts[-5:]:
+        assert ours.tokenize(t) == ref.tokenize(t)
+        assert ours.encode(t) == ref.encode(t)
     for skip in (False, True):
         assert ours.batch_decode(b["input_ids"], skip_special_tokens=skip) == \
             ref.batch_decode(b["input_ids"], skip_special_tokens=skip)
@@ -410,6 +414,7 @@ def test_attributes(both):
         assert getattr(ours, a) == getattr(ref, a), a
     check_same_tokenizer(ours, ref)
     assert ours.vocab == ref.vocab and bool(ours) is True
+    assert repr(ours) == repr(ref)
 
 
 # the post-processor's template on ids: BERT [CLS] A [SEP] B [SEP]:1, T5 A </s> B </s>
@@ -737,3 +742,25 @@ def test_single_word_boundaries_every_code_point(tmp_path):
         ref = [tok in e.ids for e in tk.encode_batch(texts, add_special_tokens=False)]
         got = [tok in ids for ids in ours(texts, add_special_tokens=False)["input_ids"]]
         assert got == ref, [t for t, a, b in zip(texts, got, ref) if a != b][:10]
+
+
+CONFIG_DECODER = {  # tokenizer_config.json's added_tokens_decoder: re-added on load, as transformers
+    "30522": {"content": "<new>", "lstrip": False, "normalized": True, "rstrip": True, "single_word": False,
+              "special": False},
+    "100": {"content": "[UNK]", "lstrip": True, "normalized": False, "rstrip": False, "single_word": False,
+            "special": True},
+    "0": {"content": "[PAD]", "lstrip": False, "normalized": True, "rstrip": False, "single_word": False,
+          "special": False},
+}
+
+
+@pytest.mark.parametrize("files", [["vocab.txt"], ["vocab.txt", "tokenizer.json"]])
+def test_config_added_tokens_decoder(tmp_path, files):
+    for f in files:
+        shutil.copy(os.path.join(UNCASED, f), tmp_path / f)
+    cfg = json.loads(open(os.path.join(UNCASED, "tokenizer_config.json")).read())
+    cfg.update(tokenizer_class="BertTokenizer", added_tokens_decoder=CONFIG_DECODER)
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps(cfg))
+    ours = hfonnx.AutoTokenizer.from_pretrained(str(tmp_path))
+    ref = transformers.AutoTokenizer.from_pretrained(str(tmp_path))
+    check_same_tokenizer(ours, ref, LINES[:20] + ["a <new>  b  [UNK] c [PAD] [pad] <NEW>"])
