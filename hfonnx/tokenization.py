@@ -44,12 +44,12 @@ _ADDED_SPECIAL, _ADDED_NORMALIZED, _ADDED_LSTRIP, _ADDED_RSTRIP, _ADDED_SINGLE_W
 _TRUNCATION = {"longest_first": 1, "only_first": 2, "only_second": 3, "do_not_truncate": 0}
 _PADDING = {"longest": 1, "max_length": 2, "do_not_pad": 0}
 _PAD_LONGEST, _PAD_MAX_LENGTH = 1, 2
-# the arguments a call passes on to one side's encoding (_encode_texts)
+# the keyword arguments a call passes on (_call)
 _CALL_ARGS = frozenset((
     "add_special_tokens", "padding", "truncation", "max_length", "stride", "is_split_into_words",
     "pad_to_multiple_of", "padding_side", "return_tensors", "return_token_type_ids",
     "return_attention_mask", "return_overflowing_tokens", "return_special_tokens_mask",
-    "return_offsets_mapping", "return_length"))
+    "return_offsets_mapping", "return_length", "verbose"))
 # Rust's char::is_whitespace (the White_Space property); not Python's isspace()
 _RUST_WHITESPACE = ("\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
                     "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
@@ -107,7 +107,8 @@ class BatchEncoding(collections.UserDict):
         self._encodings = encodings      # _hfonnx._Encodings, or None
         self._tokenizer = tokenizer
         self._rows: dict[int, tuple] = {}
-        self.convert_to_tensors(tensor_type, prepend_batch_axis)
+        if tensor_type is not None:
+            self.convert_to_tensors(tensor_type, prepend_batch_axis)
 
     def __getattr__(self, item: str):
         if item.startswith("_"):  # not set (an unpickled object): not a data key either
@@ -790,41 +791,52 @@ class PreTrainedTokenizerBase:
         ``text_pair_target``) are encoded with the same arguments (``max_length``
         replaced by ``max_target_length`` when given) and their ``input_ids``
         returned as ``labels`` (alone: the targets' encoding)."""
-        args = dict(add_special_tokens=add_special_tokens, padding=padding, truncation=truncation,
-                    max_length=max_length, stride=stride, is_split_into_words=is_split_into_words,
-                    pad_to_multiple_of=pad_to_multiple_of, padding_side=padding_side,
-                    return_tensors=return_tensors, return_token_type_ids=return_token_type_ids,
-                    return_attention_mask=return_attention_mask,
-                    return_overflowing_tokens=return_overflowing_tokens,
-                    return_special_tokens_mask=return_special_tokens_mask,
-                    return_offsets_mapping=return_offsets_mapping, return_length=return_length)
-        max_target_length = kwargs.pop("max_target_length", None)
-        # as transformers: tokenizer_kwargs, then the other keyword arguments, over the named ones
-        if tokenizer_kwargs:
-            args.update(tokenizer_kwargs)
-        args.update(kwargs)
-        verbose = args.pop("verbose", verbose)
-        if args.pop("split_special_tokens", False):
-            raise TokenizerError("split_special_tokens=True is not supported by hfonnx")
-        unknown = set(args) - _CALL_ARGS
-        if unknown:
-            raise TypeError(f"unsupported arguments: {', '.join(sorted(unknown))}")
+        if kwargs or tokenizer_kwargs:
+            # as transformers: tokenizer_kwargs, then the other keyword arguments, over the named ones
+            args = dict(add_special_tokens=add_special_tokens, padding=padding, truncation=truncation,
+                        max_length=max_length, stride=stride, is_split_into_words=is_split_into_words,
+                        pad_to_multiple_of=pad_to_multiple_of, padding_side=padding_side,
+                        return_tensors=return_tensors, return_token_type_ids=return_token_type_ids,
+                        return_attention_mask=return_attention_mask,
+                        return_overflowing_tokens=return_overflowing_tokens,
+                        return_special_tokens_mask=return_special_tokens_mask,
+                        return_offsets_mapping=return_offsets_mapping, return_length=return_length,
+                        verbose=verbose)
+            max_target_length = kwargs.pop("max_target_length", None)
+            args.update(tokenizer_kwargs or {})
+            args.update(kwargs)
+            if args.pop("split_special_tokens", False):
+                raise TokenizerError("split_special_tokens=True is not supported by hfonnx")
+            unknown = set(args) - _CALL_ARGS
+            if unknown:
+                raise TypeError(f"unsupported arguments: {', '.join(sorted(unknown))}")
+            return self._call(text, text_pair, text_target, text_pair_target, max_target_length, **args)
+        return self._call(text, text_pair, text_target, text_pair_target, None, add_special_tokens, padding,
+                          truncation, max_length, stride, is_split_into_words, pad_to_multiple_of,
+                          padding_side, return_tensors, return_token_type_ids, return_attention_mask,
+                          return_overflowing_tokens, return_special_tokens_mask, return_offsets_mapping,
+                          return_length, verbose)
+
+    def _call(self, text, text_pair, text_target, text_pair_target, max_target_length,
+              add_special_tokens=True, padding=False, truncation=None, max_length=None, stride=0,
+              is_split_into_words=False, pad_to_multiple_of=None, padding_side=None, return_tensors=None,
+              return_token_type_ids=None, return_attention_mask=None, return_overflowing_tokens=False,
+              return_special_tokens_mask=False, return_offsets_mapping=False, return_length=False,
+              verbose=True) -> BatchEncoding:
         if text is None and text_target is None:
             raise ValueError("You need to specify either `text` or `text_target`.")
-        pad_mode, trunc_mode, max_length = self._strategies(
-            args.pop("padding"), args.pop("truncation"), args.pop("max_length"), args["pad_to_multiple_of"],
-            verbose)
-        enc = target = None
-        if text is not None:
-            enc = self._encode_texts(text, text_pair, pad_mode, trunc_mode, max_length, **args)
-        if text_target is not None:
-            target = self._encode_texts(text_target, text_pair_target, pad_mode, trunc_mode,
-                                        max_target_length if max_target_length is not None else max_length,
-                                        **args)
-        if target is None:
-            return enc
-        if enc is None:
+        pad_mode, trunc_mode, max_length = self._strategies(padding, truncation, max_length,
+                                                            pad_to_multiple_of, verbose)
+        rest = (add_special_tokens, stride, is_split_into_words, pad_to_multiple_of, padding_side, return_tensors,
+                return_token_type_ids, return_attention_mask, return_overflowing_tokens,
+                return_special_tokens_mask, return_offsets_mapping, return_length)
+        if text_target is None:
+            return self._encode_texts(text, text_pair, pad_mode, trunc_mode, max_length, *rest)
+        target = self._encode_texts(text_target, text_pair_target, pad_mode, trunc_mode,
+                                    max_target_length if max_target_length is not None else max_length, *rest)
+        if text is None:
             return target
+        enc = self._encode_texts(text, text_pair, pad_mode, trunc_mode, max_length, *rest)
         enc["labels"] = target["input_ids"]
         return enc
 
