@@ -713,9 +713,6 @@ def test_add_tokens_mutates_the_added_token_as_tokenizers():
         assert (repr(a), repr(b)) == (repr(ref_a), repr(ref_b))
 
 
-ADDED_TOKEN_ARGS = [
-    ("x",), ("x", True), ("<m>",), ("y",),
-]
 ADDED_TOKEN_KW = [{}, dict(special=True), dict(special=True, normalized=True), dict(lstrip=True, rstrip=True),
                   dict(single_word=True, normalized=False), dict(special=False, normalized=False)]
 
