@@ -97,3 +97,25 @@ def test_bad_vocab_entries():
         _hfonnx._core_set_unigram(core, [("a", 0.0)], 5, False, None, None)
     with pytest.raises(TypeError):
         _hfonnx._core_set_unigram(object(), [("a", 0.0)], 0, False, None, None)
+
+
+def test_large_alphabet():
+    # more characters than the trie gives a symbol of their own (255): the
+    # rarer ones take two steps; pieces mix frequent and rare characters
+    rng = random.Random(5)
+    chars = [chr(0x4E00 + i) for i in range(700)]
+    vocab = [("<unk>", 0.0), ("\u2581", -1.0)] + [(c, -5.0 - rng.random()) for c in chars]
+    seen = {v[0] for v in vocab}
+    while len(vocab) < 3000:
+        p = "".join(rng.choice(chars[:40] if rng.random() < 0.5 else chars) for _ in range(rng.randint(2, 5)))
+        if p not in seen:
+            seen.add(p)
+            vocab.append((p, -3.0 - 6 * rng.random()))
+    ref, core = build(vocab, 0, False)
+    alphabet = chars[:60] + chars[-60:] + ["\u00e9", " "]
+    lines = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(300)]
+    lines += [p for p, _ in vocab[-200:]]
+    ids, offs = encode(core, lines)
+    for i, line in enumerate(lines):
+        e = ref.encode(line)
+        assert (ids[i], offs[i]) == (e.ids, [tuple(o) for o in e.offsets]), repr(line)

@@ -12,10 +12,11 @@
  * Duplicate pieces: the last one's id and score win, as the reference's
  * token_to_ids map.  Scores are doubles, summed in the reference's order.
  *
- * The trie is over code points: a direct table for the root's BMP children
- * and one open-addressing hash of (parent, code point) -> child for the
- * rest.  Each thread keeps a small cache of recent words (most words of a
- * text repeat), which holds exactly what the Viterbi pass returned. */
+ * The trie is a double array over symbols (the vocabulary's characters,
+ * most frequent first), built once by hfo_unigram_finish: one dependent
+ * load per character.  Each thread keeps a small cache of recent words
+ * (most words of a text repeat), which holds exactly what the Viterbi pass
+ * returned. */
 #include "spm.h"
 #include "tok_internal.h"
 
@@ -26,295 +27,411 @@
 #include <string.h>
 
 #define UG_UNK_PENALTY 10.0
-#define UG_MAX_HOT 4
-#define UG_HOT_MIN_CHILDREN 512
+#define UG_PIECE 0x80000000u    /* in ug_da.check: a piece ends at this slot */
+#define UG_FREE 0x7FFFFFFFu     /* ug_da.check of a free slot (no parent has that index) */
+#define UG_MAX_SLOTS 0x7FFFFFF0u
+#define UG_DIRECT 255           /* characters with a symbol of their own */
+#define UG_MAX_MISSES 256       /* building: bases tried for a node before going past the end */
 
-typedef struct ug_slot {
-    uint64_t key;   /* (parent << 21 | cp) + 1; 0 = empty */
-    uint32_t child;
-} ug_slot;
-
-/* An edge of the compact trie carries its child: the piece ending there and
- * where the child's own edges are, so a walk touches only edge arrays. */
-typedef struct ug_edge {
-    uint32_t cp;
-    int32_t id;             /* piece ending at the child, -1 = none */
-    uint32_t first, n;      /* the child's edges: ce[first, first + n) */
-} ug_edge;
+/* The trie is a double array (as SentencePiece's darts, but over symbols,
+ * not bytes): each code point of the vocabulary is one symbol (two for rare
+ * characters of a large alphabet; 0: in no piece), and the child of slot p
+ * by symbol c is slot q = da[p].base + c when da[q].check (without the
+ * UG_PIECE bit) is p.  One load per step. */
+typedef struct ug_da {
+    uint32_t base;
+    uint32_t check;
+} ug_da;
 
 typedef struct unigram {
     hfo_model base;
     int32_t unk_id;
     int byte_fallback;
-    uint32_t *root;         /* 65536: child of the root by BMP code point, 0 = none */
-    ug_slot *slots;
-    size_t mask, used;
-    int32_t *node_id;       /* piece id ending at node, -1 = none */
-    double *node_score;
-    size_t n_nodes, cap_nodes;
+    /* the pieces as added: piece i is pcps[poff[i], poff[i + 1]) */
+    uint32_t *pcps, *poff;
+    size_t n_pcps, cap_pcps;
     double *score;          /* by id */
     size_t n_pieces, cap_pieces;
     double unk_score;
     int32_t byte_id[256];
     int finished;
-    /* the compact trie built by finish: nodes in breadth-first order, each
-     * node's children contiguous and sorted by code point */
-    ug_edge *ce;
-    size_t root_first, root_n;
-    uint32_t *croot;        /* 65536: 1 + index in ce of the root's edge for a BMP code point */
-    /* depth-1 nodes with many children ("▁" has thousands): a direct BMP
-     * table like the root's, instead of a binary search */
-    int n_hot;
-    uint32_t hot_cp[UG_MAX_HOT];
-    uint32_t *hot[UG_MAX_HOT];  /* 65536 each: 1 + index in ce */
+    /* built by finish: symbols by code point (blk[c >> 8] is a page of 256) */
+    uint16_t *blk;          /* 0x1100 pages indices; page 0 is all zeros */
+    uint32_t *page;
+    uint32_t n_sym;         /* A */
+    ug_da *da;
+    int32_t *pid;           /* by slot: the piece ending there (when UG_PIECE) */
+    size_t n_da;
     uint64_t cache_tag;     /* identifies this model in the per-thread caches */
 } unigram;
 
-static inline uint64_t ug_hash(uint64_t k)
+static inline uint32_t ug_sym(const unigram *u, uint32_t c)
 {
-    k *= 0x9E3779B97F4A7C15ULL;
-    return k ^ (k >> 29);
+    return c < 0x110000 ? u->page[(size_t)u->blk[c >> 8] << 8 | (c & 0xFF)] : 0;
 }
 
-static inline uint32_t ug_child(const unigram *u, uint32_t node, uint32_t c)
+/* The child of slot p by symbol sy (>= 1), or 0 (the root is nobody's child). */
+static inline uint32_t ug_step(const unigram *u, uint32_t p, uint32_t sy)
 {
-    if (node == 0 && c < 0x10000)
-        return u->root[c];
-    uint64_t key = (((uint64_t)node << 21) | c) + 1;
-    size_t j = (size_t)ug_hash(key) & u->mask;
-    for (;;) {
-        const ug_slot *s = &u->slots[j];
-        if (s->key == key)
-            return s->child;
-        if (s->key == 0)
-            return 0;
-        j = (j + 1) & u->mask;
-    }
-}
-
-static hfo_status ug_rehash(unigram *u, size_t size, hfo_err *err)
-{
-    ug_slot *t = calloc(size, sizeof *t);
-    if (t == NULL)
-        return hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; u->slots && i <= u->mask; i++) {
-        if (u->slots[i].key == 0)
-            continue;
-        size_t j = (size_t)ug_hash(u->slots[i].key) & (size - 1);
-        while (t[j].key)
-            j = (j + 1) & (size - 1);
-        t[j] = u->slots[i];
-    }
-    free(u->slots);
-    u->slots = t;
-    u->mask = size - 1;
-    return HFO_OK;
-}
-
-static hfo_status ug_new_node(unigram *u, uint32_t *out, hfo_err *err)
-{
-    if (u->n_nodes == u->cap_nodes) {
-        size_t cap = u->cap_nodes ? u->cap_nodes * 2 : 1024;
-        int32_t *ids = realloc(u->node_id, cap * sizeof *ids);
-        if (ids)
-            u->node_id = ids;
-        double *sc = realloc(u->node_score, cap * sizeof *sc);
-        if (sc)
-            u->node_score = sc;
-        if (!ids || !sc)
-            return hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
-        u->cap_nodes = cap;
-    }
-    if (u->n_nodes >= (1u << 31))
-        return hfo_err_set(err, HFO_ERR_CONFIG, "Unigram vocabulary too large");
-    u->node_id[u->n_nodes] = -1;
-    u->node_score[u->n_nodes] = 0.0;
-    *out = (uint32_t)u->n_nodes++;
-    return HFO_OK;
+    uint32_t q = u->da[p].base + sy;
+    return (u->da[q].check & ~UG_PIECE) == p ? q : 0;
 }
 
 hfo_status hfo_unigram_add(hfo_model *m, const uint32_t *cps, size_t n, double score, hfo_err *err)
 {
     unigram *u = (unigram *)m;
-    if (u->n_pieces == u->cap_pieces) {
+    if (u->n_pieces + 1 >= u->cap_pieces) {
         size_t cap = u->cap_pieces ? u->cap_pieces * 2 : 1024;
         double *s = realloc(u->score, cap * sizeof *s);
-        if (s == NULL)
+        if (s)
+            u->score = s;
+        uint32_t *o = realloc(u->poff, (cap + 1) * sizeof *o);
+        if (o)
+            u->poff = o;
+        if (!s || !o)
             return hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
-        u->score = s;
         u->cap_pieces = cap;
     }
-    int32_t id = (int32_t)u->n_pieces++;
-    u->score[id] = score;
-    u->finished = 0;
-    if (n == 0)
-        return HFO_OK;  /* an empty piece can never match */
-    uint32_t node = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t c = cps[i];
-        if (c > 0x10FFFF)
-            return hfo_err_set(err, HFO_ERR_CONFIG, "Unigram piece %d is not valid Unicode", id);
-        uint32_t next = ug_child(u, node, c);
-        if (next == 0) {
-            if (ug_new_node(u, &next, err))
-                return err->code;
-            if (node == 0 && c < 0x10000) {
-                u->root[c] = next;
-            } else {
-                if ((u->used + 1) * 2 > u->mask + 1 && ug_rehash(u, (u->mask + 1) * 2, err))
-                    return err->code;
-                uint64_t key = (((uint64_t)node << 21) | c) + 1;
-                size_t j = (size_t)ug_hash(key) & u->mask;
-                while (u->slots[j].key)
-                    j = (j + 1) & u->mask;
-                u->slots[j].key = key;
-                u->slots[j].child = next;
-                u->used++;
-            }
-        }
-        node = next;
+    if (n > UINT32_MAX - u->n_pcps || u->n_pieces >= INT32_MAX - 1)
+        return hfo_err_set(err, HFO_ERR_CONFIG, "Unigram vocabulary too large");
+    for (size_t i = 0; i < n; i++)
+        if (cps[i] > 0x10FFFF)
+            return hfo_err_set(err, HFO_ERR_CONFIG, "Unigram piece %zu is not valid Unicode",
+                               u->n_pieces);
+    if (u->n_pcps + n > u->cap_pcps) {
+        size_t cap = u->cap_pcps ? u->cap_pcps : 4096;
+        while (cap < u->n_pcps + n)
+            cap *= 2;
+        uint32_t *c = realloc(u->pcps, cap * sizeof *c);
+        if (c == NULL)
+            return hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
+        u->pcps = c;
+        u->cap_pcps = cap;
     }
-    u->node_id[node] = id;  /* last duplicate wins */
-    u->node_score[node] = score;
+    if (n)
+        memcpy(u->pcps + u->n_pcps, cps, n * sizeof *cps);
+    u->n_pcps += n;
+    u->score[u->n_pieces] = score;
+    u->poff[0] = 0;
+    u->poff[++u->n_pieces] = (uint32_t)u->n_pcps;
+    u->finished = 0;
     return HFO_OK;
 }
 
-/* The edge for code point c among ce[first, first + n), or NULL. */
-static inline const ug_edge *ug_find(const ug_edge *e, uint32_t n, uint32_t c)
+/* ---- building the double array ------------------------------------------ */
+typedef struct ug_build {
+    const uint32_t *ksym, *koff;   /* keys as symbols, like pcps/poff */
+    uint32_t *order;                 /* ids sorted by key, then id */
+    ug_da *da;
+    int32_t *pid;
+    uint32_t *nf;                    /* next free slot >= i (path-compressed) */
+    size_t cap;
+} ug_build;
+
+static const ug_build *sort_ctx;   /* qsort has no context argument; finish holds build_lock */
+static pthread_mutex_t build_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int key_cmp(const void *a, const void *b)
 {
-    if (n <= 8) {
-        for (uint32_t k = 0; k < n; k++)
-            if (e[k].cp == c)
-                return &e[k];
-        return NULL;
-    }
-    uint32_t lo = 0, hi = n;
-    while (lo < hi) {
-        uint32_t mid = (lo + hi) / 2;
-        if (e[mid].cp < c)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && e[lo].cp == c ? &e[lo] : NULL;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    const uint32_t *kx = sort_ctx->ksym + sort_ctx->koff[x], *ky = sort_ctx->ksym + sort_ctx->koff[y];
+    uint32_t nx = sort_ctx->koff[x + 1] - sort_ctx->koff[x], ny = sort_ctx->koff[y + 1] - sort_ctx->koff[y];
+    for (uint32_t i = 0; i < nx && i < ny; i++)
+        if (kx[i] != ky[i])
+            return kx[i] < ky[i] ? -1 : 1;
+    if (nx != ny)
+        return nx < ny ? -1 : 1;
+    return x < y ? -1 : x > y;
 }
 
-static inline const ug_edge *ug_root_edge(const unigram *u, uint32_t c)
+static int grow_slots(ug_build *b, size_t need)
 {
-    if (c < 0x10000) {
-        uint32_t k = u->croot[c];
-        return k ? &u->ce[k - 1] : NULL;
+    if (need <= b->cap)
+        return 0;
+    if (need > UG_MAX_SLOTS)
+        return -1;
+    size_t cap = b->cap ? b->cap : 1024;
+    while (cap < need)
+        cap *= 2;
+    if (cap > UG_MAX_SLOTS)
+        cap = UG_MAX_SLOTS;
+    ug_da *da = realloc(b->da, cap * sizeof *da);
+    if (da)
+        b->da = da;
+    int32_t *pid = realloc(b->pid, cap * sizeof *pid);
+    if (pid)
+        b->pid = pid;
+    uint32_t *nf = realloc(b->nf, cap * sizeof *nf);
+    if (nf)
+        b->nf = nf;
+    if (!da || !pid || !nf)
+        return -1;
+    for (size_t i = b->cap; i < cap; i++) {
+        b->da[i] = (ug_da){0, UG_FREE};
+        b->pid[i] = -1;
+        b->nf[i] = (uint32_t)i;
     }
-    return ug_find(u->ce + u->root_first, (uint32_t)u->root_n, c);
+    b->cap = cap;
+    return 0;
 }
 
-static int edge_cmp(const void *a, const void *b)
+/* smallest free slot >= i (i < cap; the last slot of the array is never used) */
+static uint32_t next_free(ug_build *b, uint32_t i)
 {
-    const ug_edge *x = a, *y = b;
-    return x->cp < y->cp ? -1 : x->cp > y->cp;
+    uint32_t r = i;
+    while (b->nf[r] != r)
+        r = b->nf[r];
+    while (b->nf[i] != r) {
+        uint32_t nx = b->nf[i];
+        b->nf[i] = r;
+        i = nx;
+    }
+    return r;
 }
 
-/* Build the compact trie from the hash trie (breadth-first, so the edges of
- * the short, hot prefixes sit together). */
-static hfo_status ug_compact(unigram *u, hfo_err *err)
+static void take_slot(ug_build *b, uint32_t q, uint32_t parent)
 {
-    size_t nn = u->n_nodes;
-    uint32_t *cnt = calloc(nn + 1, sizeof *cnt), *order = malloc(nn * sizeof *order);
-    size_t *edge_of = malloc(nn * sizeof *edge_of);   /* by BFS position: its edge in ce */
-    ug_edge *by_parent = malloc((nn ? nn : 1) * sizeof *by_parent);
-    ug_edge *ce = malloc((nn ? nn : 1) * sizeof *ce);
-    uint32_t *croot = calloc(0x10000, sizeof *croot);
+    b->da[q].check = parent;
+    b->nf[q] = q + 1;
+}
+
+/* Breadth-first over the sorted keys: a node is a range of keys sharing
+ * their first `depth` symbols; its children go at base + symbol. */
+static hfo_status ug_build_da(unigram *u, ug_build *b, size_t n_keys, size_t n_ksym, size_t *n_da,
+                              hfo_err *err)
+{
+    typedef struct { uint32_t slot, lo, hi, depth; } item;
+    item *q = malloc((n_ksym + 1) * sizeof *q);   /* one per trie node */
+    uint32_t *syms = malloc((u->n_sym + 1) * sizeof *syms);
+    uint32_t *ord = malloc((u->n_sym + 1) * sizeof *ord);
     hfo_status st = HFO_OK;
-    if (!cnt || !order || !edge_of || !by_parent || !ce || !croot) {
+    size_t head = 0, tail = 0, top = 1;
+    uint32_t frontier = 1;   /* past the last slot taken */
+    if (!q || !syms || !ord || grow_slots(b, u->n_sym + 2) < 0) {
         st = hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
         goto done;
     }
-    /* edges grouped by parent (counting sort); .first holds the old child id */
-    for (uint32_t c = 0; c < 0x10000; c++)
-        if (u->root[c])
-            cnt[1]++;
-    for (size_t i = 0; i <= u->mask; i++)
-        if (u->slots[i].key)
-            cnt[((u->slots[i].key - 1) >> 21) + 1]++;
-    for (size_t i = 1; i <= nn; i++)
-        cnt[i] += cnt[i - 1];
-    for (uint32_t c = 0; c < 0x10000; c++)
-        if (u->root[c])
-            by_parent[cnt[0]++] = (ug_edge){c, -1, u->root[c], 0};
-    for (size_t i = 0; i <= u->mask; i++) {
-        if (!u->slots[i].key)
-            continue;
-        uint64_t k = u->slots[i].key - 1;
-        size_t p = (size_t)(k >> 21);
-        by_parent[cnt[p]++] = (ug_edge){(uint32_t)(k & 0x1FFFFF), -1, u->slots[i].child, 0};
-    }
-    /* now parent p's edges are by_parent[p ? cnt[p - 1] : 0, cnt[p]) */
-    size_t head = 0, tail = 0, ne = 0;
-    order[tail++] = 0;
+    take_slot(b, 0, UG_FREE);
+    q[tail++] = (item){0, 0, (uint32_t)n_keys, 0};
     while (head < tail) {
-        size_t pos = head++;
-        uint32_t old = order[pos];
-        size_t b = old ? cnt[old - 1] : 0, e = cnt[old];
-        qsort(by_parent + b, e - b, sizeof *by_parent, edge_cmp);
-        if (pos == 0) {
-            u->root_first = ne;
-            u->root_n = e - b;
-        } else {
-            ce[edge_of[pos]].first = (uint32_t)ne;
-            ce[edge_of[pos]].n = (uint32_t)(e - b);
+        item it = q[head++];
+        uint32_t lo = it.lo, d = it.depth;
+        /* keys ending here come first; the last of them (highest id) wins */
+        while (lo < it.hi && b->koff[b->order[lo] + 1] - b->koff[b->order[lo]] == d) {
+            if (d > 0) {
+                b->da[it.slot].check |= UG_PIECE;
+                b->pid[it.slot] = (int32_t)b->order[lo];
+            }
+            lo++;
         }
-        for (size_t k = b; k < e; k++) {
-            uint32_t child = by_parent[k].first;
-            edge_of[tail] = ne;
-            order[tail++] = child;
-            ce[ne] = (ug_edge){by_parent[k].cp, u->node_id[child], 0, 0};
-            if (old == 0 && by_parent[k].cp < 0x10000)
-                croot[by_parent[k].cp] = (uint32_t)ne + 1;
-            ne++;
-        }
-    }
-    free(u->ce);
-    free(u->croot);
-    u->ce = ce;
-    u->croot = croot;
-    ce = NULL;
-    croot = NULL;
-    for (int h = 0; h < u->n_hot; h++)
-        free(u->hot[h]);
-    u->n_hot = 0;
-    for (size_t k = 0; k < u->root_n && u->n_hot < UG_MAX_HOT; k++) {
-        const ug_edge *r = &u->ce[u->root_first + k];
-        if (r->n < UG_HOT_MIN_CHILDREN || r->cp >= 0x10000)
+        if (lo == it.hi)
             continue;
-        uint32_t *t = calloc(0x10000, sizeof *t);
-        if (t == NULL) {
-            st = hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
-            goto done;
+        size_t k = 0;
+        for (uint32_t i = lo; i < it.hi; i++) {
+            uint32_t c = b->ksym[b->koff[b->order[i]] + d];
+            if (k == 0 || syms[k - 1] != c)
+                syms[k++] = c;
         }
-        for (uint32_t j = 0; j < r->n; j++)
-            if (u->ce[r->first + j].cp < 0x10000)
-                t[u->ce[r->first + j].cp] = r->first + j + 1;
-        u->hot_cp[u->n_hot] = r->cp;
-        u->hot[u->n_hot++] = t;
+        /* the first base where every child's slot is free; after
+         * UG_MAX_MISSES tries, past the last slot taken (as darts-clone
+         * gives up on full blocks): the build stays fast for big alphabets,
+         * and later nodes fill the holes */
+        for (size_t j = 0; j < k; j++)
+            ord[j] = (uint32_t)j;
+        uint32_t f = next_free(b, syms[0]), base, misses = 0;
+        for (;;) {
+            base = f - syms[0];
+            if (grow_slots(b, (size_t)base + u->n_sym + 2) < 0) {
+                st = hfo_err_set(err, HFO_ERR_NOMEM, "Unigram vocabulary too large");
+                goto done;
+            }
+            size_t j = 1;
+            while (j < k && b->da[base + syms[ord[j]]].check == UG_FREE)
+                j++;
+            if (j == k)
+                break;
+            /* check the child that collided first next time */
+            uint32_t o = ord[j];
+            memmove(ord + 2, ord + 1, (j - 1) * sizeof *ord);
+            ord[1] = o;
+            f = ++misses < UG_MAX_MISSES ? next_free(b, f + 1) : next_free(b, frontier > syms[0] ? frontier : syms[0]);
+        }
+        b->da[it.slot].base = base;
+        if ((size_t)base + u->n_sym + 1 > top)
+            top = (size_t)base + u->n_sym + 1;
+        /* children in symbol order, each with its range of keys */
+        uint32_t i = lo;
+        for (size_t j = 0; j < k; j++) {
+            uint32_t e = i;
+            while (e < it.hi && b->ksym[b->koff[b->order[e]] + d] == syms[j])
+                e++;
+            take_slot(b, base + syms[j], it.slot);
+            if (base + syms[j] >= frontier)
+                frontier = base + syms[j] + 1;
+            q[tail++] = (item){base + syms[j], i, e, d + 1};
+            i = e;
+        }
     }
+    *n_da = top;
 done:
-    free(cnt);
-    free(order);
-    free(edge_of);
-    free(by_parent);
-    free(ce);
-    free(croot);
+    free(q);
+    free(syms);
+    free(ord);
+    return st;
+}
+
+typedef struct { uint32_t cp, count; } ug_char;
+
+static int char_by_cp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int char_by_count(const void *a, const void *b)
+{
+    const ug_char *x = a, *y = b;
+    if (x->count != y->count)
+        return x->count > y->count ? -1 : 1;
+    return x->cp < y->cp ? -1 : x->cp > y->cp;
+}
+
+/* Symbols: the vocabulary's code points, most frequent first (so the dense
+ * part of the double array is the busy one). */
+static hfo_status ug_alphabet(unigram *u, hfo_err *err)
+{
+    hfo_status st = HFO_OK;
+    uint32_t *all = malloc((u->n_pcps ? u->n_pcps : 1) * sizeof *all);
+    ug_char *ch = malloc((u->n_pcps ? u->n_pcps : 1) * sizeof *ch);
+    uint16_t *blk = calloc(0x1100, sizeof *blk);
+    uint32_t *page = NULL;
+    if (!all || !ch || !blk)
+        goto oom;
+    if (u->n_pcps)
+        memcpy(all, u->pcps, u->n_pcps * sizeof *all);
+    qsort(all, u->n_pcps, sizeof *all, char_by_cp);
+    size_t a = 0, n_pages = 1;
+    for (size_t i = 0; i < u->n_pcps; i++) {
+        if (a && ch[a - 1].cp == all[i]) {
+            ch[a - 1].count++;
+            continue;
+        }
+        if (a == 0 || ch[a - 1].cp >> 8 != all[i] >> 8)
+            blk[all[i] >> 8] = (uint16_t)n_pages++;
+        ch[a++] = (ug_char){all[i], 1};
+    }
+    qsort(ch, a, sizeof *ch, char_by_count);
+    page = calloc(n_pages << 8, sizeof *page);
+    if (page == NULL)
+        goto oom;
+    /* the UG_DIRECT most frequent characters are one symbol; the others
+     * two (a group, then 1..256), so no node has more than a few thousand
+     * possible children and the double array packs well whatever the
+     * alphabet (darts works on bytes for the same reason) */
+    uint32_t top = 0;
+    for (size_t i = 0; i < a; i++) {
+        uint32_t sy;
+        if (i < UG_DIRECT) {
+            sy = (uint32_t)i + 1;
+        } else {
+            uint32_t r = (uint32_t)(i - UG_DIRECT);
+            sy = (UG_DIRECT + 1 + (r >> 8)) | (1 + (r & 0xFF)) << 16;
+        }
+        page[(size_t)blk[ch[i].cp >> 8] << 8 | (ch[i].cp & 0xFF)] = sy;
+        if ((sy & 0xFFFF) > top)
+            top = sy & 0xFFFF;
+        if ((sy >> 16) > top)
+            top = sy >> 16;
+    }
+    free(u->blk);
+    free(u->page);
+    u->blk = blk;
+    u->page = page;
+    u->n_sym = top;
+    blk = NULL;
+    page = NULL;
+    goto done;
+oom:
+    st = hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
+done:
+    free(all);
+    free(ch);
+    free(blk);
+    free(page);
+    return st;
+}
+
+static hfo_status ug_compact(unigram *u, hfo_err *err)
+{
+    hfo_status st = ug_alphabet(u, err);
+    if (st)
+        return st;
+    ug_build b = {0};
+    /* the keys: each piece as symbols (one or two per code point) */
+    uint32_t *ksym = malloc((2 * u->n_pcps + 1) * sizeof *ksym);
+    uint32_t *koff = malloc((u->n_pieces + 1) * sizeof *koff);
+    b.order = malloc((u->n_pieces ? u->n_pieces : 1) * sizeof *b.order);
+    if (!ksym || !koff || !b.order) {
+        st = hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    size_t nks = 0, nk = 0;
+    for (size_t i = 0; i < u->n_pieces; i++) {
+        koff[i] = (uint32_t)nks;
+        for (size_t k = u->poff[i]; k < u->poff[i + 1]; k++) {
+            uint32_t sy = ug_sym(u, u->pcps[k]);
+            ksym[nks++] = sy & 0xFFFF;
+            if (sy >> 16)
+                ksym[nks++] = sy >> 16;
+        }
+        if (u->poff[i + 1] > u->poff[i])   /* an empty piece can never match */
+            b.order[nk++] = (uint32_t)i;
+    }
+    koff[u->n_pieces] = (uint32_t)nks;
+    if (nks > UINT32_MAX - 1) {
+        st = hfo_err_set(err, HFO_ERR_CONFIG, "Unigram vocabulary too large");
+        goto done;
+    }
+    b.ksym = ksym;
+    b.koff = koff;
+    pthread_mutex_lock(&build_lock);
+    sort_ctx = &b;
+    qsort(b.order, nk, sizeof *b.order, key_cmp);
+    sort_ctx = NULL;
+    pthread_mutex_unlock(&build_lock);
+    size_t n_da = 0;
+    if ((st = ug_build_da(u, &b, nk, nks, &n_da, err)))
+        goto done;
+    /* n_da <= b.cap: every base + symbol stays inside the array */
+    free(u->da);
+    free(u->pid);
+    u->da = b.da;
+    u->pid = b.pid;
+    u->n_da = n_da;
+    b.da = NULL;
+    b.pid = NULL;
+done:
+    free(ksym);
+    free(koff);
+    free(b.order);
+    free(b.da);
+    free(b.pid);
+    free(b.nf);
     return st;
 }
 
 /* id of the piece spelled cps[0, n), or -1 */
 static int32_t ug_lookup(const unigram *u, const uint32_t *cps, size_t n)
 {
-    uint32_t node = 0;
-    for (size_t i = 0; i < n; i++)
-        if ((node = ug_child(u, node, cps[i])) == 0)
+    uint32_t p = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t sy = ug_sym(u, cps[i]);
+        if (sy == 0 || (p = ug_step(u, p, sy & 0xFFFF)) == 0)
             return -1;
-    return n ? u->node_id[node] : -1;
+        if ((sy >> 16) && (p = ug_step(u, p, sy >> 16)) == 0)
+            return -1;
+    }
+    return n && (u->da[p].check & UG_PIECE) ? u->pid[p] : -1;
 }
 
 static uint64_t next_tag = 1;
@@ -462,26 +579,54 @@ static hfo_status push_unk(const unigram *u, const uint32_t *cps, size_t s, size
     return hfo_pieces_push(out, u->unk_id, (uint32_t)s, (uint32_t)e, err);
 }
 
+#define UG_STACK 256
+
 static hfo_status ug_viterbi(const unigram *u, const uint32_t *cps, size_t n, hfo_pieces *out,
                              hfo_err *err)
 {
-    ug_cell stack_cells[257];
+    ug_cell stack_cells[UG_STACK + 1];
+    uint32_t stack_syms[UG_STACK];
     ug_cell *cell = stack_cells;
-    if (n + 1 > sizeof stack_cells / sizeof stack_cells[0]) {
+    uint32_t *sym = stack_syms;
+    if (n > UG_STACK) {
         cell = malloc((n + 1) * sizeof *cell);
-        if (cell == NULL)
+        sym = malloc(n * sizeof *sym);
+        if (cell == NULL || sym == NULL) {
+            free(cell);
+            free(sym);
             return hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
+        }
     }
-    for (size_t i = 0; i <= n; i++)
-        cell[i].start = -1;
+    hfo_status st = HFO_OK;
+    for (size_t i = 0; i < n; i++) {
+        sym[i] = ug_sym(u, cps[i]);
+        cell[i + 1].start = -1;
+    }
     cell[0].score = 0.0;
+    cell[0].start = 0;
+    const ug_da *da = u->da;
     for (size_t s = 0; s < n; s++) {
         double base = cell[s].score;
         int single = 0;
-        const ug_edge *ed = ug_root_edge(u, cps[s]);
-        for (size_t e = s; ed; ) {
-            int32_t id = ed->id;
-            if (id >= 0) {
+        uint32_t p = 0;
+        /* every piece starting at s, shortest first (common prefix search) */
+        for (size_t e = s; e < n; e++) {
+            /* symbol 0 never matches: no slot's parent is at its base + 0 */
+            uint32_t sy = sym[e];
+            uint32_t q = da[p].base + (sy & 0xFFFF);
+            uint32_t chk = da[q].check;
+            if ((chk & ~UG_PIECE) != p)
+                break;
+            if (sy >> 16) {   /* a rare character's second symbol */
+                p = q;
+                q = da[p].base + (sy >> 16);
+                chk = da[q].check;
+                if ((chk & ~UG_PIECE) != p)
+                    break;
+            }
+            p = q;
+            if (chk & UG_PIECE) {
+                int32_t id = u->pid[q];
                 double cand = u->score[id] + base;
                 ug_cell *t = &cell[e + 1];
                 if (t->start < 0 || cand > t->score) {
@@ -489,34 +634,18 @@ static hfo_status ug_viterbi(const unigram *u, const uint32_t *cps, size_t n, hf
                     t->start = (int32_t)s;
                     t->id = id;
                 }
-                if (e == s)
-                    single = 1;
+                single |= e == s;
             }
-            if (++e == n)
-                break;
-            uint32_t c = cps[e];
-            if (e == s + 1 && c < 0x10000 && u->n_hot && ed->n >= UG_HOT_MIN_CHILDREN) {
-                int h = 0;
-                while (h < u->n_hot && u->hot_cp[h] != cps[s])
-                    h++;
-                if (h < u->n_hot) {
-                    uint32_t k = u->hot[h][c];
-                    ed = k ? &u->ce[k - 1] : NULL;
-                    continue;
-                }
-            }
-            ed = ug_find(u->ce + ed->first, ed->n, c);
         }
         if (!single) {
             double cand = u->unk_score + base;
             ug_cell *t = &cell[s + 1];
             if (t->start < 0 || cand > t->score) {
                 if (u->unk_id < 0) {
-                    if (cell != stack_cells)
-                        free(cell);
-                    return hfo_err_set(err, HFO_ERR_CONFIG,
-                                       "Unigram: text has characters outside the vocabulary "
-                                       "and the model has no unk token");
+                    st = hfo_err_set(err, HFO_ERR_CONFIG,
+                                     "Unigram: text has characters outside the vocabulary "
+                                     "and the model has no unk token");
+                    goto done;
                 }
                 t->score = cand;
                 t->start = (int32_t)s;
@@ -524,45 +653,46 @@ static hfo_status ug_viterbi(const unigram *u, const uint32_t *cps, size_t n, hf
             }
         }
     }
-    /* backtrack into out (reversed), then reverse */
-    size_t mark = out->len;
-    hfo_status st = HFO_OK;
-    size_t e = n, unk_end = 0;
+    /* backtrack: count the tokens (a run of <unk> is one), then fill from the end */
+    size_t nt = 0;
     int in_unk = 0;
-    while (e > 0) {
-        ug_cell *c = &cell[e];
-        size_t s = (size_t)c->start;
-        if (u->unk_id >= 0 && c->id == u->unk_id) {
+    for (size_t e = n; e > 0; e = (size_t)cell[e].start) {
+        int unk = u->unk_id >= 0 && cell[e].id == u->unk_id;
+        nt += !(unk && in_unk);
+        in_unk = unk;
+    }
+    if ((st = hfo_pieces_reserve(out, nt, err)))
+        goto done;
+    size_t mark = out->len, k = mark + nt, unk_end = 0;
+    in_unk = 0;
+    int any_unk = 0;
+    for (size_t e = n; e > 0;) {
+        size_t s = (size_t)cell[e].start;
+        if (u->unk_id >= 0 && cell[e].id == u->unk_id) {
             if (!in_unk) {
-                in_unk = 1;
                 unk_end = e;
+                in_unk = 1;
+                any_unk = 1;
+                k--;
             }
+            /* placeholder for the fused unknown run [s, unk_end) */
+            out->id[k] = -2;
+            out->start[k] = (uint32_t)s;
+            out->end[k] = (uint32_t)unk_end;
         } else {
-            if (in_unk) {
-                /* placeholder for the fused unknown run [e, unk_end) */
-                if ((st = hfo_pieces_push(out, -2, (uint32_t)e, (uint32_t)unk_end, err)))
-                    goto done;
-                in_unk = 0;
-            }
-            if ((st = hfo_pieces_push(out, c->id, (uint32_t)s, (uint32_t)e, err)))
-                goto done;
+            in_unk = 0;
+            k--;
+            out->id[k] = cell[e].id;
+            out->start[k] = (uint32_t)s;
+            out->end[k] = (uint32_t)e;
         }
         e = s;
     }
-    if (in_unk && (st = hfo_pieces_push(out, -2, 0, (uint32_t)unk_end, err)))
+    out->len = mark + nt;
+    if (!any_unk)
         goto done;
-    for (size_t a = mark, b = out->len; a + 1 < b; a++, b--) {
-        int32_t ti = out->id[a];
-        uint32_t ts = out->start[a], te = out->end[a];
-        out->id[a] = out->id[b - 1];
-        out->start[a] = out->start[b - 1];
-        out->end[a] = out->end[b - 1];
-        out->id[b - 1] = ti;
-        out->start[b - 1] = ts;
-        out->end[b - 1] = te;
-    }
     /* resolve the fused unknown runs (may expand into byte tokens) */
-    for (size_t k = mark; k < out->len; k++) {
+    for (k = mark; k < out->len; k++) {
         if (out->id[k] != -2)
             continue;
         int32_t id = ug_lookup(u, cps + out->start[k], out->end[k] - out->start[k]);
@@ -594,8 +724,10 @@ static hfo_status ug_viterbi(const unigram *u, const uint32_t *cps, size_t n, hf
         k = resume - 1;
     }
 done:
-    if (cell != stack_cells)
+    if (cell != stack_cells) {
         free(cell);
+        free(sym);
+    }
     return st;
 }
 
@@ -654,15 +786,13 @@ static void ug_free(hfo_model *self)
     unigram *u = (unigram *)self;
     if (u == NULL)
         return;
-    free(u->root);
-    free(u->slots);
-    free(u->node_id);
-    free(u->node_score);
+    free(u->pcps);
+    free(u->poff);
     free(u->score);
-    free(u->ce);
-    free(u->croot);
-    for (int h = 0; h < u->n_hot; h++)
-        free(u->hot[h]);
+    free(u->blk);
+    free(u->page);
+    free(u->da);
+    free(u->pid);
     free(u);
 }
 
@@ -675,13 +805,6 @@ hfo_model *hfo_unigram_new(int32_t unk_id, int byte_fallback)
     u->base.free = ug_free;
     u->unk_id = unk_id;
     u->byte_fallback = byte_fallback;
-    u->root = calloc(0x10000, sizeof *u->root);
-    hfo_err err;
-    uint32_t root;
-    if (u->root == NULL || ug_rehash(u, 1024, &err) || ug_new_node(u, &root, &err)) {
-        ug_free(&u->base);
-        return NULL;
-    }
     return &u->base;
 }
 

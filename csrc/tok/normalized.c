@@ -103,9 +103,17 @@ hfo_status hfo_spans_push(hfo_spans *s, uint32_t start, uint32_t end, hfo_err *e
 
 hfo_status hfo_pieces_grow(hfo_pieces *p, hfo_err *err)
 {
+    return hfo_pieces_reserve(p, 1, err);
+}
+
+hfo_status hfo_pieces_reserve(hfo_pieces *p, size_t extra, hfo_err *err)
+{
+    if (extra <= p->cap - p->len)
+        return HFO_OK;
     size_t cap = p->cap;
-    if (grow_cap(&cap, p->len + 1) < 0 || realloc_arr((void **)&p->id, cap, 4) < 0 ||
-        realloc_arr((void **)&p->start, cap, 4) < 0 || realloc_arr((void **)&p->end, cap, 4) < 0)
+    if (extra > SIZE_MAX - p->len || grow_cap(&cap, p->len + extra) < 0 ||
+        realloc_arr((void **)&p->id, cap, 4) < 0 || realloc_arr((void **)&p->start, cap, 4) < 0 ||
+        realloc_arr((void **)&p->end, cap, 4) < 0)
         return OOM(err);
     p->cap = cap;
     return HFO_OK;

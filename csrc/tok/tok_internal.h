@@ -44,6 +44,8 @@ typedef struct hfo_pieces {
 } hfo_pieces;
 /* Room for at least one more piece. */
 hfo_status hfo_pieces_grow(hfo_pieces *p, hfo_err *err);
+/* Room for `extra` more pieces (written directly, then len updated). */
+hfo_status hfo_pieces_reserve(hfo_pieces *p, size_t extra, hfo_err *err);
 static inline hfo_status hfo_pieces_push(hfo_pieces *p, int32_t id, uint32_t start, uint32_t end,
                                          hfo_err *err)
 {
