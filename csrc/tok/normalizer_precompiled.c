@@ -20,6 +20,7 @@
 #include "spm.h"
 #include "tok_internal.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -31,7 +32,32 @@ typedef struct precompiled {
     uint8_t *blob;          /* replacement strings */
     size_t blob_len;
     int32_t ascii_val[128]; /* first_prefix of each ASCII char alone (-1: none) */
+    uint64_t same[1024];    /* BMP characters no rule changes when alone (bitmap) */
 } precompiled;
+
+/* BMP characters whose grapheme break class is Other, CR, LF or Control:
+ * between two of them there is always a break (GB4, GB5, GB999) except
+ * CR x LF, so most text needs no utf8proc call.  Not the surrogates (an
+ * error, raised by pc_cluster). */
+static uint64_t plain[1024];
+static pthread_once_t plain_once = PTHREAD_ONCE_INIT;
+
+static void plain_init(void)
+{
+    for (uint32_t c = 0; c < 0x10000; c++) {
+        int b = utf8proc_get_property((utf8proc_int32_t)c)->boundclass;
+        if (c >= 0xD800 && c <= 0xDFFF)
+            continue;
+        if (b == UTF8PROC_BOUNDCLASS_OTHER || b == UTF8PROC_BOUNDCLASS_CR ||
+            b == UTF8PROC_BOUNDCLASS_LF || b == UTF8PROC_BOUNDCLASS_CONTROL)
+            plain[c >> 6] |= 1ULL << (c & 63);
+    }
+}
+
+static inline int bit_at(const uint64_t *bits, uint32_t c)
+{
+    return c < 0x10000 && (bits[c >> 6] >> (c & 63) & 1);
+}
 
 static inline uint32_t unit_offset(uint32_t u) { return (u >> 10) << ((u & (1u << 9)) >> 6); }
 static inline uint32_t unit_label(uint32_t u) { return u & ((1u << 31) | 0xFF); }
@@ -137,6 +163,94 @@ static hfo_status push_replacement(const precompiled *p, int64_t val, size_t old
     return HFO_OK;
 }
 
+/* One character or cluster that is not a run of plain unchanged text:
+ * the cluster starting at i (utf8proc), looked up whole when shorter than
+ * 6 bytes, else character by character.  Returns the cluster's end. */
+static hfo_status pc_cluster(const precompiled *p, const hfo_text *t, size_t i, size_t end,
+                             hfo_norm *out, size_t k0, size_t *next, hfo_err *err)
+{
+    uint32_t c = hfo_text_at(t, i);
+    if (c >= 0xD800 && c <= 0xDFFF)
+        return hfo_err_surrogate(err, c, i);
+    utf8proc_int32_t state = 0;
+    size_t g = i + 1, nbytes = utf8_len(c);
+    uint32_t prev = c;
+    while (g < end) {
+        uint32_t d = hfo_text_at(t, g);
+        if (d >= 0xD800 && d <= 0xDFFF)
+            return hfo_err_surrogate(err, d, g);
+        if (utf8proc_grapheme_break_stateful((utf8proc_int32_t)prev, (utf8proc_int32_t)d, &state))
+            break;
+        nbytes += utf8_len(d);
+        prev = d;
+        g++;
+    }
+    *next = g;
+    uint8_t buf[8] = {0};
+    if (nbytes < 6) {
+        size_t nb = 0;
+        for (size_t q = i; q < g; q++)
+            nb += utf8_put(hfo_text_at(t, q), buf + nb);
+        int64_t v = first_prefix(p, buf, nb);
+        if (v >= 0)
+            return push_replacement(p, v, g - i, out, k0, err);
+    }
+    for (size_t q = i; q < g; q++) {
+        uint32_t d = hfo_text_at(t, q);
+        int64_t v = d < 0x80 ? p->ascii_val[d] : first_prefix(p, buf, utf8_put(d, buf));
+        if (v >= 0) {
+            if (push_replacement(p, v, 1, out, k0, err))
+                return err->code;
+        } else {
+            if (out->len + 1 > out->cap && hfo_norm_grow(out, 64, err))
+                return err->code;
+            hfo_norm_push(out, d, 0, 0);
+        }
+    }
+    return HFO_OK;
+}
+
+/* The scan, for one code unit width (kind is a constant where it is
+ * inlined).  A character both plain and followed by a plain one (or the
+ * end) is a cluster by itself; unchanged, it is copied with no lookup. */
+static inline __attribute__((always_inline)) hfo_status
+pc_scan(const precompiled *p, const hfo_text *t, int kind, size_t begin, size_t end, hfo_norm *out,
+        hfo_err *err)
+{
+    const uint8_t *d1 = t->data;
+    const uint16_t *d2 = t->data;
+    const uint32_t *d4 = t->data;
+#define PC_AT(i) (kind == 1 ? d1[i] : kind == 2 ? d2[i] : d4[i])
+    size_t k0 = out->len, i = begin;
+    while (i < end) {
+        uint32_t c = PC_AT(i);
+        int single = bit_at(plain, c);
+        if (single && i + 1 < end) {
+            uint32_t d = PC_AT(i + 1);
+            single = bit_at(plain, d) && !(c == '\r' && d == '\n');
+        }
+        if (!single) {
+            if (pc_cluster(p, t, i, end, out, k0, &i, err))
+                return err->code;
+            continue;
+        }
+        if (bit_at(p->same, c)) {
+            if (out->len == out->cap && hfo_norm_grow(out, 64, err))
+                return err->code;
+            hfo_norm_push(out, c, 0, 0);
+        } else {
+            /* plain characters are BMP and no surrogates */
+            uint8_t buf[4];
+            int64_t v = c < 0x80 ? p->ascii_val[c] : first_prefix(p, buf, utf8_put(c, buf));
+            if (push_replacement(p, v, 1, out, k0, err))
+                return err->code;
+        }
+        i++;
+    }
+#undef PC_AT
+    return HFO_OK;
+}
+
 static hfo_status pc_run(const hfo_normalizer *self, const hfo_text *t, size_t begin, size_t end,
                          hfo_norm *out, hfo_err *err)
 {
@@ -144,68 +258,11 @@ static hfo_status pc_run(const hfo_normalizer *self, const hfo_text *t, size_t b
     size_t k0 = out->len;
     if (hfo_norm_grow(out, end - begin + 8, err))
         return err->code;
-    size_t i = begin;
-    while (i < end) {
-        uint32_t c = hfo_text_at(t, i);
-        if (c < 0x80) {
-            uint32_t nx = i + 1 < end ? hfo_text_at(t, i + 1) : 0x80;
-            if (i + 1 == end || (nx < 0x80 && !(c == '\r' && nx == '\n'))) {
-                /* a one-character cluster of ASCII */
-                int32_t v = p->ascii_val[c];
-                if (v < 0) {
-                    if (out->len + 1 > out->cap && hfo_norm_grow(out, 64, err))
-                        return err->code;
-                    hfo_norm_push(out, c, 0, 0);
-                } else if (push_replacement(p, v, 1, out, k0, err)) {
-                    return err->code;
-                }
-                i++;
-                continue;
-            }
-        }
-        /* the cluster [i, g) */
-        if (c >= 0xD800 && c <= 0xDFFF)
-            return hfo_err_surrogate(err, c, i);
-        utf8proc_int32_t state = 0;
-        size_t g = i + 1, nbytes = utf8_len(c);
-        uint32_t prev = c;
-        while (g < end) {
-            uint32_t d = hfo_text_at(t, g);
-            if (d >= 0xD800 && d <= 0xDFFF)
-                return hfo_err_surrogate(err, d, g);
-            if (utf8proc_grapheme_break_stateful((utf8proc_int32_t)prev, (utf8proc_int32_t)d, &state))
-                break;
-            nbytes += utf8_len(d);
-            prev = d;
-            g++;
-        }
-        uint8_t buf[8];
-        if (nbytes < 6) {
-            size_t nb = 0;
-            for (size_t q = i; q < g; q++)
-                nb += utf8_put(hfo_text_at(t, q), buf + nb);
-            int64_t v = first_prefix(p, buf, nb);
-            if (v >= 0) {
-                if (push_replacement(p, v, g - i, out, k0, err))
-                    return err->code;
-                i = g;
-                continue;
-            }
-        }
-        for (size_t q = i; q < g; q++) {
-            uint32_t d = hfo_text_at(t, q);
-            int64_t v = d < 0x80 ? p->ascii_val[d] : first_prefix(p, buf, utf8_put(d, buf));
-            if (v >= 0) {
-                if (push_replacement(p, v, 1, out, k0, err))
-                    return err->code;
-            } else {
-                if (out->len + 1 > out->cap && hfo_norm_grow(out, 64, err))
-                    return err->code;
-                hfo_norm_push(out, d, 0, 0);
-            }
-        }
-        i = g;
-    }
+    hfo_status st = t->kind == 1 ? pc_scan(p, t, 1, begin, end, out, err)
+                  : t->kind == 2 ? pc_scan(p, t, 2, begin, end, out, err)
+                                 : pc_scan(p, t, 4, begin, end, out, err);
+    if (st)
+        return st;
     /* NormalizedString::transform over the change list: alignments */
     size_t j = 0, n_old = end - begin;
     for (size_t k = k0; k < out->len; k++) {
@@ -281,6 +338,12 @@ hfo_normalizer *hfo_normalizer_precompiled_new(const uint8_t *charsmap, size_t l
         int64_t v = first_prefix(p, &b, 1);
         p->ascii_val[c] = v >= 0 && (uint64_t)v <= blob_len ? (int32_t)v : -1;
     }
+    for (uint32_t c = 0; c < 0x10000; c++) {
+        uint8_t buf[4];
+        if ((c < 0xD800 || c > 0xDFFF) && first_prefix(p, buf, utf8_put(c, buf)) < 0)
+            p->same[c >> 6] |= 1ULL << (c & 63);
+    }
+    pthread_once(&plain_once, plain_init);
     return &p->base;
 oom:
     pc_free(p ? &p->base : NULL);

@@ -13,6 +13,7 @@
 #include "spm.h"
 #include "tok_internal.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,105 +34,135 @@ static inline int is_white(uint32_t c)
            c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
+/* Per-thread second buffer: WhitespaceSplit + prefixes are written into it
+ * in one forward pass, then it and ns swap their arrays (both malloc'ed;
+ * whoever holds them frees them). */
+static pthread_key_t ms_key;
+static pthread_once_t ms_once = PTHREAD_ONCE_INIT;
+static int ms_key_ok;
+
+static void ms_scratch_free(void *p)
+{
+    hfo_norm_free(p);
+    free(p);
+}
+
+static void ms_key_init(void)
+{
+    ms_key_ok = pthread_key_create(&ms_key, ms_scratch_free) == 0;
+}
+
+static hfo_norm *ms_scratch(void)
+{
+    pthread_once(&ms_once, ms_key_init);
+    if (!ms_key_ok)
+        return NULL;
+    hfo_norm *t = pthread_getspecific(ms_key);
+    if (t == NULL) {
+        t = calloc(1, sizeof *t);
+        if (t && pthread_setspecific(ms_key, t) != 0) {
+            free(t);
+            t = NULL;
+        }
+    }
+    return t;
+}
+
+/* WhitespaceSplit, then Metaspace: steps 1-4 in one pass over ns. */
+static hfo_status ms_split_words(const metaspace *self, hfo_norm *ns, hfo_spans *words, hfo_err *err)
+{
+    hfo_norm *o = ms_scratch();
+    if (o == NULL)
+        return hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
+    size_t n = ns->len;
+    o->len = 0;
+    /* at most one prefix per word, and words are separated */
+    if (hfo_norm_grow(o, n + n / 2 + 1, err))
+        return err->code;
+    const uint32_t *cp = ns->cp, *os = ns->os, *oe = ns->oe;
+    uint32_t *ocp = o->cp, *oos = o->os, *ooe = o->oe;
+    uint32_t repl = self->repl;
+    int prepend = self->prepend, split = self->split;
+    size_t i = 0, k = 0;
+    for (;;) {
+        while (i < n && is_white(cp[i]))
+            i++;
+        if (i == n)
+            break;
+        size_t s = i, piece = k;
+        if (prepend != HFO_PREPEND_NEVER && cp[s] != repl &&
+            (prepend == HFO_PREPEND_ALWAYS || os[s] == 0)) {
+            ocp[k] = repl;
+            oos[k] = os[s];
+            ooe[k] = oe[s];
+            k++;
+        }
+        for (; i < n; i++) {
+            uint32_t c = cp[i];
+            if (!(c > 0x20 && c < 0x7F)) {  /* printable ASCII: neither white nor the replacement */
+                if (is_white(c))
+                    break;
+                if (c == repl && split && k > piece) {
+                    if (hfo_spans_push(words, (uint32_t)piece, (uint32_t)k, err))
+                        return err->code;
+                    piece = k;
+                }
+            }
+            ocp[k] = c;
+            oos[k] = os[i];
+            ooe[k] = oe[i];
+            k++;
+        }
+        if (hfo_spans_push(words, (uint32_t)piece, (uint32_t)k, err))
+            return err->code;
+    }
+    o->len = k;
+    hfo_norm t = *ns;
+    ns->cp = o->cp;
+    ns->os = o->os;
+    ns->oe = o->oe;
+    ns->len = o->len;
+    ns->cap = o->cap;
+    *o = t;
+    return HFO_OK;
+}
+
 static hfo_status ms_split(const hfo_pretok *self_, hfo_norm *ns, hfo_spans *words, hfo_err *err)
 {
     const metaspace *self = (const metaspace *)self_;
+    if (self->ws_split)
+        return ms_split_words(self, ns, words, err);
+    /* Metaspace alone: the whole text is one word */
     uint32_t repl = self->repl;
-    size_t n = ns->len, first = words->len;
-    size_t n_prefix = 0, extra = 0;
+    size_t n = ns->len;
+    if (n == 0)
+        return HFO_OK;
+    for (size_t i = 0; i < n; i++)
+        if (ns->cp[i] == ' ')
+            ns->cp[i] = repl;
     int prepend = self->prepend;
-    /* 1-3 in one pass: words as spans of ns, which of them get a prefix
-     * (marked in the span end's top bit, free as lengths are < 2^31), and
-     * how many more pieces splitting at the replacement makes */
-    if (self->ws_split) {
-        const uint32_t *cp = ns->cp;
-        size_t i = 0;
-        for (;;) {
-            while (i < n && is_white(cp[i]))
-                i++;
-            if (i == n)
-                break;
-            size_t s = i++;
-            for (; i < n; i++) {
-                uint32_t c = cp[i];
-                if (c > 0x20 && c < 0x7F)
-                    continue;  /* printable ASCII: neither white nor the replacement */
-                if (is_white(c))
-                    break;
-                extra += c == repl;
-            }
-            int pre = prepend != HFO_PREPEND_NEVER && cp[s] != repl &&
-                      (prepend == HFO_PREPEND_ALWAYS || ns->os[s] == 0);
-            n_prefix += (size_t)pre;
-            if (hfo_spans_push(words, (uint32_t)s, (uint32_t)i | (pre ? 0x80000000u : 0), err))
-                return err->code;
-        }
-    } else if (n) {
-        for (size_t i = 0; i < n; i++) {
-            if (ns->cp[i] == ' ')
-                ns->cp[i] = repl;
-            extra += i > 0 && ns->cp[i] == repl;
-        }
-        int pre = prepend != HFO_PREPEND_NEVER && ns->cp[0] != repl &&
-                  (prepend == HFO_PREPEND_ALWAYS || ns->os[0] == 0);
-        n_prefix = (size_t)pre;
-        if (hfo_spans_push(words, 0, (uint32_t)n | (pre ? 0x80000000u : 0), err))
+    if (prepend != HFO_PREPEND_NEVER && ns->cp[0] != repl &&
+        (prepend == HFO_PREPEND_ALWAYS || ns->os[0] == 0)) {
+        if (hfo_norm_grow(ns, 1, err))
             return err->code;
-    }
-    if (!self->split)
-        extra = 0;
-    size_t nw = words->len - first;
-    if (n_prefix) {
-        if (hfo_norm_grow(ns, n_prefix, err))
-            return err->code;
-        /* move words right, last first, inserting the prefixes */
-        size_t shift = n_prefix;
-        for (size_t w = words->len; w-- > first;) {
-            hfo_span sp = words->v[w];
-            int pre = (sp.end & 0x80000000u) != 0;
-            sp.end &= 0x7FFFFFFFu;
-            size_t len = sp.end - sp.start;
-            if (shift) {
-                memmove(ns->cp + sp.start + shift, ns->cp + sp.start, len * 4);
-                memmove(ns->os + sp.start + shift, ns->os + sp.start, len * 4);
-                memmove(ns->oe + sp.start + shift, ns->oe + sp.start, len * 4);
-            }
-            size_t ns_start = sp.start + shift;
-            if (pre) {
-                shift--;
-                ns->cp[ns_start - 1] = repl;
-                ns->os[ns_start - 1] = ns->os[ns_start];
-                ns->oe[ns_start - 1] = ns->oe[ns_start];
-                words->v[w].start = (uint32_t)(ns_start - 1);
-            } else {
-                words->v[w].start = (uint32_t)ns_start;
-            }
-            words->v[w].end = (uint32_t)(ns_start + len);
-        }
-        ns->len = n + n_prefix;
+        memmove(ns->cp + 1, ns->cp, n * 4);
+        memmove(ns->os + 1, ns->os, n * 4);
+        memmove(ns->oe + 1, ns->oe, n * 4);
+        ns->cp[0] = repl;   /* os/oe[0] already hold the first character's */
+        ns->len = ++n;
     }
     /* 4: split at the replacement (MergedWithNext) */
-    if (extra == 0)
-        return HFO_OK;
-    hfo_span *copy = malloc(nw * sizeof *copy);
-    if (copy == NULL)
-        return hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
-    memcpy(copy, words->v + first, nw * sizeof *copy);
-    words->len = first;
-    hfo_status st = HFO_OK;
-    for (size_t w = 0; w < nw && st == HFO_OK; w++) {
-        size_t s = copy[w].start, e = copy[w].end;
-        for (size_t i = s + 1; i < e && st == HFO_OK; i++) {
+    size_t s = 0;
+    if (self->split) {
+        for (size_t i = 1; i < n; i++) {
             if (ns->cp[i] == repl) {
-                st = hfo_spans_push(words, (uint32_t)s, (uint32_t)i, err);
+                if (hfo_spans_push(words, (uint32_t)s, (uint32_t)i, err))
+                    return err->code;
                 s = i;
             }
         }
-        if (st == HFO_OK)
-            st = hfo_spans_push(words, (uint32_t)s, (uint32_t)e, err);
     }
-    free(copy);
-    return st;
+    return hfo_spans_push(words, (uint32_t)s, (uint32_t)n, err);
 }
 
 static void ms_free(hfo_pretok *self)
