@@ -460,23 +460,29 @@ hfo_status hfo_unigram_finish(hfo_model *m, hfo_err *err)
                            "Unigram: unk_id %d is outside the vocabulary (%zu pieces)",
                            u->unk_id, u->n_pieces);
     pthread_mutex_lock(&tag_lock);
-    u->cache_tag = next_tag++;
+    u->cache_tag = next_tag < (1ULL << 56) ? next_tag++ : 0;   /* 0: never cached */
     pthread_mutex_unlock(&tag_lock);
     u->finished = 1;
     return HFO_OK;
 }
 
 /* ---- per-thread word cache ---------------------------------------------- */
-#define UC_WAYS 32768         /* entries, direct mapped: 4 MB per thread */
-#define UC_MAX_CPS 16
-#define UC_MAX_TOK 8
+#ifndef UC_ENTRIES
+#define UC_ENTRIES 32768      /* sets of two 64-byte entries: 2 MB per thread */
+#endif
+#define UC_MAX_CPS 12
+#define UC_MAX_TOK 6
 
+/* A word of at most 12 BMP code points and what the Viterbi pass made of
+ * it (at most 6 tokens tiling it), in one cache line.  (On the shared
+ * corpora 98.6% of the words fit; a 2-way table of 32K entries hits 96% of
+ * the English words and 64% of the multilingual ones.) */
 typedef struct uc_entry {
-    uint64_t tag;             /* model tag; 0 = empty */
-    uint8_t n, n_tok;
-    uint8_t end[UC_MAX_TOK];  /* token k covers [end[k-1], end[k]) */
+    uint64_t key;             /* model tag << 8 | n; 0 = empty */
+    uint64_t w[3];            /* the word as 16-bit units, zero padded */
+    uint8_t n_tok;
+    uint8_t end[7];           /* token k covers [end[k-1], end[k]) */
     int32_t id[UC_MAX_TOK];
-    uint32_t cps[UC_MAX_CPS];
 } uc_entry;
 
 static pthread_key_t uc_key;
@@ -493,8 +499,6 @@ static void uc_init(void)
     uc_ok = pthread_key_create(&uc_key, uc_destroy) == 0;
 }
 
-/* The table: UC_WAYS entries, then UC_WAYS 32-bit checks (hash and model
- * tag mixed), small enough to stay in L2 so a miss rarely touches the entry. */
 static uc_entry *uc_table(void)
 {
     pthread_once(&uc_once, uc_init);
@@ -502,22 +506,35 @@ static uc_entry *uc_table(void)
         return NULL;
     uc_entry *t = pthread_getspecific(uc_key);
     if (t == NULL) {
-        t = calloc(UC_WAYS, sizeof *t + sizeof(uint32_t));
-        if (t && pthread_setspecific(uc_key, t) != 0) {
-            free(t);
-            t = NULL;
+        t = aligned_alloc(64, UC_ENTRIES * sizeof *t);
+        if (t) {
+            memset(t, 0, UC_ENTRIES * sizeof *t);
+            if (pthread_setspecific(uc_key, t) != 0) {
+                free(t);
+                t = NULL;
+            }
         }
     }
     return t;
 }
 
-static inline uint32_t uc_hash(const uint32_t *cps, size_t n)
+/* The word packed into w (1 if it fits a cache entry). */
+static inline int uc_pack(const uint32_t *cps, size_t n, uint64_t w[3])
 {
-    uint64_t h = 0x9E3779B97F4A7C15ULL ^ n;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ cps[i]) * 0x100000001B3ULL;
-    h ^= h >> 31;
-    return (uint32_t)h;
+    uint32_t any = 0;
+    w[0] = w[1] = w[2] = 0;
+    for (size_t i = 0; i < n; i++) {
+        any |= cps[i];
+        w[i >> 2] |= (uint64_t)(cps[i] & 0xFFFF) << (16 * (i & 3));
+    }
+    return any < 0x10000;
+}
+
+static inline size_t uc_slot(const uint64_t w[3], uint64_t key)
+{
+    uint64_t h = (w[0] * 0x9E3779B97F4A7C15ULL) ^ (w[1] * 0xC2B2AE3D27D4EB4FULL) ^
+                 (w[2] * 0x165667B19E3779F9ULL) ^ (key * 0xD6E8FEB86659FD93ULL);
+    return ((size_t)(h >> 40) & (UC_ENTRIES / 2 - 1)) * 2;
 }
 
 /* ---- encoding ------------------------------------------------------------- */
@@ -739,23 +756,29 @@ static hfo_status ug_tokenize(const hfo_model *self, const uint32_t *cps, size_t
         return HFO_OK;
     if (!u->finished)
         return hfo_err_set(err, HFO_ERR_CONFIG, "Unigram model used before hfo_unigram_finish");
-    if (n > UC_MAX_CPS)
+    uint64_t w[3];
+    if (n > UC_MAX_CPS || !uc_pack(cps, n, w))
         return ug_viterbi(u, cps, n, out, err);
-    uc_entry *table = uc_table();
+    uc_entry *table = u->cache_tag ? uc_table() : NULL;
     if (table == NULL)
         return ug_viterbi(u, cps, n, out, err);
-    uint32_t h = uc_hash(cps, n), slot = h & (UC_WAYS - 1);
-    uint32_t *check = (uint32_t *)(table + UC_WAYS);
-    uint32_t chk = ((h >> 15) ^ (uint32_t)(u->cache_tag * 0x9E3779B9u)) | 1u;
-    uc_entry *ce = &table[slot];
-    if (check[slot] == chk && ce->tag == u->cache_tag && ce->n == n &&
-        memcmp(ce->cps, cps, n * 4) == 0) {
+    uint64_t key = u->cache_tag << 8 | n;
+    uc_entry *ce = &table[uc_slot(w, key)];
+    if (!(ce->key == key && ce->w[0] == w[0] && ce->w[1] == w[1] && ce->w[2] == w[2]))
+        ce++;
+    if (ce->key == key && ce->w[0] == w[0] && ce->w[1] == w[1] && ce->w[2] == w[2]) {
+        size_t nt = ce->n_tok;
+        if (hfo_pieces_reserve(out, nt, err))
+            return err->code;
+        int32_t *id = out->id + out->len;
+        uint32_t *st = out->start + out->len, *en = out->end + out->len;
         uint32_t prev = 0;
-        for (uint32_t k = 0; k < ce->n_tok; k++) {
-            if (hfo_pieces_push(out, ce->id[k], prev, ce->end[k], err))
-                return err->code;
-            prev = ce->end[k];
+        for (size_t k = 0; k < nt; k++) {
+            id[k] = ce->id[k];
+            st[k] = prev;
+            en[k] = prev = ce->end[k];
         }
+        out->len += nt;
         return HFO_OK;
     }
     size_t mark = out->len;
@@ -769,11 +792,12 @@ static hfo_status ug_tokenize(const hfo_model *self, const uint32_t *cps, size_t
         if (out->start[mark + k] != (k ? out->end[mark + k - 1] : 0))
             return HFO_OK;
     }
-    check[slot] = chk;
-    ce->tag = u->cache_tag;
-    ce->n = (uint8_t)n;
+    /* a set of two: the new word goes first, the first moves second */
+    ce = &table[uc_slot(w, key)];
+    ce[1] = ce[0];
+    ce->key = key;
+    memcpy(ce->w, w, sizeof ce->w);
     ce->n_tok = (uint8_t)nt;
-    memcpy(ce->cps, cps, n * 4);
     for (size_t k = 0; k < nt; k++) {
         ce->id[k] = out->id[mark + k];
         ce->end[k] = (uint8_t)out->end[mark + k];
