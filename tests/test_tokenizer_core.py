@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CSRC = ROOT / "csrc"
 SOURCES = ["added_tokens.c", "encoding.c", "model_wordpiece.c", "normalized.c", "normalizer_bert.c",
            "postproc_template.c", "pretok_bert.c", "threadpool.c", "tokenizer.c", "tokens.c", "unicode.c",
-           "unicode_tables.c", "walk_bert.c"]
+           "unicode_tables.c", "walk_bert.c",
+           # tokenizer.c dispatches to the fused T5 walk when its stages are set
+           "normalizer_precompiled.c", "pretok_metaspace.c", "walk_t5.c"]
 
 
 def test_tokenizer_core_under_sanitizers(tmp_path):

@@ -3,12 +3,13 @@ vocabularies, against tokenizers' own Unigram/Metaspace (the reference):
 Viterbi ties, fused unknowns, byte fallback, duplicate pieces, every
 prepend_scheme with and without split and WhitespaceSplit.  The T5 files
 exercise none of these options (transformers fixes them for T5)."""
+import os
 import random
 
 import pytest
 
 tokenizers = pytest.importorskip("tokenizers")
-from tokenizers import Tokenizer, models, pre_tokenizers  # noqa: E402
+from tokenizers import Tokenizer, models, normalizers, pre_tokenizers  # noqa: E402
 
 import hfonnx  # noqa: E402
 from hfonnx import _hfonnx  # noqa: E402
@@ -43,12 +44,14 @@ def texts(seed, n=400):
     return out
 
 
-def build(vocab, unk_id, byte_fallback, scheme="always", split=True, ws_split=True):
+def build(vocab, unk_id, byte_fallback, scheme="always", split=True, ws_split=True, charsmap=None):
     ref = Tokenizer(models.Unigram(vocab, unk_id=unk_id if unk_id >= 0 else None, byte_fallback=byte_fallback))
+    if charsmap is not None:
+        ref.normalizer = normalizers.Precompiled(charsmap)
     meta = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme=scheme, split=split)
     ref.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), meta]) if ws_split else meta
     core = _hfonnx._TokenizerCore([], -1, "", 0, None, None, [], [(0, 0, [])], [(0, 0, []), (1, 0, [])])
-    _hfonnx._core_set_unigram(core, [list(v) for v in vocab], unk_id, byte_fallback, None,
+    _hfonnx._core_set_unigram(core, [list(v) for v in vocab], unk_id, byte_fallback, charsmap,
                               ("\u2581", SCHEMES[scheme], split, ws_split))
     return ref, core
 
@@ -115,6 +118,32 @@ def test_large_alphabet():
     alphabet = chars[:60] + chars[-60:] + ["\u00e9", " "]
     lines = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(300)]
     lines += [p for p, _ in vocab[-200:]]
+    ids, offs = encode(core, lines)
+    for i, line in enumerate(lines):
+        e = ref.encode(line)
+        assert (ids[i], offs[i]) == (e.ids, [tuple(o) for o in e.offsets]), repr(line)
+
+
+T5_SPM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "tokenizers", "t5", "spiece.model")
+# characters the Precompiled normalizer changes, removes or joins into clusters
+NORM_ALPHABET = ["a", "b", "e", " ", "  ", "\u2581", "\t", "\n", "\r\n", "\x01", "\x7f", "\u00e9", "e\u0301",
+                 "a\u0300\u0316", "\ufb01", "\u2474", "\uff21", "\u3000", "\u00a0", "\u200b", "\u1100\u1161",
+                 "\U0001f600", "\U0001f1e6\U0001f1e7", "\u0915\u094d", "\u4e00", "\ufdfa", "\u00ad", "."]
+
+
+@pytest.mark.parametrize("scheme", ["always", "first", "never"])
+@pytest.mark.parametrize("split", [True, False])
+@pytest.mark.parametrize("ws_split", [True, False])
+def test_precompiled_with_metaspace(scheme, split, ws_split):
+    # the T5 stages with the other Metaspace options: with WhitespaceSplit
+    # they run fused into one pass (walk_t5.c), without it stage by stage
+    spm = _hfonnx._spm_load(open(T5_SPM, "rb").read())
+    charsmap = spm["precompiled_charsmap"]
+    vocab = [(p, float(s)) for p, s, *_ in spm["pieces"]]
+    ref, core = build(vocab, 2, False, scheme, split, ws_split, charsmap)
+    rng = random.Random(11)
+    lines = ["".join(rng.choice(NORM_ALPHABET) for _ in range(rng.randint(0, 16))) for _ in range(400)]
+    lines += ["\x01abc", "\ufb01\x01x", "\u2474\x01", " \u2581a\u2581\u2581b ", "\u3000x\u00a0y"]
     ids, offs = encode(core, lines)
     for i, line in enumerate(lines):
         e = ref.encode(line)

@@ -39,7 +39,10 @@ typedef struct precompiled {
  * between two of them there is always a break (GB4, GB5, GB999) except
  * CR x LF, so most text needs no utf8proc call.  Not the surrogates (an
  * error, raised by pc_cluster). */
-static uint64_t plain[1024];
+static hfo_status pc_run(const hfo_normalizer *self, const hfo_text *t, size_t begin, size_t end,
+                         hfo_norm *out, hfo_err *err);
+
+uint64_t hfo_pc_plain[1024];
 static pthread_once_t plain_once = PTHREAD_ONCE_INIT;
 
 static void plain_init(void)
@@ -50,14 +53,10 @@ static void plain_init(void)
             continue;
         if (b == UTF8PROC_BOUNDCLASS_OTHER || b == UTF8PROC_BOUNDCLASS_CR ||
             b == UTF8PROC_BOUNDCLASS_LF || b == UTF8PROC_BOUNDCLASS_CONTROL)
-            plain[c >> 6] |= 1ULL << (c & 63);
+            hfo_pc_plain[c >> 6] |= 1ULL << (c & 63);
     }
 }
 
-static inline int bit_at(const uint64_t *bits, uint32_t c)
-{
-    return c < 0x10000 && (bits[c >> 6] >> (c & 63) & 1);
-}
 
 static inline uint32_t unit_offset(uint32_t u) { return (u >> 10) << ((u & (1u << 9)) >> 6); }
 static inline uint32_t unit_label(uint32_t u) { return u & ((1u << 31) | 0xFF); }
@@ -133,13 +132,41 @@ static inline size_t utf8_len(uint32_t c)
     return c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
 }
 
-/* Push the replacement at blob offset `val` for old_count original chars,
- * as spm_precompiled's replace(): changes go in out->os for now. */
-static hfo_status push_replacement(const precompiled *p, int64_t val, size_t old_count,
-                                   hfo_norm *out, size_t k0, hfo_err *err)
+void hfo_pc_step_init(hfo_pc_step *st)
+{
+    st->n = 0;
+    st->cap = sizeof st->local / sizeof st->local[0];
+    st->cp = st->local;
+}
+
+void hfo_pc_step_free(hfo_pc_step *st)
+{
+    if (st->cp != st->local)
+        free(st->cp);
+    hfo_pc_step_init(st);
+}
+
+static hfo_status step_push(hfo_pc_step *st, uint32_t c, hfo_err *err)
+{
+    if (st->n == st->cap) {
+        size_t cap = st->cap * 2;
+        uint32_t *v = st->cp == st->local ? malloc(cap * sizeof *v) : realloc(st->cp, cap * sizeof *v);
+        if (v == NULL)
+            return hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
+        if (st->cp == st->local)
+            memcpy(v, st->local, st->n * sizeof *v);
+        st->cp = v;
+        st->cap = cap;
+    }
+    st->cp[st->n++] = c;
+    return HFO_OK;
+}
+
+/* The replacement at blob offset val (from first_prefix), up to its NUL. */
+static hfo_status step_replacement(const precompiled *p, int64_t val, hfo_pc_step *st, hfo_err *err)
 {
     const uint8_t *s = p->blob + val, *end = p->blob + p->blob_len;
-    size_t added = 0;
+    st->n = 0;
     while (s < end && *s) {
         uint32_t c;
         utf8proc_ssize_t k = utf8proc_iterate(s, end - s, (utf8proc_int32_t *)&c);
@@ -147,67 +174,74 @@ static hfo_status push_replacement(const precompiled *p, int64_t val, size_t old
                       * character cannot come from a real model */
             break;
         s += k;
-        if (out->len + 1 > out->cap && hfo_norm_grow(out, 16, err))
+        if (step_push(st, c, err))
             return err->code;
-        hfo_norm_push(out, c, 0, 0);
-        added++;
-    }
-    if (added > old_count) {
-        for (size_t d = 0; d < added - old_count; d++)
-            out->os[out->len - 1 - d] = 1;
-    } else if (added < old_count && out->len > k0) {
-        int32_t ch = (int32_t)out->os[out->len - 1];
-        ch -= (int32_t)(old_count - added);
-        out->os[out->len - 1] = (uint32_t)ch;
     }
     return HFO_OK;
 }
 
-/* One character or cluster that is not a run of plain unchanged text:
- * the cluster starting at i (utf8proc), looked up whole when shorter than
- * 6 bytes, else character by character.  Returns the cluster's end. */
-static hfo_status pc_cluster(const precompiled *p, const hfo_text *t, size_t i, size_t end,
-                             hfo_norm *out, size_t k0, size_t *next, hfo_err *err)
+/* Character c alone: its rule's replacement, or itself. */
+static hfo_status step_one(const precompiled *p, uint32_t c, hfo_pc_step *st, hfo_err *err)
 {
-    uint32_t c = hfo_text_at(t, i);
-    if (c >= 0xD800 && c <= 0xDFFF)
-        return hfo_err_surrogate(err, c, i);
-    utf8proc_int32_t state = 0;
-    size_t g = i + 1, nbytes = utf8_len(c);
-    uint32_t prev = c;
-    while (g < end) {
-        uint32_t d = hfo_text_at(t, g);
-        if (d >= 0xD800 && d <= 0xDFFF)
-            return hfo_err_surrogate(err, d, g);
-        if (utf8proc_grapheme_break_stateful((utf8proc_int32_t)prev, (utf8proc_int32_t)d, &state))
-            break;
-        nbytes += utf8_len(d);
-        prev = d;
-        g++;
-    }
-    *next = g;
-    uint8_t buf[8] = {0};
-    if (nbytes < 6) {
-        size_t nb = 0;
-        for (size_t q = i; q < g; q++)
-            nb += utf8_put(hfo_text_at(t, q), buf + nb);
-        int64_t v = first_prefix(p, buf, nb);
-        if (v >= 0)
-            return push_replacement(p, v, g - i, out, k0, err);
-    }
-    for (size_t q = i; q < g; q++) {
-        uint32_t d = hfo_text_at(t, q);
-        int64_t v = d < 0x80 ? p->ascii_val[d] : first_prefix(p, buf, utf8_put(d, buf));
-        if (v >= 0) {
-            if (push_replacement(p, v, 1, out, k0, err))
-                return err->code;
-        } else {
-            if (out->len + 1 > out->cap && hfo_norm_grow(out, 64, err))
-                return err->code;
-            hfo_norm_push(out, d, 0, 0);
-        }
-    }
+    uint8_t buf[4];
+    int64_t v = c < 0x80 ? p->ascii_val[c] : first_prefix(p, buf, utf8_put(c, buf));
+    if (v >= 0)
+        return step_replacement(p, v, st, err);
+    st->n = 1;
+    st->cp[0] = c;
     return HFO_OK;
+}
+
+hfo_status hfo_pc_step_char(const hfo_normalizer *n, uint32_t c, hfo_pc_step *st, hfo_err *err)
+{
+    return step_one((const precompiled *)n, c, st, err);
+}
+
+hfo_status hfo_pc_step_at(const hfo_normalizer *n, const hfo_text *t, size_t i, size_t end,
+                          size_t *per_char_end, hfo_pc_step *st, hfo_err *err)
+{
+    const precompiled *p = (const precompiled *)n;
+    uint32_t c = hfo_text_at(t, i);
+    st->old = 1;
+    st->next = i + 1;
+    if (i >= *per_char_end) {
+        /* the cluster [i, g) (utf8proc), looked up whole when shorter than
+         * 6 bytes, else character by character */
+        if (c >= 0xD800 && c <= 0xDFFF)
+            return hfo_err_surrogate(err, c, i);
+        utf8proc_int32_t state = 0;
+        size_t g = i + 1, nbytes = utf8_len(c);
+        uint32_t prev = c;
+        while (g < end) {
+            uint32_t d = hfo_text_at(t, g);
+            if (d >= 0xD800 && d <= 0xDFFF)
+                return hfo_err_surrogate(err, d, g);
+            if (utf8proc_grapheme_break_stateful((utf8proc_int32_t)prev, (utf8proc_int32_t)d, &state))
+                break;
+            nbytes += utf8_len(d);
+            prev = d;
+            g++;
+        }
+        if (nbytes < 6) {
+            uint8_t buf[8] = {0};
+            size_t nb = 0;
+            for (size_t q = i; q < g; q++)
+                nb += utf8_put(hfo_text_at(t, q), buf + nb);
+            int64_t v = first_prefix(p, buf, nb);
+            if (v >= 0) {
+                st->old = g - i;
+                st->next = g;
+                return step_replacement(p, v, st, err);
+            }
+        }
+        *per_char_end = g;
+    }
+    return step_one(p, c, st, err);
+}
+
+const uint64_t *hfo_pc_same(const hfo_normalizer *n)
+{
+    return n && n->run == pc_run ? ((const precompiled *)n)->same : NULL;
 }
 
 /* The scan, for one code unit width (kind is a constant where it is
@@ -215,37 +249,53 @@ static hfo_status pc_cluster(const precompiled *p, const hfo_text *t, size_t i, 
  * end) is a cluster by itself; unchanged, it is copied with no lookup. */
 static inline __attribute__((always_inline)) hfo_status
 pc_scan(const precompiled *p, const hfo_text *t, int kind, size_t begin, size_t end, hfo_norm *out,
-        hfo_err *err)
+        hfo_pc_step *st, hfo_err *err)
 {
     const uint8_t *d1 = t->data;
     const uint16_t *d2 = t->data;
     const uint32_t *d4 = t->data;
 #define PC_AT(i) (kind == 1 ? d1[i] : kind == 2 ? d2[i] : d4[i])
-    size_t k0 = out->len, i = begin;
+    hfo_pc_align al;
+    hfo_pc_align_init(&al, begin, end);
+    size_t i = begin, per_char_end = 0;
     while (i < end) {
         uint32_t c = PC_AT(i);
-        int single = bit_at(plain, c);
+        int single = hfo_bit(hfo_pc_plain, c);
         if (single && i + 1 < end) {
             uint32_t d = PC_AT(i + 1);
-            single = bit_at(plain, d) && !(c == '\r' && d == '\n');
+            single = hfo_bit(hfo_pc_plain, d) && !(c == '\r' && d == '\n');
         }
-        if (!single) {
-            if (pc_cluster(p, t, i, end, out, k0, &i, err))
-                return err->code;
-            continue;
-        }
-        if (bit_at(p->same, c)) {
+        if (single && hfo_bit(p->same, c)) {
             if (out->len == out->cap && hfo_norm_grow(out, 64, err))
                 return err->code;
-            hfo_norm_push(out, c, 0, 0);
-        } else {
-            /* plain characters are BMP and no surrogates */
-            uint8_t buf[4];
-            int64_t v = c < 0x80 ? p->ascii_val[c] : first_prefix(p, buf, utf8_put(c, buf));
-            if (push_replacement(p, v, 1, out, k0, err))
-                return err->code;
+            uint32_t s, e;
+            hfo_pc_align_next(&al, 0, &s, &e);
+            hfo_norm_push(out, c, s, e);
+            i++;
+            continue;
         }
-        i++;
+        if (single) {
+            /* plain characters are BMP and no surrogates */
+            if (step_one(p, c, st, err))
+                return err->code;
+            st->old = 1;
+            st->next = i + 1;
+        } else if (hfo_pc_step_at(&p->base, t, i, end, &per_char_end, st, err)) {
+            return err->code;
+        }
+        if (hfo_norm_grow(out, st->n, err))
+            return err->code;
+        for (size_t k = 0; k < st->n; k++) {
+            uint32_t s, e;
+            hfo_pc_align_next(&al, hfo_pc_change(k, st->n, st->old), &s, &e);
+            hfo_norm_push(out, st->cp[k], s, e);
+        }
+        uint32_t s, e;
+        if (st->n == 0 && hfo_pc_align_removed(&al, st->old, &s, &e)) {
+            out->os[out->len - 1] = s;
+            out->oe[out->len - 1] = e;
+        }
+        i = st->next;
     }
 #undef PC_AT
     return HFO_OK;
@@ -255,33 +305,15 @@ static hfo_status pc_run(const hfo_normalizer *self, const hfo_text *t, size_t b
                          hfo_norm *out, hfo_err *err)
 {
     const precompiled *p = (const precompiled *)self;
-    size_t k0 = out->len;
     if (hfo_norm_grow(out, end - begin + 8, err))
         return err->code;
-    hfo_status st = t->kind == 1 ? pc_scan(p, t, 1, begin, end, out, err)
-                  : t->kind == 2 ? pc_scan(p, t, 2, begin, end, out, err)
-                                 : pc_scan(p, t, 4, begin, end, out, err);
-    if (st)
-        return st;
-    /* NormalizedString::transform over the change list: alignments */
-    size_t j = 0, n_old = end - begin;
-    for (size_t k = k0; k < out->len; k++) {
-        int32_t ch = (int32_t)out->os[k];
-        uint32_t s, e;
-        if (ch > 0) {
-            if (j == 0)
-                s = e = (uint32_t)begin;
-            else
-                s = (uint32_t)(begin + j - 1), e = s + 1;
-        } else {
-            size_t jj = j < n_old ? j : n_old - 1;  /* cannot happen; never read past */
-            s = (uint32_t)(begin + jj), e = s + 1;
-            j += 1 + (size_t)(-ch);
-        }
-        out->os[k] = s;
-        out->oe[k] = e;
-    }
-    return HFO_OK;
+    hfo_pc_step st;
+    hfo_pc_step_init(&st);
+    hfo_status r = t->kind == 1 ? pc_scan(p, t, 1, begin, end, out, &st, err)
+                 : t->kind == 2 ? pc_scan(p, t, 2, begin, end, out, &st, err)
+                                : pc_scan(p, t, 4, begin, end, out, &st, err);
+    hfo_pc_step_free(&st);
+    return r;
 }
 
 static void pc_free(hfo_normalizer *self)

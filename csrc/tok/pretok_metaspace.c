@@ -23,15 +23,21 @@ typedef struct metaspace {
     int prepend, split, ws_split;
 } metaspace;
 
-/* Rust's char::is_whitespace (White_Space) */
-static inline int is_white(uint32_t c)
+static hfo_status ms_split(const hfo_pretok *self_, hfo_norm *ns, hfo_spans *words, hfo_err *err);
+
+#define is_white hfo_is_white_space
+
+int hfo_pretok_metaspace_get(const hfo_pretok *p, uint32_t *repl, int *prepend, int *split,
+                             int *ws_split)
 {
-    if (c > 0x20 && c < 0x80)
+    if (p == NULL || p->split != ms_split)
         return 0;
-    if (c < 0x80)
-        return c == ' ' || (c >= 0x09 && c <= 0x0D);
-    return c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) ||
-           c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+    const metaspace *m = (const metaspace *)p;
+    *repl = m->repl;
+    *prepend = m->prepend;
+    *split = m->split;
+    *ws_split = m->ws_split;
+    return 1;
 }
 
 /* Per-thread second buffer: WhitespaceSplit + prefixes are written into it

@@ -194,6 +194,120 @@ int hfo_pretok_is_bert(const hfo_pretok *p);
 hfo_status hfo_walk_bert(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t, size_t begin,
                          size_t end, const hfo_tok_sink *sink, hfo_err *err);
 
+/* ---- normalizer_precompiled.c: pieces the fused T5 walk (walk_t5.c) shares
+ * The normalizer as steps: each turns original characters [i, next) into
+ * zero or more characters, and hfo_pc_align gives every output character
+ * its alignment as NormalizedString::transform does over spm_precompiled's
+ * change list, streaming (the one look back: a step that outputs nothing
+ * changes the character before it). */
+typedef struct hfo_pc_step {
+    size_t next, old;      /* consumed original characters [i, next), old = next - i */
+    size_t n, cap;
+    uint32_t *cp;          /* output cp[0, n): local or malloc'ed (hfo_pc_step_free) */
+    uint32_t local[32];
+} hfo_pc_step;
+void hfo_pc_step_init(hfo_pc_step *st);
+void hfo_pc_step_free(hfo_pc_step *st);
+/* BMP characters no rule changes when they are a cluster alone (bitmap), or
+ * NULL when n is not a Precompiled normalizer. */
+const uint64_t *hfo_pc_same(const hfo_normalizer *n);
+/* BMP characters of grapheme class Other, CR, LF or Control: between two of
+ * them there is a break (except CR LF), so each is a cluster alone. */
+extern uint64_t hfo_pc_plain[1024];
+static inline int hfo_bit(const uint64_t *bits, uint32_t c)
+{
+    return c < 0x10000 && (bits[c >> 6] >> (c & 63) & 1);
+}
+/* The step at t[i] (i < end).  *per_char_end: the end of the cluster being
+ * normalized character by character (0 at the start of the text). */
+hfo_status hfo_pc_step_at(const hfo_normalizer *n, const hfo_text *t, size_t i, size_t end,
+                          size_t *per_char_end, hfo_pc_step *st, hfo_err *err);
+/* The step of a plain character that is a cluster alone. */
+hfo_status hfo_pc_step_char(const hfo_normalizer *n, uint32_t c, hfo_pc_step *st, hfo_err *err);
+
+typedef struct hfo_pc_align {
+    size_t begin, n_old, j;  /* j: original characters the entries so far account for */
+    int have_prev;           /* an entry was output for this text */
+    int32_t prev_ch;         /* its change (> 0: inserted) */
+    size_t prev_j;           /* j when it was output */
+} hfo_pc_align;
+static inline void hfo_pc_align_init(hfo_pc_align *a, size_t begin, size_t end)
+{
+    a->begin = begin;
+    a->n_old = end - begin;
+    a->j = 0;
+    a->have_prev = 0;
+    a->prev_ch = 0;
+    a->prev_j = 0;
+}
+/* Alignment [*s, *e) of the next output character, whose change is ch: 1
+ * for a character a step inserted beyond its original count, -d for a
+ * step's last character when it had d fewer than the original, else 0. */
+static inline void hfo_pc_align_next(hfo_pc_align *a, int32_t ch, uint32_t *s, uint32_t *e)
+{
+    a->have_prev = 1;
+    a->prev_ch = ch;
+    a->prev_j = a->j;
+    if (ch > 0) {
+        *s = (uint32_t)(a->j ? a->begin + a->j - 1 : a->begin);
+        *e = a->j ? *s + 1 : *s;
+        return;
+    }
+    size_t jj = a->j < a->n_old ? a->j : a->n_old - 1;  /* cannot happen; never read past */
+    *s = (uint32_t)(a->begin + jj);
+    *e = *s + 1;
+    a->j += 1 + (size_t)(-(int64_t)ch);
+}
+/* A step that output nothing for `old` characters: the previous output
+ * character absorbs them (lost when there is none).  Returns 1 when that
+ * character's alignment changes, to [*s, *e). */
+static inline int hfo_pc_align_removed(hfo_pc_align *a, size_t old, uint32_t *s, uint32_t *e)
+{
+    if (!a->have_prev)
+        return 0;
+    if (a->prev_ch > 0) {
+        /* an inserted character becomes an ordinary one */
+        a->prev_ch = 1 - (int32_t)old;
+        size_t jj = a->prev_j < a->n_old ? a->prev_j : a->n_old - 1;
+        *s = (uint32_t)(a->begin + jj);
+        *e = *s + 1;
+        a->j = a->prev_j + old;
+        return 1;
+    }
+    a->prev_ch -= (int32_t)old;
+    a->j += old;
+    return 0;
+}
+/* The change of output character k of a step (n out for old in). */
+static inline int32_t hfo_pc_change(size_t k, size_t n, size_t old)
+{
+    if (n > old)
+        return k >= old ? 1 : 0;
+    return n < old && k == n - 1 ? -(int32_t)(old - n) : 0;
+}
+
+/* ---- pretok_metaspace.c ------------------------------------------------- */
+/* Rust's char::is_whitespace (White_Space), what WhitespaceSplit splits at */
+static inline int hfo_is_white_space(uint32_t c)
+{
+    if (c > 0x20 && c < 0x80)
+        return 0;
+    if (c < 0x80)
+        return c == ' ' || (c >= 0x09 && c <= 0x0D);
+    return c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) ||
+           c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+/* The settings of a Metaspace pre-tokenizer (1), or 0 when p is another. */
+int hfo_pretok_metaspace_get(const hfo_pretok *p, uint32_t *repl, int *prepend, int *split,
+                             int *ws_split);
+/* walk_t5.c: the Precompiled normalizer, WhitespaceSplit + Metaspace and the
+ * model in one pass over raw text[begin, end), each word handed to the sink
+ * as it ends; the stage-by-stage walk's result.  hfo_walk_t5_applies says
+ * whether tok has those stages (and no normalized added tokens). */
+int hfo_walk_t5_applies(const hfo_tok *tok);
+hfo_status hfo_walk_t5(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t, size_t begin,
+                       size_t end, const hfo_tok_sink *sink, hfo_err *err);
+
 /* ---- the tokenizer ------------------------------------------------------ */
 struct hfo_tok {
     hfo_normalizer *normalizer;

@@ -142,6 +142,8 @@ static hfo_status walk_text(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t, s
     if (!tok->has_norm_added && tok->normalizer && hfo_bert_norm_ascii(tok->normalizer) &&
         hfo_pretok_is_bert(tok->pretok))
         return hfo_walk_bert(tok, ws, t, begin, end, sink, err);
+    if (hfo_walk_t5_applies(tok))
+        return hfo_walk_t5(tok, ws, t, begin, end, sink, err);
     hfo_norm *ns = &ws->ns;
     ns->len = 0;
     if (tok->normalizer) {
