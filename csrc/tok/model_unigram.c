@@ -624,6 +624,19 @@ static hfo_status ug_viterbi(const unigram *u, const uint32_t *cps, size_t n, hf
     const ug_da *da = u->da;
     for (size_t s = 0; s < n; s++) {
         double base = cell[s].score;
+        if (sym[s] == 0) {
+            /* in no piece: only the unknown from s reaches s + 1 */
+            if (u->unk_id < 0) {
+                st = hfo_err_set(err, HFO_ERR_CONFIG,
+                                 "Unigram: text has characters outside the vocabulary "
+                                 "and the model has no unk token");
+                goto done;
+            }
+            cell[s + 1].score = u->unk_score + base;
+            cell[s + 1].start = (int32_t)s;
+            cell[s + 1].id = u->unk_id;
+            continue;
+        }
         int single = 0;
         uint32_t p = 0;
         /* every piece starting at s, shortest first (common prefix search) */

@@ -128,7 +128,7 @@ walk(const t5_walk *k, const hfo_text *t, int kind, size_t begin, size_t end, hf
                 hfo_norm_push(w, c, s, s + 1);
                 in_word = 1;
             } else if ((r = put(k, w, c, s, s + 1, &in_word, err))) {
-                goto done;
+                goto model_failed;
             }
             i++;
             continue;
@@ -146,7 +146,7 @@ walk(const t5_walk *k, const hfo_text *t, int kind, size_t begin, size_t end, hf
             uint32_t s, e;
             hfo_pc_align_next(&al, hfo_pc_change(q, st.n, st.old), &s, &e);
             if ((r = put(k, w, st.cp[q], s, e, &in_word, err)))
-                goto done;
+                goto model_failed;
         }
         uint32_t s, e;
         if (st.n == 0 && hfo_pc_align_removed(&al, st.old, &s, &e) && in_word) {
@@ -157,8 +157,20 @@ walk(const t5_walk *k, const hfo_text *t, int kind, size_t begin, size_t end, hf
         if (i < end)
             plain = hfo_bit(hfo_pc_plain, AT(i));
     }
-#undef AT
     r = flush(k, err);
+    goto done;
+model_failed:
+    /* the stages would have met a lone surrogate further on first */
+    if (r == HFO_ERR_CONFIG) {
+        for (size_t q = i; q < end; q++) {
+            uint32_t d = AT(q);
+            if (d >= 0xD800 && d <= 0xDFFF) {
+                r = hfo_err_surrogate(err, d, q);
+                break;
+            }
+        }
+    }
+#undef AT
 done:
     hfo_pc_step_free(&st);
     return r;

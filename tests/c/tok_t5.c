@@ -351,6 +351,17 @@ int main(int argc, char **argv)
             hfo_tok_free(tok);
         }
     }
+    /* a model without an unknown token: its errors against the stages'
+     * (which meet a lone surrogate anywhere in the text first) */
+    hfo_tok *tok = build_t5(spm, 0, 1);
+    hfo_model *tiny = hfo_unigram_new(-1, 0);
+    uint32_t pieces[][1] = {{0x2581}, {'a'}, {'b'}, {' '}};
+    for (size_t i = 0; i < 4; i++)
+        CHECK(hfo_unigram_add(tiny, pieces[i], 1, -1.0 - (double)i, &err) == HFO_OK, "add");
+    CHECK(hfo_unigram_finish(tiny, &err) == HFO_OK, "finish");
+    hfo_tok_set_model(tok, tiny);
+    fuzz(tok, 1500);
+    hfo_tok_free(tok);
     hfo_spm_free(spm);
     big_alphabet();
     if (failures) {
