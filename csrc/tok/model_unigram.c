@@ -468,7 +468,7 @@ hfo_status hfo_unigram_finish(hfo_model *m, hfo_err *err)
 
 /* ---- per-thread word cache ---------------------------------------------- */
 #ifndef UC_ENTRIES
-#define UC_ENTRIES 32768      /* sets of two 64-byte entries: 2 MB per thread */
+#define UC_ENTRIES 32768      /* sets of two 64-byte entries: 2 MB (+ 64 KB of tags) per thread */
 #endif
 #define UC_MAX_CPS 12
 #define UC_MAX_TOK 6
@@ -506,9 +506,11 @@ static uc_entry *uc_table(void)
         return NULL;
     uc_entry *t = pthread_getspecific(uc_key);
     if (t == NULL) {
-        t = aligned_alloc(64, UC_ENTRIES * sizeof *t);
+        /* the entries, then a 16-bit tag for each (uc_tags) */
+        size_t size = UC_ENTRIES * (sizeof *t + sizeof(uint16_t));
+        t = aligned_alloc(64, size);
         if (t) {
-            memset(t, 0, UC_ENTRIES * sizeof *t);
+            memset(t, 0, size);
             if (pthread_setspecific(uc_key, t) != 0) {
                 free(t);
                 t = NULL;
@@ -530,10 +532,19 @@ static inline int uc_pack(const uint32_t *cps, size_t n, uint64_t w[3])
     return any < 0x10000;
 }
 
-static inline size_t uc_slot(const uint64_t w[3], uint64_t key)
+/* Tags: 16 bits of each entry's hash (0: empty), 64 KB that stay in the
+ * L2 cache, so a word not in the cache is known without reading its set. */
+static inline uint16_t *uc_tags(uc_entry *table)
+{
+    return (uint16_t *)(table + UC_ENTRIES);
+}
+
+/* The word's set (its first entry) and tag. */
+static inline size_t uc_slot(const uint64_t w[3], uint64_t key, uint16_t *tag)
 {
     uint64_t h = (w[0] * 0x9E3779B97F4A7C15ULL) ^ (w[1] * 0xC2B2AE3D27D4EB4FULL) ^
                  (w[2] * 0x165667B19E3779F9ULL) ^ (key * 0xD6E8FEB86659FD93ULL);
+    *tag = (uint16_t)(h >> 16) | 1;
     return ((size_t)(h >> 40) & (UC_ENTRIES / 2 - 1)) * 2;
 }
 
@@ -776,10 +787,15 @@ static hfo_status ug_tokenize(const hfo_model *self, const uint32_t *cps, size_t
     if (table == NULL)
         return ug_viterbi(u, cps, n, out, err);
     uint64_t key = u->cache_tag << 8 | n;
-    uc_entry *ce = &table[uc_slot(w, key)];
-    if (!(ce->key == key && ce->w[0] == w[0] && ce->w[1] == w[1] && ce->w[2] == w[2]))
-        ce++;
-    if (ce->key == key && ce->w[0] == w[0] && ce->w[1] == w[1] && ce->w[2] == w[2]) {
+    uint16_t tag, *tags = uc_tags(table);
+    size_t slot = uc_slot(w, key, &tag);
+    uc_entry *ce = NULL;
+    if (tags[slot] == tag)
+        ce = &table[slot];
+    if (tags[slot + 1] == tag && !(ce && ce->key == key && ce->w[0] == w[0] && ce->w[1] == w[1] &&
+                                   ce->w[2] == w[2]))
+        ce = &table[slot + 1];
+    if (ce && ce->key == key && ce->w[0] == w[0] && ce->w[1] == w[1] && ce->w[2] == w[2]) {
         size_t nt = ce->n_tok;
         if (hfo_pieces_reserve(out, nt, err))
             return err->code;
@@ -806,8 +822,10 @@ static hfo_status ug_tokenize(const hfo_model *self, const uint32_t *cps, size_t
             return HFO_OK;
     }
     /* a set of two: the new word goes first, the first moves second */
-    ce = &table[uc_slot(w, key)];
+    ce = &table[slot];
     ce[1] = ce[0];
+    tags[slot + 1] = tags[slot];
+    tags[slot] = tag;
     ce->key = key;
     memcpy(ce->w, w, sizeof ce->w);
     ce->n_tok = (uint8_t)nt;
