@@ -108,28 +108,55 @@ walk(const t5_walk *k, const hfo_text *t, int kind, size_t begin, size_t end, hf
     int in_word = 0;   /* the last output character is w's last */
     w->len = 0;
     size_t i = begin;
-    int plain = i < end && hfo_bit(hfo_pc_plain, AT(i));
     while (i < end) {
         uint32_t c = AT(i);
-        int single = plain, plain_next = 0;
-        if (i + 1 < end) {
-            uint32_t d = AT(i + 1);
-            plain_next = hfo_bit(hfo_pc_plain, d);
-            single &= plain_next && !(c == '\r' && d == '\n');
+        if (c - 0x21u < 0x5Eu && (same[c >> 6] >> (c & 63) & 1)) {
+            /* a run of printable ASCII no rule changes: each a cluster
+             * alone (all ASCII is plain) unless what follows the run joins
+             * its last character */
+            size_t j = i + 1;
+            while (j < end && AT(j) - 0x21u < 0x5Eu && (same[AT(j) >> 6] >> (AT(j) & 63) & 1))
+                j++;
+            if (j < end && !hfo_bit(hfo_pc_plain, AT(j)))
+                j--;
+            if (j > i) {
+                size_t m = j - i;
+                if (w->len + m + 2 > w->cap && hfo_norm_grow(w, m + 64, err)) {
+                    r = err->code;
+                    goto done;
+                }
+                if (w->len == 0)
+                    w->len = 1;   /* the prefix's slot */
+                uint32_t s0 = (uint32_t)(begin + al.j);
+                uint32_t *cp = w->cp + w->len, *os = w->os + w->len, *oe = w->oe + w->len;
+                for (size_t q = 0; q < m; q++) {
+                    cp[q] = AT(i + q);
+                    os[q] = s0 + (uint32_t)q;
+                    oe[q] = s0 + (uint32_t)q + 1;
+                }
+                w->len += m;
+                al.j += m;
+                al.have_prev = 1;
+                al.prev_ch = 0;
+                al.prev_j = al.j - 1;
+                in_word = 1;
+                i = j;
+                continue;
+            }
         }
-        plain = plain_next;
+        int single = hfo_bit(hfo_pc_plain, c);
+        if (single && i + 1 < end) {
+            uint32_t d = AT(i + 1);
+            single = hfo_bit(hfo_pc_plain, d) && !(c == '\r' && d == '\n');
+        }
         if (single && hfo_bit(same, c)) {
             /* a cluster alone, unchanged (hfo_pc_align_next with change 0) */
             al.have_prev = 1;
             al.prev_ch = 0;
             al.prev_j = al.j;
             uint32_t s = (uint32_t)(begin + al.j++);
-            if (c > 0x20 && c < 0x7F && w->len + 2 <= w->cap && w->len) {
-                hfo_norm_push(w, c, s, s + 1);
-                in_word = 1;
-            } else if ((r = put(k, w, c, s, s + 1, &in_word, err))) {
+            if ((r = put(k, w, c, s, s + 1, &in_word, err)))
                 goto model_failed;
-            }
             i++;
             continue;
         }
@@ -154,8 +181,6 @@ walk(const t5_walk *k, const hfo_text *t, int kind, size_t begin, size_t end, hf
             w->oe[w->len - 1] = e;
         }
         i = st.next;
-        if (i < end)
-            plain = hfo_bit(hfo_pc_plain, AT(i));
     }
     r = flush(k, err);
     goto done;
