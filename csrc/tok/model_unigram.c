@@ -31,6 +31,7 @@
 #define UG_FREE 0x7FFFFFFFu     /* ug_da.check of a free slot (no parent has that index) */
 #define UG_MAX_SLOTS 0x7FFFFFF0u
 #define UG_DIRECT 255           /* characters with a symbol of their own */
+#define UG_UNROLL 4             /* Viterbi: trie steps taken without branches */
 #define UG_MAX_MISSES 256       /* building: bases tried for a node before going past the end */
 
 /* The trie is a double array (as SentencePiece's darts, but over symbols,
@@ -168,7 +169,7 @@ static int grow_slots(ug_build *b, size_t need)
         return -1;
     for (size_t i = b->cap; i < cap; i++) {
         b->da[i] = (ug_da){0, UG_FREE};
-        b->pid[i] = -1;
+        b->pid[i] = 0;   /* read only with UG_PIECE (the unrolled walk reads it anyway) */
         b->nf[i] = (uint32_t)i;
     }
     b->cap = cap;
@@ -613,12 +614,12 @@ static hfo_status ug_viterbi(const unigram *u, const uint32_t *cps, size_t n, hf
                              hfo_err *err)
 {
     ug_cell stack_cells[UG_STACK + 1];
-    uint32_t stack_syms[UG_STACK];
+    uint32_t stack_syms[UG_STACK + UG_UNROLL];
     ug_cell *cell = stack_cells;
     uint32_t *sym = stack_syms;
     if (n > UG_STACK) {
         cell = malloc((n + 1) * sizeof *cell);
-        sym = malloc(n * sizeof *sym);
+        sym = malloc((n + UG_UNROLL) * sizeof *sym);
         if (cell == NULL || sym == NULL) {
             free(cell);
             free(sym);
@@ -630,6 +631,8 @@ static hfo_status ug_viterbi(const unigram *u, const uint32_t *cps, size_t n, hf
         sym[i] = ug_sym(u, cps[i]);
         cell[i + 1].start = -1;
     }
+    for (size_t i = n; i < n + UG_UNROLL; i++)
+        sym[i] = 0;   /* never matches */
     cell[0].score = 0.0;
     cell[0].start = 0;
     const ug_da *da = u->da;
@@ -650,8 +653,34 @@ static hfo_status ug_viterbi(const unigram *u, const uint32_t *cps, size_t n, hf
         }
         int single = 0;
         uint32_t p = 0;
+        size_t e = s;
+        if (u->n_sym <= UG_DIRECT) {
+            /* the first UG_UNROLL steps without branches: a slot whose check
+             * fails is still inside the array (every base + symbol is), so
+             * the walk goes on with masks; relaxing is masked too */
+            uint32_t alive = 1;
+            for (int d = 0; d < UG_UNROLL; d++) {
+                uint32_t q = da[p].base + sym[s + d];
+                uint32_t chk = da[q].check;
+                alive &= (chk & ~UG_PIECE) == p;
+                uint32_t piece = alive & (chk >> 31);
+                double cand = u->score[u->pid[q]] + base;
+                ug_cell *t = &cell[s + d + 1];
+                if (piece && (t->start < 0 || cand > t->score)) {
+                    t->score = cand;
+                    t->start = (int32_t)s;
+                    t->id = u->pid[q];
+                }
+                if (d == 0)
+                    single = (int)piece;
+                p = q;
+            }
+            if (!alive)
+                goto walked;
+            e = s + UG_UNROLL;
+        }
         /* every piece starting at s, shortest first (common prefix search) */
-        for (size_t e = s; e < n; e++) {
+        for (; e < n; e++) {
             /* symbol 0 never matches: no slot's parent is at its base + 0 */
             uint32_t sy = sym[e];
             uint32_t q = da[p].base + (sy & 0xFFFF);
@@ -678,6 +707,7 @@ static hfo_status ug_viterbi(const unigram *u, const uint32_t *cps, size_t n, hf
                 single |= e == s;
             }
         }
+walked:
         if (!single) {
             double cand = u->unk_score + base;
             ug_cell *t = &cell[s + 1];
