@@ -33,6 +33,7 @@ typedef struct precompiled {
     size_t blob_len;
     int32_t ascii_val[128]; /* first_prefix of each ASCII char alone (-1: none) */
     uint64_t same[1024];    /* BMP characters no rule changes when alone (bitmap) */
+    uint64_t word[1024];    /* ... of them, the plain ones that are not whitespace */
 } precompiled;
 
 /* BMP characters whose grapheme break class is Other, CR, LF or Control:
@@ -244,6 +245,11 @@ const uint64_t *hfo_pc_same(const hfo_normalizer *n)
     return n && n->run == pc_run ? ((const precompiled *)n)->same : NULL;
 }
 
+const uint64_t *hfo_pc_word(const hfo_normalizer *n)
+{
+    return n && n->run == pc_run ? ((const precompiled *)n)->word : NULL;
+}
+
 /* The scan, for one code unit width (kind is a constant where it is
  * inlined).  A character both plain and followed by a plain one (or the
  * end) is a cluster by itself; unchanged, it is copied with no lookup. */
@@ -376,6 +382,9 @@ hfo_normalizer *hfo_normalizer_precompiled_new(const uint8_t *charsmap, size_t l
             p->same[c >> 6] |= 1ULL << (c & 63);
     }
     pthread_once(&plain_once, plain_init);
+    for (uint32_t c = 0; c < 0x10000; c++)
+        if (hfo_bit(p->same, c) && hfo_bit(hfo_pc_plain, c) && !hfo_is_white_space(c))
+            p->word[c >> 6] |= 1ULL << (c & 63);
     return &p->base;
 oom:
     pc_free(p ? &p->base : NULL);

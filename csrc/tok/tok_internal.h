@@ -211,6 +211,9 @@ void hfo_pc_step_free(hfo_pc_step *st);
 /* BMP characters no rule changes when they are a cluster alone (bitmap), or
  * NULL when n is not a Precompiled normalizer. */
 const uint64_t *hfo_pc_same(const hfo_normalizer *n);
+/* Of those, the plain ones that are not whitespace: a run of them followed
+ * by a plain character (or the end) is copied as it is into a word. */
+const uint64_t *hfo_pc_word(const hfo_normalizer *n);
 /* BMP characters of grapheme class Other, CR, LF or Control: between two of
  * them there is a break (except CR LF), so each is a cluster alone. */
 extern uint64_t hfo_pc_plain[1024];

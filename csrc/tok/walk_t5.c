@@ -34,7 +34,7 @@ int hfo_walk_t5_applies(const hfo_tok *tok)
 }
 
 /* The model's pieces of w[a, b), to the sink. */
-static hfo_status word(const t5_walk *k, const hfo_norm *w, size_t a, size_t b, hfo_err *err)
+static hfo_status tokenize_part(const t5_walk *k, const hfo_norm *w, size_t a, size_t b, hfo_err *err)
 {
     hfo_ws *ws = k->ws;
     ws->pieces.len = 0;
@@ -63,13 +63,13 @@ static hfo_status flush(const t5_walk *k, hfo_err *err)
     if (k->split) {
         for (size_t i = a + 1; i < n; i++) {
             if (w->cp[i] == k->repl) {
-                if (word(k, w, a, i, err))
+                if (tokenize_part(k, w, a, i, err))
                     return err->code;
                 a = i;
             }
         }
     }
-    return word(k, w, a, n, err);
+    return tokenize_part(k, w, a, n, err);
 }
 
 /* One normalized character: whitespace ends the word, anything else joins it. */
@@ -97,7 +97,7 @@ walk(const t5_walk *k, const hfo_text *t, int kind, size_t begin, size_t end, hf
     const uint32_t *d4 = t->data;
 #define AT(i) (kind == 1 ? d1[i] : kind == 2 ? d2[i] : d4[i])
     const hfo_normalizer *nz = k->tok->normalizer;
-    const uint64_t *same = hfo_pc_same(nz);
+    const uint64_t *same = hfo_pc_same(nz), *word = hfo_pc_word(nz);
     hfo_norm *w = &k->ws->ns;
     hfo_pc_align al;
     hfo_pc_align_init(&al, begin, end);
@@ -110,12 +110,12 @@ walk(const t5_walk *k, const hfo_text *t, int kind, size_t begin, size_t end, hf
     size_t i = begin;
     while (i < end) {
         uint32_t c = AT(i);
-        if (c - 0x21u < 0x5Eu && (same[c >> 6] >> (c & 63) & 1)) {
-            /* a run of printable ASCII no rule changes: each a cluster
-             * alone (all ASCII is plain) unless what follows the run joins
-             * its last character */
+        if (hfo_bit(word, c)) {
+            /* a run of characters no rule changes, none whitespace: each a
+             * cluster alone (they are plain) unless what follows the run
+             * joins its last character */
             size_t j = i + 1;
-            while (j < end && AT(j) - 0x21u < 0x5Eu && (same[AT(j) >> 6] >> (AT(j) & 63) & 1))
+            while (j < end && hfo_bit(word, AT(j)))
                 j++;
             if (j < end && !hfo_bit(hfo_pc_plain, AT(j)))
                 j--;
