@@ -468,16 +468,15 @@ hfo_status hfo_unigram_finish(hfo_model *m, hfo_err *err)
 }
 
 /* ---- per-thread word cache ---------------------------------------------- */
-#ifndef UC_ENTRIES
-#define UC_ENTRIES 32768      /* sets of two 64-byte entries: 2 MB (+ 64 KB of tags) per thread */
-#endif
+#define UC_ENTRIES 32768      /* 64-byte entries: 2 MB (+ 64 KB of tags) per thread */
+#define UC_WAYS 4             /* entries per set, replaced in turn */
 #define UC_MAX_CPS 12
 #define UC_MAX_TOK 6
 
 /* A word of at most 12 BMP code points and what the Viterbi pass made of
  * it (at most 6 tokens tiling it), in one cache line.  (On the shared
- * corpora 98.6% of the words fit; a 2-way table of 32K entries hits 96% of
- * the English words and 64% of the multilingual ones.) */
+ * corpora 98.6% of the words fit; the table hits 96% of the English words
+ * and 64% of the multilingual ones.) */
 typedef struct uc_entry {
     uint64_t key;             /* model tag << 8 | n; 0 = empty */
     uint64_t w[3];            /* the word as 16-bit units, zero padded */
@@ -507,8 +506,9 @@ static uc_entry *uc_table(void)
         return NULL;
     uc_entry *t = pthread_getspecific(uc_key);
     if (t == NULL) {
-        /* the entries, then a 16-bit tag for each (uc_tags) */
-        size_t size = UC_ENTRIES * (sizeof *t + sizeof(uint16_t));
+        /* the entries, then a 16-bit tag for each (uc_tags), then a
+         * byte per set: the way to replace next */
+        size_t size = UC_ENTRIES * (sizeof *t + sizeof(uint16_t)) + UC_ENTRIES / UC_WAYS;
         t = aligned_alloc(64, size);
         if (t) {
             memset(t, 0, size);
@@ -546,7 +546,7 @@ static inline size_t uc_slot(const uint64_t w[3], uint64_t key, uint16_t *tag)
     uint64_t h = (w[0] * 0x9E3779B97F4A7C15ULL) ^ (w[1] * 0xC2B2AE3D27D4EB4FULL) ^
                  (w[2] * 0x165667B19E3779F9ULL) ^ (key * 0xD6E8FEB86659FD93ULL);
     *tag = (uint16_t)(h >> 16) | 1;
-    return ((size_t)(h >> 40) & (UC_ENTRIES / 2 - 1)) * 2;
+    return ((size_t)(h >> 40) & (UC_ENTRIES / UC_WAYS - 1)) * UC_WAYS;
 }
 
 /* ---- encoding ------------------------------------------------------------- */
@@ -820,12 +820,16 @@ static hfo_status ug_tokenize(const hfo_model *self, const uint32_t *cps, size_t
     uint16_t tag, *tags = uc_tags(table);
     size_t slot = uc_slot(w, key, &tag);
     uc_entry *ce = NULL;
-    if (tags[slot] == tag)
-        ce = &table[slot];
-    if (tags[slot + 1] == tag && !(ce && ce->key == key && ce->w[0] == w[0] && ce->w[1] == w[1] &&
-                                   ce->w[2] == w[2]))
-        ce = &table[slot + 1];
-    if (ce && ce->key == key && ce->w[0] == w[0] && ce->w[1] == w[1] && ce->w[2] == w[2]) {
+    for (size_t k = 0; k < UC_WAYS; k++) {
+        if (tags[slot + k] == tag) {
+            uc_entry *c = &table[slot + k];
+            if (c->key == key && c->w[0] == w[0] && c->w[1] == w[1] && c->w[2] == w[2]) {
+                ce = c;
+                break;
+            }
+        }
+    }
+    if (ce) {
         size_t nt = ce->n_tok;
         if (hfo_pieces_reserve(out, nt, err))
             return err->code;
@@ -851,11 +855,12 @@ static hfo_status ug_tokenize(const hfo_model *self, const uint32_t *cps, size_t
         if (out->start[mark + k] != (k ? out->end[mark + k - 1] : 0))
             return HFO_OK;
     }
-    /* a set of two: the new word goes first, the first moves second */
-    ce = &table[slot];
-    ce[1] = ce[0];
-    tags[slot + 1] = tags[slot];
-    tags[slot] = tag;
+    /* the set's ways are replaced in turn (moving entries would cost more) */
+    uint8_t *next = (uint8_t *)(tags + UC_ENTRIES) + slot / UC_WAYS;
+    size_t way = *next;
+    *next = (uint8_t)((way + 1) % UC_WAYS);
+    ce = &table[slot + way];
+    tags[slot + way] = tag;
     ce->key = key;
     memcpy(ce->w, w, sizeof ce->w);
     ce->n_tok = (uint8_t)nt;
