@@ -315,6 +315,73 @@ static void big_alphabet(void)
     hfo_model_free(ug);
 }
 
+/* The per-thread word cache: two models over the same pieces with other
+ * scores (so other answers) share it; more words than it holds, asked
+ * again in other orders, must get the answers of the first time. */
+static void word_cache(void)
+{
+    hfo_err err;
+    enum { N_WORDS = 40000, MAXW = 12 };
+    hfo_model *m[2] = {hfo_unigram_new(0, 0), hfo_unigram_new(0, 0)};
+    uint32_t piece[4];
+    for (int k = 0; k < 2; k++) {
+        uint64_t saved = rs;
+        rs = 77;
+        CHECK(hfo_unigram_add(m[k], piece, 0, 0.0, &err) == HFO_OK, "add");   /* id 0: unk */
+        for (int i = 1; i < 600; i++) {
+            size_t n = i < 40 ? 1 : 2 + rnd() % 3;
+            for (size_t q = 0; q < n; q++)
+                piece[q] = i < 40 ? 'a' + (uint32_t)i : 'a' + 1 + rnd() % 39;
+            double sc = -1.0 - (double)(rnd() % 500) / 50.0;
+            CHECK(hfo_unigram_add(m[k], piece, n, k ? -sc * sc : sc, &err) == HFO_OK, "add");
+        }
+        rs = saved;
+        CHECK(hfo_unigram_finish(m[k], &err) == HFO_OK, "finish");
+    }
+    uint32_t (*words)[MAXW] = malloc(N_WORDS * sizeof *words);
+    uint8_t *len = malloc(N_WORDS);
+    int32_t (*want)[2][MAXW] = malloc(N_WORDS * sizeof *want);
+    uint8_t (*nwant)[2] = malloc(N_WORDS * sizeof *nwant);
+    CHECK(words && len && want && nwant, "alloc");
+    hfo_pieces pc = {0};
+    for (size_t i = 0; i < N_WORDS; i++) {
+        len[i] = (uint8_t)(1 + rnd() % MAXW);
+        for (size_t q = 0; q < len[i]; q++)
+            words[i][q] = rnd() % 30 ? 'a' + 1 + rnd() % 39 : 0x4E00;
+    }
+    for (int round = 0; round < 3; round++) {
+        for (size_t j = 0; j < 2 * N_WORDS; j++) {
+            size_t i = round == 1 ? N_WORDS - 1 - j / 2 : round == 2 ? (j / 2 * 7919) % N_WORDS : j / 2;
+            int k = (int)((j + (size_t)round) & 1);
+            pc.len = 0;
+            CHECK(m[k]->tokenize(m[k], words[i], len[i], &pc, &err) == HFO_OK, "tokenize");
+            if (round == 0 && (j & 1) == (size_t)k) {
+                nwant[i][k] = (uint8_t)(pc.len < MAXW ? pc.len : MAXW);
+                for (size_t q = 0; q < nwant[i][k]; q++)
+                    want[i][k][q] = pc.id[q];
+                continue;
+            }
+            if (round == 0)
+                continue;
+            int same = pc.len == nwant[i][k];
+            for (size_t q = 0; same && q < pc.len; q++)
+                same = pc.id[q] == want[i][k][q];
+            CHECK(same, "word cache: word %zu model %d round %d", i, k, round);
+            if (!same)
+                break;
+        }
+    }
+    free(pc.id);
+    free(pc.start);
+    free(pc.end);
+    free(words);
+    free(len);
+    free(want);
+    free(nwant);
+    hfo_model_free(m[0]);
+    hfo_model_free(m[1]);
+}
+
 static void *slurp(const char *path, size_t *n)
 {
     FILE *f = fopen(path, "rb");
@@ -364,6 +431,7 @@ int main(int argc, char **argv)
     hfo_tok_free(tok);
     hfo_spm_free(spm);
     big_alphabet();
+    word_cache();
     if (failures) {
         fprintf(stderr, "%d checks failed\n", failures);
         return 1;
