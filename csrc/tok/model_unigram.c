@@ -132,17 +132,27 @@ typedef struct ug_build {
 static const ug_build *sort_ctx;   /* qsort has no context argument; finish holds build_lock */
 static pthread_mutex_t build_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* A key to sort: its first four symbols packed (most significant first,
+ * so comparing them compares the keys' starts), then the key itself. */
+typedef struct ug_sortkey {
+    uint64_t head;
+    uint32_t id;
+} ug_sortkey;
+
 static int key_cmp(const void *a, const void *b)
 {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    const uint32_t *kx = sort_ctx->ksym + sort_ctx->koff[x], *ky = sort_ctx->ksym + sort_ctx->koff[y];
-    uint32_t nx = sort_ctx->koff[x + 1] - sort_ctx->koff[x], ny = sort_ctx->koff[y + 1] - sort_ctx->koff[y];
+    const ug_sortkey *x = a, *y = b;
+    if (x->head != y->head)
+        return x->head < y->head ? -1 : 1;
+    const uint32_t *kx = sort_ctx->ksym + sort_ctx->koff[x->id], *ky = sort_ctx->ksym + sort_ctx->koff[y->id];
+    uint32_t nx = sort_ctx->koff[x->id + 1] - sort_ctx->koff[x->id];
+    uint32_t ny = sort_ctx->koff[y->id + 1] - sort_ctx->koff[y->id];
     for (uint32_t i = 0; i < nx && i < ny; i++)
         if (kx[i] != ky[i])
             return kx[i] < ky[i] ? -1 : 1;
     if (nx != ny)
         return nx < ny ? -1 : 1;
-    return x < y ? -1 : x > y;
+    return x->id < y->id ? -1 : x->id > y->id;
 }
 
 static int grow_slots(ug_build *b, size_t need)
@@ -283,12 +293,6 @@ done:
 
 typedef struct { uint32_t cp, count; } ug_char;
 
-static int char_by_cp(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 static int char_by_count(const void *a, const void *b)
 {
     const ug_char *x = a, *y = b;
@@ -302,25 +306,34 @@ static int char_by_count(const void *a, const void *b)
 static hfo_status ug_alphabet(unigram *u, hfo_err *err)
 {
     hfo_status st = HFO_OK;
-    uint32_t *all = malloc((u->n_pcps ? u->n_pcps : 1) * sizeof *all);
-    ug_char *ch = malloc((u->n_pcps ? u->n_pcps : 1) * sizeof *ch);
+    uint32_t *count = NULL;
+    ug_char *ch = NULL;
     uint16_t *blk = calloc(0x1100, sizeof *blk);
     uint32_t *page = NULL;
-    if (!all || !ch || !blk)
+    if (!blk)
         goto oom;
-    if (u->n_pcps)
-        memcpy(all, u->pcps, u->n_pcps * sizeof *all);
-    qsort(all, u->n_pcps, sizeof *all, char_by_cp);
-    size_t a = 0, n_pages = 1;
-    for (size_t i = 0; i < u->n_pcps; i++) {
-        if (a && ch[a - 1].cp == all[i]) {
-            ch[a - 1].count++;
-            continue;
-        }
-        if (a == 0 || ch[a - 1].cp >> 8 != all[i] >> 8)
-            blk[all[i] >> 8] = (uint16_t)n_pages++;
-        ch[a++] = (ug_char){all[i], 1};
-    }
+    /* count the code points in pages of 256 (blocks in use get a page) */
+    size_t n_pages = 1;
+    for (size_t i = 0; i < u->n_pcps; i++)
+        if (blk[u->pcps[i] >> 8] == 0)
+            blk[u->pcps[i] >> 8] = (uint16_t)n_pages++;
+    count = calloc(n_pages << 8, sizeof *count);
+    if (count == NULL)
+        goto oom;
+    for (size_t i = 0; i < u->n_pcps; i++)
+        count[(size_t)blk[u->pcps[i] >> 8] << 8 | (u->pcps[i] & 0xFF)]++;
+    size_t a = 0;
+    for (size_t k = 0; k < (n_pages << 8); k++)
+        a += count[k] != 0;
+    ch = malloc((a ? a : 1) * sizeof *ch);
+    if (ch == NULL)
+        goto oom;
+    a = 0;
+    for (uint32_t b = 0; b < 0x1100; b++)
+        if (blk[b])
+            for (uint32_t c = 0; c < 256; c++)
+                if (count[(size_t)blk[b] << 8 | c])
+                    ch[a++] = (ug_char){b << 8 | c, count[(size_t)blk[b] << 8 | c]};
     qsort(ch, a, sizeof *ch, char_by_count);
     page = calloc(n_pages << 8, sizeof *page);
     if (page == NULL)
@@ -355,7 +368,7 @@ static hfo_status ug_alphabet(unigram *u, hfo_err *err)
 oom:
     st = hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
 done:
-    free(all);
+    free(count);
     free(ch);
     free(blk);
     free(page);
@@ -395,11 +408,27 @@ static hfo_status ug_compact(unigram *u, hfo_err *err)
     }
     b.ksym = ksym;
     b.koff = koff;
+    /* symbols are < 2^16; a shorter key's missing symbols are 0, below any */
+    ug_sortkey *sk = malloc((nk ? nk : 1) * sizeof *sk);
+    if (sk == NULL) {
+        st = hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < nk; i++) {
+        uint32_t id = b.order[i], n = koff[id + 1] - koff[id];
+        uint64_t head = 0;
+        for (uint32_t q = 0; q < 4; q++)
+            head = head << 16 | (q < n ? ksym[koff[id] + q] : 0);
+        sk[i] = (ug_sortkey){head, id};
+    }
     pthread_mutex_lock(&build_lock);
     sort_ctx = &b;
-    qsort(b.order, nk, sizeof *b.order, key_cmp);
+    qsort(sk, nk, sizeof *sk, key_cmp);
     sort_ctx = NULL;
     pthread_mutex_unlock(&build_lock);
+    for (size_t i = 0; i < nk; i++)
+        b.order[i] = sk[i].id;
+    free(sk);
     size_t n_da = 0;
     if ((st = ug_build_da(u, &b, nk, nks, &n_da, err)))
         goto done;
