@@ -14,9 +14,8 @@
  *
  * The trie is a double array over symbols (the vocabulary's characters,
  * most frequent first), built once by hfo_unigram_finish: one dependent
- * load per character.  Each thread keeps a small cache of recent words
- * (most words of a text repeat), which holds exactly what the Viterbi pass
- * returned. */
+ * load per character.  Each thread keeps a cache of words (most words of a
+ * text repeat), which holds exactly what the Viterbi pass returned. */
 #include "spm.h"
 #include "tok_internal.h"
 

@@ -16,7 +16,11 @@
  *     a removal at the very start is lost), inserted characters take the
  *     alignment of the character before them (or (0, 0) at the start).
  * Grapheme clusters come from utf8proc (Unicode 15); only clusters under 6
- * bytes matter, where the Unicode versions agree. */
+ * bytes matter, where the Unicode versions agree.  The normalizer runs as
+ * steps with a streaming alignment (tok_internal.h), which the fused T5
+ * walk (walk_t5.c) drives too; a character that is plain (hfo_pc_plain)
+ * before another plain one is a cluster alone, and when no rule changes it
+ * (a bitmap per charsmap) it is copied with no lookup. */
 #include "spm.h"
 #include "tok_internal.h"
 
