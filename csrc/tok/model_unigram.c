@@ -687,7 +687,7 @@ static hfo_status ug_viterbi(const unigram *u, const uint32_t *cps, size_t n, hf
              * fails is still inside the array (every base + symbol is), so
              * the walk goes on with masks; relaxing is masked too */
             uint32_t alive = 1;
-            for (int d = 0; d < UG_UNROLL; d++) {
+            for (size_t d = 0; d < UG_UNROLL; d++) {
                 uint32_t q = da[p].base + sym[s + d];
                 uint32_t chk = da[q].check;
                 alive &= (chk & ~UG_PIECE) == p;
