@@ -16,6 +16,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 static pthread_mutex_t busy = PTHREAD_MUTEX_INITIALIZER;  /* one job at a time */
@@ -37,6 +38,49 @@ static size_t job_n;
 static int job_workers;        /* workers taking part, caller included */
 static int job_pending;        /* background workers still busy with the job */
 static atomic_size_t job_next;
+/* Bumped with every job and on shutdown: idle workers spin on it for a
+ * moment before sleeping, so a caller tokenizing batch after batch does not
+ * pay a wake-up per batch. */
+static atomic_ulong wake_seq;
+static atomic_int job_active;  /* background workers still running items: the caller spins on it */
+
+#define SPIN_NS 150000   /* how long an idle worker spins before sleeping */
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Spin (without the lock) until wake_seq moves past seq (seq_wait) or
+ * job_active reaches 0 (!seq_wait), or SPIN_NS pass. */
+static void spin_wait(int seq_wait, unsigned long seq)
+{
+    uint64_t until = 0;
+    for (unsigned k = 1;; k++) {
+        if (seq_wait ? atomic_load_explicit(&wake_seq, memory_order_acquire) != seq
+                     : atomic_load_explicit(&job_active, memory_order_acquire) == 0)
+            return;
+        cpu_relax();
+        if ((k & 63) == 0) {
+            uint64_t t = now_ns();
+            if (until == 0)
+                until = t + SPIN_NS;
+            else if (t >= until)
+                return;
+        }
+    }
+}
 
 static void run_items(int worker)
 {
@@ -57,6 +101,12 @@ static void *worker_main(void *arg)
      * is ours too */
     seen = start_gen[me];
     for (;;) {
+        if (generation == seen && !stopping) {
+            unsigned long seq = atomic_load_explicit(&wake_seq, memory_order_relaxed);
+            pthread_mutex_unlock(&lock);
+            spin_wait(1, seq);
+            pthread_mutex_lock(&lock);
+        }
         while (generation == seen && !stopping)
             pthread_cond_wait(&cv_work, &lock);
         if (stopping)
@@ -66,6 +116,7 @@ static void *worker_main(void *arg)
             continue;
         pthread_mutex_unlock(&lock);
         run_items(me);
+        atomic_fetch_sub_explicit(&job_active, 1, memory_order_release);
         pthread_mutex_lock(&lock);
         if (--job_pending == 0)
             pthread_cond_signal(&cv_done);
@@ -111,6 +162,7 @@ void hfo_pool_shutdown(void)
     pthread_mutex_lock(&lock);
     int n = n_started;
     stopping = 1;
+    atomic_fetch_add_explicit(&wake_seq, 1, memory_order_release);
     pthread_cond_broadcast(&cv_work);
     pthread_mutex_unlock(&lock);
     for (int i = 1; i <= n; i++)
@@ -177,11 +229,14 @@ void hfo_pool_run(size_t n, int nthreads, hfo_pool_fn fn, void *ctx)
     job_n = n;
     job_workers = nthreads;
     job_pending = nthreads - 1;
+    atomic_store(&job_active, nthreads - 1);
     atomic_store(&job_next, 0);
     generation++;
+    atomic_fetch_add_explicit(&wake_seq, 1, memory_order_release);
     pthread_cond_broadcast(&cv_work);
     pthread_mutex_unlock(&lock);
     run_items(0);
+    spin_wait(0, 0);
     pthread_mutex_lock(&lock);
     while (job_pending > 0)
         pthread_cond_wait(&cv_done, &lock);
