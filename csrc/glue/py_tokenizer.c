@@ -954,27 +954,20 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
             if (rb.lists[k] == NULL || PyDict_SetItemString(result, list_names[k], rb.lists[k]) < 0)
                 goto error;
         }
-        ls.ts = PyEval_SaveThread();
-        if (pretok)
-            rc = hfo_tok_encode_words_batch(self->tok, ta->words, has_pair ? tb->words : NULL, n, &call,
-                                            nthreads, encs, ls.done, stream_progress, &ls, &bad, &err);
-        else
-            rc = hfo_tok_encode_batch_ex(self->tok, ta->texts, has_pair ? tb->texts : NULL, n, &call,
-                                         nthreads, encs, ls.done, stream_progress, &ls, &bad, &err);
-        stream_turn(&ls, 1);   /* the rest */
-        PyEval_RestoreThread(ls.ts);
-        if (ls.failed && !rc)
-            goto error;
-    } else {
-        Py_BEGIN_ALLOW_THREADS
-        if (pretok)
-            rc = hfo_tok_encode_words_batch(self->tok, ta->words, has_pair ? tb->words : NULL, n, &call,
-                                            nthreads, encs, NULL, NULL, NULL, &bad, &err);
-        else
-            rc = hfo_tok_encode_batch(self->tok, ta->texts, has_pair ? tb->texts : NULL, n, &call,
-                                      nthreads, encs, &bad, &err);
-        Py_END_ALLOW_THREADS
     }
+    ls.ts = PyEval_SaveThread();
+    hfo_batch_progress progress = streaming ? stream_progress : NULL;
+    if (pretok)
+        rc = hfo_tok_encode_words_batch(self->tok, ta->words, has_pair ? tb->words : NULL, n, &call,
+                                        nthreads, encs, ls.done, progress, &ls, &bad, &err);
+    else
+        rc = hfo_tok_encode_batch_ex(self->tok, ta->texts, has_pair ? tb->texts : NULL, n, &call,
+                                     nthreads, encs, ls.done, progress, &ls, &bad, &err);
+    if (streaming)
+        stream_turn(&ls, 1);   /* the rest */
+    PyEval_RestoreThread(ls.ts);
+    if (ls.failed && !rc)
+        goto error;
     if (rc) {
         if (ls.failed)
             PyErr_Clear();
