@@ -1,41 +1,18 @@
 """The BERT recipe in C (csrc/models/) over the graph engine, without Python
 glue, built with AddressSanitizer, UBSan and LeakSanitizer: every task's file
 must pass onnx's checker and match transformers given the same weights."""
-import os
-import shutil
-import subprocess
-from pathlib import Path
-
 import numpy as np
-import pytest
 
 from _bert_models import TOL, batch, check_file, max_diff, ort_run, torch_run
-
-ROOT = Path(__file__).resolve().parent.parent
-CSRC = ROOT / "csrc"
+from _sanitized import CSRC, build, onnx_protobuf, run
 
 
 def _build(tmp_path):
-    if shutil.which("protoc-c") is None or shutil.which("gcc") is None:
-        pytest.skip("protoc-c or gcc is not installed")
-    gen = tmp_path / "gen"
-    gen.mkdir()
-    shutil.copy(CSRC / "graph" / "onnx.proto", gen)
-    subprocess.run(["protoc-c", f"--proto_path={gen}", f"--c_out={gen}", str(gen / "onnx.proto")],
-                   check=True)
-    sources = [str(p) for d in ("graph", "models") for p in sorted((CSRC / d).glob("*.c"))
+    gen, pb = onnx_protobuf(tmp_path)
+    sources = [p for d in ("graph", "models") for p in sorted((CSRC / d).glob("*.c"))
                if not p.name.endswith(".pb-c.c")]
-    exe = tmp_path / "bert_recipe"
-    cmd = ["gcc", "-std=c11", "-g", "-O1", "-Wall", "-Wextra", "-Werror", "-D_GNU_SOURCE",
-           "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
-           "-fno-omit-frame-pointer", f"-I{CSRC}", f"-I{gen}", f"-I{CSRC / 'graph'}",
-           str(ROOT / "tests" / "c" / "bert_recipe.c"), *sources, str(gen / "onnx.pb-c.c"),
-           "-lprotobuf-c", "-lm", "-o", str(exe)]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0 and "asan" in r.stderr.lower() and "cannot find" in r.stderr:
-        pytest.skip("this gcc has no AddressSanitizer runtime")
-    assert r.returncode == 0, r.stderr
-    return exe
+    return build(tmp_path, "bert_recipe.c", [*sources, pb], includes=[gen, CSRC / "graph"],
+                 libs=["-lprotobuf-c", "-lm"])
 
 
 def _transformers_model(cls, table, **extra):
@@ -74,10 +51,7 @@ def test_bert_recipe_under_sanitizers(tmp_path):
     exe = _build(tmp_path)
     out = tmp_path / "out"
     out.mkdir()
-    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0",
-               UBSAN_OPTIONS="print_stacktrace=1")
-    env.pop("LD_PRELOAD", None)
-    r = subprocess.run([str(exe), str(out)], capture_output=True, text=True, env=env)
+    r = run(exe, out, timeout=None)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr
     assert "all checks passed" in r.stdout
     table = [(int(ln.split()[1]), ln.split()[2]) for ln in r.stdout.splitlines() if ln.startswith("W ")]

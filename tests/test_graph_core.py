@@ -1,47 +1,24 @@
 """The graph engine in C on its own, built with AddressSanitizer, UBSan and
 LeakSanitizer: the files it writes must pass onnx's checker and run."""
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import onnx
 import onnxruntime as ort
-import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-CSRC = ROOT / "csrc"
+from _sanitized import CSRC, build, onnx_protobuf, run
 
 
-def build(tmp_path):
-    if shutil.which("protoc-c") is None or shutil.which("gcc") is None:
-        pytest.skip("protoc-c or gcc is not installed")
-    gen = tmp_path / "gen"
-    gen.mkdir()
-    shutil.copy(CSRC / "graph" / "onnx.proto", gen)
-    subprocess.run(["protoc-c", f"--proto_path={gen}", f"--c_out={gen}", str(gen / "onnx.proto")], check=True)
-    sources = [str(p) for p in sorted((CSRC / "graph").glob("*.c")) if not p.name.endswith(".pb-c.c")]
-    exe = tmp_path / "graph_core"
-    cmd = ["gcc", "-std=c11", "-g", "-O1", "-Wall", "-Wextra", "-Werror", "-D_GNU_SOURCE",
-           "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer",
-           f"-I{CSRC}", f"-I{gen}", f"-I{CSRC / 'graph'}", str(ROOT / "tests" / "c" / "graph_core.c"),
-           *sources, str(gen / "onnx.pb-c.c"), "-lprotobuf-c", "-o", str(exe)]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0 and "asan" in r.stderr.lower() and "cannot find" in r.stderr:
-        pytest.skip("this gcc has no AddressSanitizer runtime")
-    assert r.returncode == 0, r.stderr
-    return exe
+def _build(tmp_path):
+    gen, pb = onnx_protobuf(tmp_path)
+    sources = [p for p in sorted((CSRC / "graph").glob("*.c")) if not p.name.endswith(".pb-c.c")]
+    return build(tmp_path, "graph_core.c", [*sources, pb], includes=[gen, CSRC / "graph"],
+                 libs=["-lprotobuf-c"])
 
 
 def test_graph_core_under_sanitizers(tmp_path):
-    exe = build(tmp_path)
+    exe = _build(tmp_path)
     out = tmp_path / "out"
     out.mkdir()
-    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0", UBSAN_OPTIONS="print_stacktrace=1")
-    env.pop("LD_PRELOAD", None)
-    r = subprocess.run([str(exe), str(out)], capture_output=True, text=True, env=env)
+    r = run(exe, out)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "all checks passed" in r.stdout
     assert sorted(p.name for p in out.iterdir()) == ["branches.onnx", "core.data", "core.onnx", "core_ext.onnx",
