@@ -12,6 +12,7 @@
  * values are checked by the Python tests against `tokenizers`; the one
  * literal below is the reference's own unit-test example. */
 #include "tok/tok.h"
+#include "utf8_cps.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,22 +27,6 @@ static const char *VOCAB[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "ba"
                               "##able", "a", "b", "##b", "hello", "world", "!", "##s", ",", "e", "##e",
                               "x", "##x", "\xe4\xb8\xad", "##\xcc\x81", "i"};
 
-/* UTF-8 literal -> code points (enough for the vocabulary above) */
-static size_t to_cps(const char *s, uint32_t *out)
-{
-    size_t n = 0;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        uint32_t c;
-        if (*p < 0x80) c = *p++;
-        else if (*p < 0xE0) { c = (uint32_t)(*p & 0x1F) << 6 | (p[1] & 0x3F); p += 2; }
-        else if (*p < 0xF0) { c = (uint32_t)(*p & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 | (p[2] & 0x3F); p += 3; }
-        else { c = (uint32_t)(*p & 0x07) << 18 | (uint32_t)(p[1] & 0x3F) << 12 | (uint32_t)(p[2] & 0x3F) << 6 | (p[3] & 0x3F); p += 4; }
-        out[n++] = c;
-    }
-    return n;
-}
-
 static hfo_tok *build(int lowercase)
 {
     hfo_err err;
@@ -53,7 +38,7 @@ static hfo_tok *build(int lowercase)
     uint32_t prefix[2] = {'#', '#'};
     hfo_model *wp = hfo_wordpiece_new(1, 12, prefix, 2);
     for (size_t i = 0; i < sizeof VOCAB / sizeof VOCAB[0]; i++) {
-        size_t n = to_cps(VOCAB[i], buf);
+        size_t n = utf8_to_cps(VOCAB[i], strlen(VOCAB[i]), buf);
         CHECK(hfo_wordpiece_add(wp, buf, n, (int32_t)i, &err) == HFO_OK, "add %s", VOCAB[i]);
     }
     hfo_tok_set_model(tok, wp);
@@ -63,7 +48,7 @@ static hfo_tok *build(int lowercase)
         {"<tag>", HFO_ADDED_NORMALIZED}, {"MY", HFO_ADDED_RSTRIP | HFO_ADDED_SINGLE_WORD},
     };
     for (size_t i = 0; i < sizeof added / sizeof added[0]; i++) {
-        size_t n = to_cps(added[i].s, buf);
+        size_t n = utf8_to_cps(added[i].s, strlen(added[i].s), buf);
         CHECK(hfo_tok_add_token(tok, buf, n, i < 5 ? (int32_t)i : (int32_t)(100 + i), added[i].flags, &err) == HFO_OK,
               "add token");
     }
@@ -98,7 +83,8 @@ static void random_text(uint32_t *cps, size_t *n, int allow_surrogate)
     while (k < len) {
         if (rnd(6) == 0) {
             uint32_t tmp[32];
-            size_t m = to_cps(chunks[rnd(sizeof chunks / sizeof chunks[0])], tmp);
+            const char *chunk = chunks[rnd(sizeof chunks / sizeof chunks[0])];
+            size_t m = utf8_to_cps(chunk, strlen(chunk), tmp);
             for (size_t j = 0; j < m && k < 60; j++)
                 cps[k++] = tmp[j];
         } else {

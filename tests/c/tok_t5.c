@@ -11,6 +11,7 @@
  * values are checked by the Python tests against `tokenizers`. */
 #include "tok/spm.h"
 #include "tok/tok_internal.h"
+#include "utf8_cps.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -100,21 +101,6 @@ static hfo_status staged(const hfo_tok *tok, const hfo_text *t, size_t b0, size_
     return st;
 }
 
-static size_t to_cps(const char *s, size_t len, uint32_t *out)
-{
-    size_t n = 0;
-    const unsigned char *p = (const unsigned char *)s, *e = p + len;
-    while (p < e) {
-        uint32_t c;
-        if (*p < 0x80) c = *p++;
-        else if (*p < 0xE0) { c = (uint32_t)(*p & 0x1F) << 6 | (p[1] & 0x3F); p += 2; }
-        else if (*p < 0xF0) { c = (uint32_t)(*p & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 | (p[2] & 0x3F); p += 3; }
-        else { c = (uint32_t)(*p & 0x07) << 18 | (uint32_t)(p[1] & 0x3F) << 12 | (uint32_t)(p[2] & 0x3F) << 6 | (p[3] & 0x3F); p += 4; }
-        out[n++] = c;
-    }
-    return n;
-}
-
 static hfo_tok *build_t5(const hfo_spm_model *spm, int prepend, int split)
 {
     hfo_err err;
@@ -127,7 +113,7 @@ static hfo_tok *build_t5(const hfo_spm_model *spm, int prepend, int split)
     hfo_tok_set_pretok(tok, pt);
     uint32_t buf[256];
     for (size_t i = 0; i < spm->n_pieces; i++) {
-        size_t n = spm->piece_len[i] < 256 ? to_cps(spm->piece[i], spm->piece_len[i], buf) : 0;
+        size_t n = spm->piece_len[i] < 256 ? utf8_to_cps(spm->piece[i], spm->piece_len[i], buf) : 0;
         CHECK(hfo_unigram_add(ug, buf, n, spm->score[i], &err) == HFO_OK, "add %zu", i);
     }
     CHECK(hfo_unigram_finish(ug, &err) == HFO_OK, "finish: %s", err.msg);
