@@ -71,6 +71,38 @@ def hf_style(tok, mode):
     return run, (lambda out: out), True
 
 
+def shared_runner(name, mode, folder, threads, hfonnx_class, transformers_class):
+    """The runners both benchmarks have: hfonnx and transformers (called the
+    transformers way, classes named by the script), tokenizers'
+    encode_batch and tokie's; None for any other contender."""
+    tj = os.path.join(folder, "tokenizer.json")
+    if name == "hfonnx":
+        sys.path.insert(0, REPO)
+        import hfonnx
+        hfonnx.set_num_threads(threads)
+        return hf_style(getattr(hfonnx, hfonnx_class).from_pretrained(folder), mode)
+    if name == "transformers":
+        import transformers
+        return hf_style(getattr(transformers, transformers_class).from_pretrained(folder), mode)
+    if name == "tokenizers":
+        import tokenizers
+        tok = tokenizers.Tokenizer.from_file(tj)
+        tok.no_truncation()
+        tok.no_padding()
+
+        def run(lines):
+            return tok.encode_batch(lines)
+        return run, lambda out: [e.ids for e in out], True
+    if name == "tokie":
+        import tokie
+        tok = tokie.Tokenizer.from_json(tj)
+
+        def run(lines):
+            return tok.encode_batch(lines)
+        return run, lambda out: [e.ids for e in out], True
+    return None
+
+
 def parse_args(doc, default_out):
     ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=os.path.join(REPO, "..", "shared", "data"))

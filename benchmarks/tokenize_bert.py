@@ -30,7 +30,6 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
 
 import _tokenize_harness as harness  # noqa: E402  (beside this script)
 
@@ -45,27 +44,10 @@ THIRD_PARTY = {"nanotoken", "flash-tokenizer", "tokie", "kitoken"}
 
 # --- worker: one contender, one thread setting, one dataset ----------------------
 def make_runner(name, mode, folder, threads):
+    shared = harness.shared_runner(name, mode, folder, threads, "BertTokenizer", "BertTokenizerFast")
+    if shared is not None:
+        return shared
     tj = os.path.join(folder, "tokenizer.json")
-    if name == "hfonnx":
-        sys.path.insert(0, REPO)
-        import hfonnx
-        hfonnx.set_num_threads(threads)
-        tok = hfonnx.BertTokenizer.from_pretrained(folder)
-        return harness.hf_style(tok, mode)
-    if name == "transformers":
-        import transformers
-        tok = transformers.BertTokenizerFast.from_pretrained(folder)
-        return harness.hf_style(tok, mode)
-    if name == "tokenizers":
-        import tokenizers
-        tok = tokenizers.Tokenizer.from_file(tj)
-
-        def run(lines):
-            return tok.encode_batch(lines)
-
-        def ids(out):
-            return [e.ids for e in out]
-        return run, ids, True
     if name == "nanotoken":
         import nanotoken
         tok = nanotoken.Tokenizer(tj)
@@ -83,13 +65,6 @@ def make_runner(name, mode, folder, threads):
         def run(lines):
             return tok.tokenizer.batch_encode(lines, "longest", -1, par)
         return run, lambda out: [[i for i in row if i != 0] for row in out], True
-    if name == "tokie":
-        import tokie
-        tok = tokie.Tokenizer.from_json(tj)
-
-        def run(lines):
-            return tok.encode_batch(lines)
-        return run, lambda out: [e.ids for e in out], True
     if name == "kitoken":
         import kitoken
         tok = kitoken.Kitoken.from_tokenizers_file(tj)

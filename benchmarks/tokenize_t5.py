@@ -38,7 +38,6 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
 
 import _tokenize_harness as harness  # noqa: E402  (beside this script)
 
@@ -53,26 +52,10 @@ THIRD_PARTY = {"gigatoken", "tokie", "kitoken"}
 
 # --- worker: one contender, one thread setting, one dataset ----------------------
 def make_runner(name, mode, folder, threads):
+    shared = harness.shared_runner(name, mode, folder, threads, "T5Tokenizer", "T5TokenizerFast")
+    if shared is not None:
+        return shared
     tj = os.path.join(folder, "tokenizer.json")
-    if name == "hfonnx":
-        sys.path.insert(0, REPO)
-        import hfonnx
-        hfonnx.set_num_threads(threads)
-        tok = hfonnx.T5Tokenizer.from_pretrained(folder)
-        return harness.hf_style(tok, mode)
-    if name == "transformers":
-        import transformers
-        tok = transformers.T5TokenizerFast.from_pretrained(folder)
-        return harness.hf_style(tok, mode)
-    if name == "tokenizers":
-        import tokenizers
-        tok = tokenizers.Tokenizer.from_file(tj)
-        tok.no_truncation()
-        tok.no_padding()
-
-        def run(lines):
-            return tok.encode_batch(lines)
-        return run, lambda out: [e.ids for e in out], True
     if name == "sentencepiece":
         import sentencepiece
         sp = sentencepiece.SentencePieceProcessor(model_file=os.path.join(folder, "spiece.model"))
@@ -88,13 +71,6 @@ def make_runner(name, mode, folder, threads):
         def run(lines):
             return tok(lines)["input_ids"]
         return run, lambda out: [list(r) for r in out], True
-    if name == "tokie":
-        import tokie
-        tok = tokie.Tokenizer.from_json(tj)
-
-        def run(lines):
-            return tok.encode_batch(lines)
-        return run, lambda out: [e.ids for e in out], True
     if name == "kitoken":
         import kitoken
         tok = kitoken.Kitoken.from_tokenizers_file(tj)
