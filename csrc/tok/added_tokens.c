@@ -76,14 +76,7 @@ static inline size_t next_start(const hfo_added_set *set, const hfo_text *t, siz
             const uint8_t *p = t->data, *q = memchr(p + i, (int)c0, n - i);
             return q ? (size_t)(q - p) : n;
         }
-        if (t->kind == 4) {
-            const uint32_t *p = t->data;
-            while (i < n && p[i] != c0)
-                i++;
-            return i;
-        }
-        const uint16_t *p = t->data;
-        while (i < n && p[i] != c0)
+        while (i < n && hfo_text_at(t, i) != c0)
             i++;
         return i;
     }

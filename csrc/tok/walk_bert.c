@@ -42,6 +42,27 @@ static hfo_status flush(const hfo_tok *tok, hfo_ws *ws, int *mark, const hfo_tok
     return HFO_OK;
 }
 
+/* One normalized code point c from input character i: added to the word,
+ * or ending it (whitespace), or ending it and being a word of its own
+ * (punctuation).  m: c may need canonical reordering. */
+static inline __attribute__((always_inline)) hfo_status
+feed(const hfo_tok *tok, hfo_ws *ws, uint32_t c, size_t i, int m, int *mark,
+     const hfo_tok_sink *sink, hfo_err *err)
+{
+    int k = cls_of(c);
+    if (k == CLS_WORD) {
+        hfo_norm_push(&ws->ns, c, (uint32_t)i, (uint32_t)i + 1);
+        *mark |= m;
+        return HFO_OK;
+    }
+    if (flush(tok, ws, mark, sink, err))
+        return err->code;
+    if (k == CLS_SPACE)
+        return HFO_OK;
+    hfo_norm_push(&ws->ns, c, (uint32_t)i, (uint32_t)i + 1);
+    return flush(tok, ws, mark, sink, err);
+}
+
 static inline __attribute__((always_inline)) hfo_status
 walk(const hfo_tok *tok, hfo_ws *ws, const void *data, int kind, size_t begin, size_t end,
      const hfo_tok_sink *sink, hfo_err *err)
@@ -56,21 +77,8 @@ walk(const hfo_tok *tok, hfo_ws *ws, const void *data, int kind, size_t begin, s
         if (w->len + HFO_BERT_MAX_OUT > w->cap && hfo_norm_grow(w, HFO_BERT_MAX_OUT, err))
             return err->code;
         if (c < 0x80) {
-            uint32_t o = ascii[c];
-            if (o == HFO_BERT_DROP)
-                continue;
-            int k = cls_of(o);
-            if (k == CLS_WORD) {
-                hfo_norm_push(w, o, (uint32_t)i, (uint32_t)i + 1);
-                continue;
-            }
-            if (flush(tok, ws, &mark, sink, err))
+            if (ascii[c] != HFO_BERT_DROP && feed(tok, ws, ascii[c], i, 0, &mark, sink, err))
                 return err->code;
-            if (k == CLS_PUNCT) {
-                hfo_norm_push(w, o, (uint32_t)i, (uint32_t)i + 1);
-                if (flush(tok, ws, &mark, sink, err))
-                    return err->code;
-            }
             continue;
         }
         if (c >= 0xD800 && c <= 0xDFFF)
@@ -78,21 +86,9 @@ walk(const hfo_tok *tok, hfo_ws *ws, const void *data, int kind, size_t begin, s
         uint32_t buf[HFO_BERT_MAX_OUT];
         int m = 0;
         size_t n = hfo_bert_norm_char(tok->normalizer, c, buf, &m);
-        for (size_t j = 0; j < n; j++) {
-            int k = cls_of(buf[j]);
-            if (k == CLS_WORD) {
-                hfo_norm_push(w, buf[j], (uint32_t)i, (uint32_t)i + 1);
-                mark |= m;
-                continue;
-            }
-            if (flush(tok, ws, &mark, sink, err))
+        for (size_t j = 0; j < n; j++)
+            if (feed(tok, ws, buf[j], i, m, &mark, sink, err))
                 return err->code;
-            if (k == CLS_PUNCT) {
-                hfo_norm_push(w, buf[j], (uint32_t)i, (uint32_t)i + 1);
-                if (flush(tok, ws, &mark, sink, err))
-                    return err->code;
-            }
-        }
     }
     return flush(tok, ws, &mark, sink, err);
 }
