@@ -206,6 +206,21 @@ def test_threads_give_identical_output(tok):
         hfonnx.set_num_threads(before)
 
 
+@pytest.mark.parametrize("kw", [{}, {"padding": True}, KEYS])
+def test_result_lists_stay_out_of_the_gc(tok, ref, kw):
+    """Row lists and each key's list of rows hold no container the collector
+    must see, so they are untracked (docs/tokenizers.md); the values are still
+    transformers', and a collection while the result is alive changes nothing."""
+    import gc
+    lines = _lines()
+    out = tok(lines, **kw)
+    for key, rows in dict(out).items():
+        assert not gc.is_tracked(rows), key
+        assert not any(gc.is_tracked(r) for r in rows), key
+    gc.collect()
+    assert as_lists(out) == as_lists(ref(lines, **kw))
+
+
 def test_concurrent_python_threads(tok):
     lines = _lines() * 5
     expected = as_lists(tok(lines, **KEYS))

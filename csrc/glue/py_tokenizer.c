@@ -404,13 +404,14 @@ typedef struct {
     size_t n_ints;
 } int_cache;
 
-/* A fresh list for one row.  It is taken out of the cyclic GC: it holds
- * only ints (or pairs of ints), so it is in no cycle, and the collector
- * would otherwise walk every token of a big batch again on each of its
- * next passes (a quarter of the time of a call returning lists).  The
- * cost: a cycle the caller later builds through such a list is never
- * collected. */
-static PyObject *row_list(size_t n)
+/* A fresh list outside the cyclic GC, for a row and for the list of a
+ * key's rows.  A row holds only ints (or pairs of ints) and the list of
+ * rows only rows, so neither is in a cycle, and the collector would
+ * otherwise walk every row and token of a big batch again on each of its
+ * next passes (a quarter of the time of a call returning lists, and a
+ * pass over a batch's rows costs a cache miss per row).  The cost: a cycle
+ * the caller later builds through such a list is never collected. */
+static PyObject *untracked_list(size_t n)
 {
     PyObject *l = PyList_New((Py_ssize_t)n);
     if (l != NULL)
@@ -421,7 +422,7 @@ static PyObject *row_list(size_t n)
 static PyObject *int_list(const int_cache *c, const int32_t *v, size_t n, size_t pad, int left,
                           long pad_value)
 {
-    PyObject *l = row_list(n + pad);
+    PyObject *l = untracked_list(n + pad);
     if (l == NULL)
         return NULL;
     size_t o = left ? pad : 0, p = left ? 0 : n;
@@ -447,7 +448,7 @@ static PyObject *int_list(const int_cache *c, const int32_t *v, size_t n, size_t
 static PyObject *mask_list(const int_cache *c, const uint8_t *v, size_t n, size_t pad, int left,
                            long real_value, long pad_value)
 {
-    PyObject *l = row_list(n + pad);
+    PyObject *l = untracked_list(n + pad);
     if (l == NULL)
         return NULL;
     size_t o = left ? pad : 0, p = left ? 0 : n;
@@ -472,7 +473,7 @@ static PyObject *mask_list(const int_cache *c, const uint8_t *v, size_t n, size_
 
 static PyObject *offsets_list(const int_cache *c, const uint32_t *v, size_t n, size_t pad, int left)
 {
-    PyObject *l = row_list(n + pad);
+    PyObject *l = untracked_list(n + pad);
     if (l == NULL)
         return NULL;
     for (size_t i = 0; i < n + pad; i++) {
@@ -572,36 +573,42 @@ typedef struct {
     long pad_id, pad_type_id;
 } row_builder;
 
-/* Row k of every wanted list from encoding e. 0, or -1 with an exception. */
-static int build_row(const row_builder *rb, size_t k, const hfo_encoding *e)
+/* Row k of list j from encoding e. 0, or -1 with an exception. */
+static int build_cell(const row_builder *rb, int j, size_t k, const hfo_encoding *e)
 {
     size_t pad = rb->padding && rb->L > e->len ? rb->L - e->len : 0;
     int left = rb->pad_left;
-    for (int j = 0; j < N_KEYS; j++) {
-        PyObject *v;
-        if (rb->lists[j] == NULL)
-            continue;
-        switch (j) {
-        case 0: v = int_list(&rb->ic, e->ids, e->len, pad, left, rb->pad_id); break;
-        case 1: v = int_list(&rb->ic, e->type_ids, e->len, pad, left, rb->pad_type_id); break;
-        case 2: v = mask_list(&rb->ic, NULL, e->len, pad, left, 1, 0); break;
-        case 3: v = mask_list(&rb->ic, e->special, e->len, pad, left, 0, 1); break;
-        case 4: v = offsets_list(&rb->ic, e->offsets, e->len, pad, left); break;
-        default: v = cached_int(rb->ic.ints, rb->ic.n_ints, (long)(e->len + pad)); break;
-        }
-        if (v == NULL)
-            return -1;
-        PyList_SET_ITEM(rb->lists[j], (Py_ssize_t)k, v);
+    PyObject *v;
+    switch (j) {
+    case 0: v = int_list(&rb->ic, e->ids, e->len, pad, left, rb->pad_id); break;
+    case 1: v = int_list(&rb->ic, e->type_ids, e->len, pad, left, rb->pad_type_id); break;
+    case 2: v = mask_list(&rb->ic, NULL, e->len, pad, left, 1, 0); break;
+    case 3: v = mask_list(&rb->ic, e->special, e->len, pad, left, 0, 1); break;
+    case 4: v = offsets_list(&rb->ic, e->offsets, e->len, pad, left); break;
+    default: v = cached_int(rb->ic.ints, rb->ic.n_ints, (long)(e->len + pad)); break;
     }
+    if (v == NULL)
+        return -1;
+    PyList_SET_ITEM(rb->lists[j], (Py_ssize_t)k, v);
     return 0;
 }
 
-/* Rows [from, to): with the GC paused (each row is a fresh container). */
-static int build_rows(const row_builder *rb, const hfo_encoding *encs, size_t from, size_t to)
+/* Rows [from, to) of every wanted list, rows[k] (or encs[k] when rows is
+ * NULL) giving row k, with the GC paused (each row is a fresh container).
+ * One list at a time: a list's rows then lie together in memory, which
+ * makes freeing them later (CPython walks them one by one, and that walk
+ * waits on memory) markedly cheaper than rows interleaved with the other
+ * lists' rows. */
+static int build_rows(const row_builder *rb, const hfo_encoding *encs, const row_ref *rows,
+                      size_t from, size_t to)
 {
     int gc_was_enabled = PyGC_Disable(), rc = 0;
-    for (size_t k = from; k < to && rc == 0; k++)
-        rc = build_row(rb, k, &encs[k]);
+    for (int j = 0; j < N_KEYS && rc == 0; j++) {
+        if (rb->lists[j] == NULL)
+            continue;
+        for (size_t k = from; k < to && rc == 0; k++)
+            rc = build_cell(rb, j, k, rows ? rows[k].enc : &encs[k]);
+    }
     if (gc_was_enabled)
         PyGC_Enable();
     return rc;
@@ -631,7 +638,7 @@ static void stream_turn(list_stream *ls, size_t min_rows)
         return;
     if (!ls->failed) {
         PyEval_RestoreThread(ls->ts);
-        if (build_rows(ls->rb, ls->encs, ls->next, end) < 0)
+        if (build_rows(ls->rb, ls->encs, NULL, ls->next, end) < 0)
             ls->failed = 1;
         ls->ts = PyEval_SaveThread();
     }
@@ -950,7 +957,7 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
         for (int k = 0; k < N_KEYS; k++) {
             if (k > 0 && !(want & list_flags[k]))
                 continue;
-            rb.lists[k] = PyList_New((Py_ssize_t)n);
+            rb.lists[k] = untracked_list(n);
             if (rb.lists[k] == NULL || PyDict_SetItemString(result, list_names[k], rb.lists[k]) < 0)
                 goto error;
         }
@@ -1057,17 +1064,12 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
         for (int k = 0; k < N_KEYS; k++) {
             if (k > 0 && !(want & list_flags[k]))
                 continue;
-            rb.lists[k] = PyList_New((Py_ssize_t)n_rows);
+            rb.lists[k] = untracked_list(n_rows);
             if (rb.lists[k] == NULL || PyDict_SetItemString(result, list_names[k], rb.lists[k]) < 0)
                 goto error;
         }
         rb.L = L;
-        int gc_was_enabled = PyGC_Disable(), ok = 1;
-        for (size_t k = 0; k < n_rows && ok; k++)
-            ok = build_row(&rb, k, rows[k].enc) == 0;
-        if (gc_was_enabled)
-            PyGC_Enable();
-        if (!ok)
+        if (build_rows(&rb, NULL, rows, 0, n_rows) < 0)
             goto error;
     }
     if (want & WANT_OVERFLOW) {
