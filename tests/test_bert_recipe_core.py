@@ -9,7 +9,7 @@ from _sanitized import CSRC, build, onnx_protobuf, run
 
 def _build(tmp_path):
     gen, pb = onnx_protobuf(tmp_path)
-    sources = [p for d in ("graph", "models") for p in sorted((CSRC / d).glob("*.c"))
+    sources = [p for d in ("common", "graph", "models") for p in sorted((CSRC / d).glob("*.c"))
                if not p.name.endswith(".pb-c.c")]
     return build(tmp_path, "bert_recipe.c", [*sources, pb], includes=[gen, CSRC / "graph"],
                  libs=["-lprotobuf-c", "-lm"])

@@ -10,6 +10,7 @@ from _sanitized import CSRC, build, onnx_protobuf, run
 def _build(tmp_path):
     gen, pb = onnx_protobuf(tmp_path)
     sources = [p for p in sorted((CSRC / "graph").glob("*.c")) if not p.name.endswith(".pb-c.c")]
+    sources.append(CSRC / "common" / "arena.c")
     return build(tmp_path, "graph_core.c", [*sources, pb], includes=[gen, CSRC / "graph"],
                  libs=["-lprotobuf-c"])
 

@@ -12,7 +12,7 @@ SOURCES = ["added_tokens.c", "encoding.c", "model_wordpiece.c", "normalized.c", 
 
 
 def test_tokenizer_core_under_sanitizers(tmp_path):
-    exe = build(tmp_path, "tok_core.c", [CSRC / "tok" / s for s in SOURCES], libs=["-lutf8proc", "-lpthread"])
+    exe = build(tmp_path, "tok_core.c", [CSRC / "tok" / s for s in SOURCES] + [CSRC / "common" / "arena.c"], libs=["-lutf8proc", "-lpthread"])
     r = run(exe, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "all checks passed" in r.stdout

@@ -671,6 +671,7 @@ typedef struct {
     PyObject_HEAD
     PyObject *core;          /* the _TokenizerCore: walks an input again for tokens() */
     hfo_encoding *encs;      /* one per item */
+    hfo_arena arena;         /* the encodings' blocks */
     size_t n;
     row_ref *rows;           /* the output's rows */
     size_t n_rows;
@@ -686,6 +687,7 @@ static void encodings_dealloc(PyObject *self_)
     for (size_t i = 0; self->encs && i < self->n; i++)
         hfo_enc_free(&self->encs[i]);
     PyMem_Free(self->encs);
+    hfo_arena_free(&self->arena);
     PyMem_Free(self->rows);
     input_release(&self->ia);
     input_release(&self->ib);
@@ -966,10 +968,12 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
     hfo_batch_progress progress = streaming ? stream_progress : NULL;
     if (pretok)
         rc = hfo_tok_encode_words_batch(self->tok, ta->words, has_pair ? tb->words : NULL, n, &call,
-                                        nthreads, encs, ls.done, progress, &ls, &bad, &err);
+                                        nthreads, encs, &info->arena, ls.done, progress, &ls,
+                                        &bad, &err);
     else
         rc = hfo_tok_encode_batch_ex(self->tok, ta->texts, has_pair ? tb->texts : NULL, n, &call,
-                                     nthreads, encs, ls.done, progress, &ls, &bad, &err);
+                                     nthreads, encs, &info->arena, ls.done, progress, &ls,
+                                     &bad, &err);
     if (streaming)
         stream_turn(&ls, 1);   /* the rest */
     PyEval_RestoreThread(ls.ts);

@@ -4,7 +4,7 @@
 #ifndef HFO_GRAPH_IMPL_H
 #define HFO_GRAPH_IMPL_H
 
-#include "arena.h"
+#include "common/arena.h"
 #include "graph.h"
 
 /* A value with what the writer needs to know.  `pub` is first so a

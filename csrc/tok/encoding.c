@@ -16,7 +16,8 @@ void hfo_enc_free(hfo_encoding *e)
     for (size_t i = 0; i < e->n_overflow; i++)
         hfo_enc_free(&e->overflow[i]);
     free(e->overflow);
-    free(e->ids);  /* the block holding all five arrays */
+    if (!e->in_arena)
+        free(e->ids);  /* the block holding all five arrays */
     hfo_enc_init(e);
 }
 
@@ -31,10 +32,37 @@ void hfo_enc_reset(hfo_encoding *e)
     e->seq_set = 0;
 }
 
+/* The five arrays live in one block of cap * 21 bytes, ids first (so
+ * free(e->ids) frees it): one allocation per encoding instead of five.
+ * Point e at a new block, copying its tokens over; the old block is freed
+ * unless an arena owns it. */
+static void set_block(hfo_encoding *e, char *block, size_t cap, int in_arena)
+{
+    int32_t *ids = (int32_t *)block;
+    int32_t *ty = (int32_t *)(block + cap * 4);
+    uint32_t *off = (uint32_t *)(block + cap * 8);
+    int32_t *words = (int32_t *)(block + cap * 16);
+    uint8_t *sp = (uint8_t *)(block + cap * 20);
+    if (e->len) {
+        memcpy(ids, e->ids, e->len * 4);
+        memcpy(ty, e->type_ids, e->len * 4);
+        memcpy(off, e->offsets, e->len * 8);
+        memcpy(words, e->words, e->len * 4);
+        memcpy(sp, e->special, e->len);
+    }
+    if (!e->in_arena)
+        free(e->ids);
+    e->ids = ids;
+    e->type_ids = ty;
+    e->offsets = off;
+    e->words = words;
+    e->special = sp;
+    e->cap = cap;
+    e->in_arena = (unsigned char)in_arena;
+}
+
 hfo_status hfo_enc_grow(hfo_encoding *e, size_t extra, hfo_err *err)
 {
-    /* The five arrays live in one block (ids first, so free(e->ids) frees
-     * it): one allocation per encoding instead of five. */
     if (e->len + extra <= e->cap)
         return HFO_OK;
     if (e->len + extra > SIZE_MAX / 42)
@@ -49,25 +77,18 @@ hfo_status hfo_enc_grow(hfo_encoding *e, size_t extra, hfo_err *err)
     char *block = malloc(cap * 21);
     if (block == NULL)
         return hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
-    int32_t *ids = (int32_t *)block;
-    int32_t *ty = (int32_t *)(block + cap * 4);
-    uint32_t *off = (uint32_t *)(block + cap * 8);
-    int32_t *words = (int32_t *)(block + cap * 16);
-    uint8_t *sp = (uint8_t *)(block + cap * 20);
-    if (e->len) {
-        memcpy(ids, e->ids, e->len * 4);
-        memcpy(ty, e->type_ids, e->len * 4);
-        memcpy(off, e->offsets, e->len * 8);
-        memcpy(words, e->words, e->len * 4);
-        memcpy(sp, e->special, e->len);
-    }
-    free(e->ids);
-    e->ids = ids;
-    e->type_ids = ty;
-    e->offsets = off;
-    e->words = words;
-    e->special = sp;
-    e->cap = cap;
+    set_block(e, block, cap, 0);
+    return HFO_OK;
+}
+
+hfo_status hfo_enc_reserve_in(hfo_encoding *e, size_t n, hfo_arena *arena, hfo_err *err)
+{
+    if (arena == NULL || e->cap != 0 || n == 0 || n > SIZE_MAX / 42)
+        return hfo_enc_reserve(e, n, err);
+    char *block = hfo_arena_alloc_raw(arena, n * 21);
+    if (block == NULL)
+        return hfo_enc_reserve(e, n, err);
+    set_block(e, block, n, 1);
     return HFO_OK;
 }
 

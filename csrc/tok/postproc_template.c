@@ -68,14 +68,15 @@ static void set_type_ids(hfo_encoding *e, int32_t type_id)
 }
 
 hfo_status hfo_template_apply(const hfo_template *t, hfo_encoding *a, hfo_encoding *b,
-                              int add_special_tokens, hfo_encoding *out, hfo_err *err)
+                              int add_special_tokens, hfo_arena *arena, hfo_encoding *out,
+                              hfo_err *err)
 {
     hfo_status st = HFO_OK;
     hfo_enc_init(out);
     /* fast path: nothing overflowed, just concatenate */
     int simple = a->n_overflow == 0 && (b == NULL || b->n_overflow == 0);
     size_t total = a->len + (b ? b->len : 0) + (add_special_tokens ? hfo_template_n_special(t) : 0);
-    if (simple && hfo_enc_reserve(out, total, err))
+    if (simple && hfo_enc_reserve_in(out, total, arena, err))
         goto done;
     for (size_t i = 0; i < t->n; i++) {
         const hfo_piece *p = &t->pieces[i];

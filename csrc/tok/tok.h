@@ -30,6 +30,8 @@
 #ifndef HFO_TOK_H
 #define HFO_TOK_H
 
+#include "common/arena.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -79,7 +81,12 @@ typedef struct hfo_encoding {
     unsigned seq_set;
     struct hfo_encoding *overflow;  /* owned array of n_overflow encodings */
     size_t n_overflow, cap_overflow;
+    unsigned char in_arena;         /* the arrays' block belongs to an hfo_arena */
 } hfo_encoding;
+
+/* The encodings of a batch can live in an arena (common/arena.h,
+ * hfo_tok_encode_batch_ex): free (or drop) the encodings first, then the
+ * arena; hfo_enc_free leaves a block that lies in an arena alone. */
 
 void hfo_enc_init(hfo_encoding *e);
 /* Frees the arrays and the overflow list (recursively); e is re-initialised. */
@@ -174,11 +181,12 @@ hfo_status hfo_tok_encode_batch(const hfo_tok *tok, const hfo_text *a, const hfo
  * the rest are encoded: done[i] (n flags, zeroed by the caller) is set,
  * with release ordering, once out[i] is final (also when it failed), and
  * progress(ctx) runs on the calling thread after each item that thread
- * encoded.  Either may be NULL. */
+ * encoded.  Either may be NULL.  With an arena, the encodings' blocks come
+ * from it (it must outlive them); NULL: each encoding owns its block. */
 typedef void (*hfo_batch_progress)(void *ctx);
 hfo_status hfo_tok_encode_batch_ex(const hfo_tok *tok, const hfo_text *a, const hfo_text *b,
                                    size_t n, const hfo_call *call, int nthreads,
-                                   hfo_encoding *out, _Atomic unsigned char *done,
+                                   hfo_encoding *out, hfo_arena *arena, _Atomic unsigned char *done,
                                    hfo_batch_progress progress, void *progress_ctx,
                                    size_t *bad_index, hfo_err *err);
 
@@ -199,7 +207,8 @@ hfo_status hfo_tok_encode_words(const hfo_tok *tok, hfo_ws *ws, const hfo_words 
                                 hfo_err *err);
 hfo_status hfo_tok_encode_words_batch(const hfo_tok *tok, const hfo_words *a, const hfo_words *b,
                                       size_t n, const hfo_call *call, int nthreads,
-                                      hfo_encoding *out, _Atomic unsigned char *done,
+                                      hfo_encoding *out, hfo_arena *arena,
+                                      _Atomic unsigned char *done,
                                       hfo_batch_progress progress, void *progress_ctx,
                                       size_t *bad_index, hfo_err *err);
 

@@ -113,11 +113,16 @@ struct hfo_ws {
     hfo_pieces pieces;
     hfo_segs segs, nsegs;
     hfo_encoding ea, eb;   /* the sequences of the item being encoded, reused */
+    hfo_arena *arena;      /* where the item's output block comes from; NULL: malloc */
 };
+
 
 /* ---- encoding.c --------------------------------------------------------- */
 /* Room for `extra` more tokens; the common case (room enough) inline. */
 hfo_status hfo_enc_grow(hfo_encoding *e, size_t extra, hfo_err *err);
+/* Room for exactly n tokens in an empty encoding, the block from arena when
+ * not NULL (malloc if the arena cannot give it). */
+hfo_status hfo_enc_reserve_in(hfo_encoding *e, size_t n, hfo_arena *arena, hfo_err *err);
 static inline hfo_status hfo_enc_reserve(hfo_encoding *e, size_t extra, hfo_err *err)
 {
     return e->len + extra <= e->cap ? HFO_OK : hfo_enc_grow(e, extra, err);
@@ -173,9 +178,11 @@ typedef struct hfo_template {
 void hfo_template_free(hfo_template *t);
 hfo_status hfo_template_init(hfo_template *t, const hfo_piece *pieces, size_t n, hfo_err *err);
 size_t hfo_template_n_special(const hfo_template *t);
-/* Apply: result in out (initialised here); a (and b) are left empty (hfo_enc_reset). */
+/* Apply: result in out (initialised here; its block from arena when not
+ * NULL); a (and b) are left empty (hfo_enc_reset). */
 hfo_status hfo_template_apply(const hfo_template *t, hfo_encoding *a, hfo_encoding *b,
-                              int add_special_tokens, hfo_encoding *out, hfo_err *err);
+                              int add_special_tokens, hfo_arena *arena, hfo_encoding *out,
+                              hfo_err *err);
 
 /* ---- normalizer_bert.c: pieces the fused BERT walk (walk_bert.c) shares */
 #define HFO_BERT_MAX_OUT 32    /* most code points one input character becomes */

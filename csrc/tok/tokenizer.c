@@ -296,7 +296,7 @@ static hfo_status encode_item(const hfo_tok *tok, hfo_ws *ws, const seq_in *a, c
                                       call->stride, call->truncate_left, err))
             goto fail;
     }
-    if (hfo_template_apply(tpl, ea, b ? eb : NULL, call->add_special_tokens, out, err))
+    if (hfo_template_apply(tpl, ea, b ? eb : NULL, call->add_special_tokens, ws->arena, out, err))
         return err->code;  /* apply emptied ea, eb and cleans out on failure */
     return HFO_OK;
 fail:
@@ -328,6 +328,8 @@ typedef struct batch_job {
     const hfo_call *call;
     hfo_encoding *out;
     hfo_ws **ws;            /* one per worker */
+    hfo_arena *arena;       /* the caller's, or NULL */
+    hfo_arena *arenas;      /* one per worker, adopted by arena at the end */
     _Atomic unsigned char *done;
     hfo_batch_progress progress;
     void *progress_ctx;
@@ -373,8 +375,9 @@ static hfo_status run_batch(batch_job *job, size_t n, int nthreads, size_t *bad_
     pthread_mutex_init(&job->lock, NULL);
     atomic_init(&job->failed, 0);
     job->ws = calloc((size_t)nthreads, sizeof *job->ws);
+    job->arenas = job->arena ? calloc((size_t)nthreads, sizeof *job->arenas) : NULL;
     hfo_status st = HFO_OK;
-    if (job->ws == NULL) {
+    if (job->ws == NULL || (job->arena && job->arenas == NULL)) {
         st = hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -383,6 +386,7 @@ static hfo_status run_batch(batch_job *job, size_t n, int nthreads, size_t *bad_
             st = hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
             goto done;
         }
+        job->ws[w]->arena = job->arenas ? &job->arenas[w] : NULL;
     }
     hfo_pool_run(n, nthreads, batch_item, job);
     if (job->failed) {
@@ -394,6 +398,9 @@ done:
     for (int w = 0; job->ws && w < nthreads; w++)
         hfo_ws_free(job->ws[w]);
     free(job->ws);
+    for (int w = 0; job->arenas && w < nthreads; w++)
+        hfo_arena_adopt(job->arena, &job->arenas[w]);
+    free(job->arenas);
     pthread_mutex_destroy(&job->lock);
     return st;
 }
@@ -402,28 +409,29 @@ hfo_status hfo_tok_encode_batch(const hfo_tok *tok, const hfo_text *a, const hfo
                                 size_t n, const hfo_call *call, int nthreads,
                                 hfo_encoding *out, size_t *bad_index, hfo_err *err)
 {
-    return hfo_tok_encode_batch_ex(tok, a, b, n, call, nthreads, out, NULL, NULL, NULL,
+    return hfo_tok_encode_batch_ex(tok, a, b, n, call, nthreads, out, NULL, NULL, NULL, NULL,
                                    bad_index, err);
 }
 
 hfo_status hfo_tok_encode_batch_ex(const hfo_tok *tok, const hfo_text *a, const hfo_text *b,
                                    size_t n, const hfo_call *call, int nthreads,
-                                   hfo_encoding *out, _Atomic unsigned char *done,
+                                   hfo_encoding *out, hfo_arena *arena, _Atomic unsigned char *done,
                                    hfo_batch_progress progress, void *progress_ctx,
                                    size_t *bad_index, hfo_err *err)
 {
-    batch_job job = {.tok = tok, .a = a, .b = b, .call = call, .out = out, .done = done,
-                     .progress = progress, .progress_ctx = progress_ctx};
+    batch_job job = {.tok = tok, .a = a, .b = b, .call = call, .out = out, .arena = arena,
+                     .done = done, .progress = progress, .progress_ctx = progress_ctx};
     return run_batch(&job, n, nthreads, bad_index, err);
 }
 
 hfo_status hfo_tok_encode_words_batch(const hfo_tok *tok, const hfo_words *a, const hfo_words *b,
                                       size_t n, const hfo_call *call, int nthreads,
-                                      hfo_encoding *out, _Atomic unsigned char *done,
+                                      hfo_encoding *out, hfo_arena *arena,
+                                      _Atomic unsigned char *done,
                                       hfo_batch_progress progress, void *progress_ctx,
                                       size_t *bad_index, hfo_err *err)
 {
-    batch_job job = {.tok = tok, .wa = a, .wb = b, .call = call, .out = out, .done = done,
-                     .progress = progress, .progress_ctx = progress_ctx};
+    batch_job job = {.tok = tok, .wa = a, .wb = b, .call = call, .out = out, .arena = arena,
+                     .done = done, .progress = progress, .progress_ctx = progress_ctx};
     return run_batch(&job, n, nthreads, bad_index, err);
 }

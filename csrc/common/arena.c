@@ -16,7 +16,7 @@ struct hfo_arena_block {
     _Alignas(ALIGN) unsigned char data[];
 };
 
-void *hfo_arena_alloc(hfo_arena *a, size_t size)
+void *hfo_arena_alloc_raw(hfo_arena *a, size_t size)
 {
     size = (size + ALIGN - 1) & ~(size_t)(ALIGN - 1);
     if (size == 0)
@@ -26,17 +26,32 @@ void *hfo_arena_alloc(hfo_arena *a, size_t size)
         size_t cap = size > BLOCK_MIN ? size : BLOCK_MIN;
         if (cap > SIZE_MAX - sizeof *b)
             return NULL;
-        b = malloc(sizeof *b + cap);
-        if (b == NULL)
+        hfo_arena_block *fresh = malloc(sizeof *fresh + cap);
+        if (fresh == NULL)
             return NULL;
-        b->used = 0;
-        b->cap = cap;
-        b->next = a->head;
-        a->head = b;
+        fresh->used = 0;
+        fresh->cap = cap;
+        /* A block made for one big allocation goes behind the head, which
+         * keeps its free tail for the small ones that follow. */
+        if (b != NULL && cap == size) {
+            fresh->next = b->next;
+            b->next = fresh;
+        } else {
+            fresh->next = b;
+            a->head = fresh;
+        }
+        b = fresh;
     }
     void *p = b->data + b->used;
     b->used += size;
-    memset(p, 0, size);
+    return p;
+}
+
+void *hfo_arena_alloc(hfo_arena *a, size_t size)
+{
+    void *p = hfo_arena_alloc_raw(a, size);
+    if (p != NULL)
+        memset(p, 0, size);
     return p;
 }
 
@@ -68,6 +83,18 @@ char *hfo_arena_printf(hfo_arena *a, const char *fmt, ...)
     vsnprintf(p, (size_t)n + 1, fmt, ap);
     va_end(ap);
     return p;
+}
+
+void hfo_arena_adopt(hfo_arena *dst, hfo_arena *src)
+{
+    hfo_arena_block *last = src->head;
+    if (last == NULL)
+        return;
+    while (last->next != NULL)
+        last = last->next;
+    last->next = dst->head;
+    dst->head = src->head;
+    src->head = NULL;
 }
 
 void hfo_arena_free(hfo_arena *a)
