@@ -49,7 +49,7 @@ _CALL_ARGS = frozenset((
     "add_special_tokens", "padding", "truncation", "max_length", "stride", "is_split_into_words",
     "pad_to_multiple_of", "padding_side", "return_tensors", "return_token_type_ids",
     "return_attention_mask", "return_overflowing_tokens", "return_special_tokens_mask",
-    "return_offsets_mapping", "return_length", "verbose"))
+    "return_offsets_mapping", "return_length", "verbose", "split_special_tokens"))
 # Rust's char::is_whitespace (the White_Space property); not Python's isspace()
 _RUST_WHITESPACE = ("\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
                     "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
@@ -475,6 +475,8 @@ class PreTrainedTokenizerBase:
                                  f"current value: {side}")
         self.model_input_names = list(config.get("model_input_names") or type(self).model_input_names)
         self.clean_up_tokenization_spaces = bool(config.get("clean_up_tokenization_spaces", False))
+        # the default of the calls' split_special_tokens, as transformers
+        self.split_special_tokens = bool(config.get("split_special_tokens", False))
         self.deprecation_warnings: dict = {}  # transformers' collators read and write it
         self._vocab: dict[str, int] = self._read_vocab(spec.get("model") or {}, source)
         self._id_to_token: dict[int, str] = {v: k for k, v in self._vocab.items()}
@@ -532,6 +534,20 @@ class PreTrainedTokenizerBase:
         # and decode) gives a normalized added token as its normalized content
         self._added_id_to_token = {i: (self._core.normalize(t.content) if t.normalized else t.content)
                                    for i, t in av.map_r.items()}
+
+    def _core_added(self) -> list[tuple[str, int, int]]:
+        """The added tokens as the C core takes them: (content, id, flags).  The
+        special flag is membership of tokenizers' special_tokens_set (a token once
+        added as special stays in it), which split_special_tokens consults."""
+        added = []
+        for t in self._added:
+            flags = ((_ADDED_SPECIAL if t["content"] in self._av.special else 0)
+                     | (_ADDED_NORMALIZED if t.get("normalized", not t.get("special")) else 0)
+                     | (_ADDED_LSTRIP if t.get("lstrip") else 0)
+                     | (_ADDED_RSTRIP if t.get("rstrip") else 0)
+                     | (_ADDED_SINGLE_WORD if t.get("single_word") else 0))
+            added.append((t["content"], t["id"], flags))
+        return added
 
     def _model_vocab_size(self) -> int:
         """The model's own vocabulary size (tokenizers' Model::get_vocab_size)."""
@@ -791,9 +807,10 @@ class PreTrainedTokenizerBase:
         ``text_pair_target``) are encoded with the same arguments (``max_length``
         replaced by ``max_target_length`` when given) and their ``input_ids``
         returned as ``labels`` (alone: the targets' encoding)."""
-        if kwargs or tokenizer_kwargs:
+        if kwargs or tokenizer_kwargs or self.split_special_tokens:
             # as transformers: tokenizer_kwargs, then the other keyword arguments, over the named ones
-            args = dict(add_special_tokens=add_special_tokens, padding=padding, truncation=truncation,
+            args = dict(split_special_tokens=kwargs.pop("split_special_tokens", self.split_special_tokens),
+                        add_special_tokens=add_special_tokens, padding=padding, truncation=truncation,
                         max_length=max_length, stride=stride, is_split_into_words=is_split_into_words,
                         pad_to_multiple_of=pad_to_multiple_of, padding_side=padding_side,
                         return_tensors=return_tensors, return_token_type_ids=return_token_type_ids,
@@ -805,8 +822,6 @@ class PreTrainedTokenizerBase:
             max_target_length = kwargs.pop("max_target_length", None)
             args.update(tokenizer_kwargs or {})
             args.update(kwargs)
-            if args.pop("split_special_tokens", False):
-                raise TokenizerError("split_special_tokens=True is not supported by hfonnx")
             unknown = set(args) - _CALL_ARGS
             if unknown:
                 raise TypeError(f"unsupported arguments: {', '.join(sorted(unknown))}")
@@ -822,14 +837,14 @@ class PreTrainedTokenizerBase:
               is_split_into_words=False, pad_to_multiple_of=None, padding_side=None, return_tensors=None,
               return_token_type_ids=None, return_attention_mask=None, return_overflowing_tokens=False,
               return_special_tokens_mask=False, return_offsets_mapping=False, return_length=False,
-              verbose=True) -> BatchEncoding:
+              verbose=True, split_special_tokens=False) -> BatchEncoding:
         if text is None and text_target is None:
             raise ValueError("You need to specify either `text` or `text_target`.")
         pad_mode, trunc_mode, max_length = self._strategies(padding, truncation, max_length,
                                                             pad_to_multiple_of, verbose)
         rest = (add_special_tokens, stride, is_split_into_words, pad_to_multiple_of, padding_side, return_tensors,
                 return_token_type_ids, return_attention_mask, return_overflowing_tokens,
-                return_special_tokens_mask, return_offsets_mapping, return_length)
+                return_special_tokens_mask, return_offsets_mapping, return_length, bool(split_special_tokens))
         if text_target is None:
             return self._encode_texts(text, text_pair, pad_mode, trunc_mode, max_length, *rest)
         target = self._encode_texts(text_target, text_pair_target, pad_mode, trunc_mode,
@@ -846,7 +861,7 @@ class PreTrainedTokenizerBase:
                       return_tensors: str | None = None, return_token_type_ids: bool | None = None,
                       return_attention_mask: bool | None = None, return_overflowing_tokens: bool = False,
                       return_special_tokens_mask: bool = False, return_offsets_mapping: bool = False,
-                      return_length: bool = False) -> BatchEncoding:
+                      return_length: bool = False, split_special_tokens: bool = False) -> BatchEncoding:
         """One side of a call (inputs or targets) once the strategies are resolved."""
         if is_split_into_words:
             texts, pairs, is_batched, pretok = self._words_inputs(text, text_pair)
@@ -882,7 +897,8 @@ class PreTrainedTokenizerBase:
             int(max_length) if (trunc_mode and max_length is not None) else 0, stride,
             pad_mode, int(max_length) if pad_mode == 2 else 0, int(pad_to_multiple_of or 0),
             side == "left", int(pad_id if pad_id is not None else 0), self.pad_token_type_id,
-            want, return_tensors is not None, 0, self.truncation_side == "left", pretok)
+            want, return_tensors is not None, 0, self.truncation_side == "left", pretok,
+            split_special_tokens)
         enc = BatchEncoding(*out, self)
         if return_tensors == "pt":
             enc.convert_to_tensors("pt")
@@ -1047,7 +1063,8 @@ class PreTrainedTokenizerBase:
         """The tokens (strings) of a text (and pair), without special tokens by
         default: ``self(text, pair, ...).tokens()``, as transformers."""
         pretok = bool(kwargs.get("is_split_into_words"))
-        if (not add_special_tokens and set(kwargs) <= {"is_split_into_words"}
+        split = bool(kwargs.get("split_special_tokens", self.split_special_tokens))
+        if (not add_special_tokens and set(kwargs) <= {"is_split_into_words", "split_special_tokens"}
                 and (isinstance(text, (list, tuple)) if pretok else isinstance(text, str))
                 and (not pair or isinstance(pair, (list, tuple)) == pretok)
                 and not (pretok and text and isinstance(text[0], (list, tuple)))):
@@ -1055,7 +1072,7 @@ class PreTrainedTokenizerBase:
             out = []
             for t in (text, pair) if pair else (text,):
                 out += [s if added or self._text_tokens else self._id_to_token_str(i)
-                        for i, s, added in self._core.strings(t, pretok)]
+                        for i, s, added in self._core.strings(t, pretok, split)]
             return out
         return self(text, text_pair=pair, add_special_tokens=add_special_tokens, **kwargs).tokens()
 
@@ -1270,6 +1287,10 @@ class PreTrainedTokenizerBase:
         cfg["padding_side"] = self.padding_side
         cfg["truncation_side"] = self.truncation_side
         cfg["clean_up_tokenization_spaces"] = self.clean_up_tokenization_spaces
+        if self.split_special_tokens:
+            cfg["split_special_tokens"] = True
+        else:
+            cfg.pop("split_special_tokens", None)
         if "model_input_names" in cfg or self.model_input_names != type(self).model_input_names:
             cfg["model_input_names"] = list(self.model_input_names)
         for name in _SPECIAL_NAMES:
@@ -1323,7 +1344,10 @@ class PreTrainedTokenizerBase:
         return {"special": sorted(self._av.special)}
 
     def __setstate__(self, state: dict) -> None:
-        self._av.special = set(state.get("special", ()))
+        special = set(state.get("special", ()))
+        if special != self._av.special:
+            self._av.special = special
+            self._refresh_added()   # the core's special flags follow the set
 
     def __repr__(self) -> str:
         added = "\n\t".join(f"{k}: {v!r}," for k, v in self.added_tokens_decoder.items())
@@ -1439,14 +1463,7 @@ class BertTokenizer(PreTrainedTokenizerBase):
             pre_t = "bert"
         else:
             raise TokenizerError(f"{src}: unsupported pre_tokenizer {pre.get('type')!r} for BERT")
-        added = []
-        for t in self._added:
-            flags = ((_ADDED_SPECIAL if t.get("special") else 0)
-                     | (_ADDED_NORMALIZED if t.get("normalized", not t.get("special")) else 0)
-                     | (_ADDED_LSTRIP if t.get("lstrip") else 0)
-                     | (_ADDED_RSTRIP if t.get("rstrip") else 0)
-                     | (_ADDED_SINGLE_WORD if t.get("single_word") else 0))
-            added.append((t["content"], t["id"], flags))
+        added = self._core_added()
         single, pair = _templates(spec.get("post_processor"), self, src)
         return _hfonnx._TokenizerCore(
             list(self._vocab.items()), unk_id, model.get("continuing_subword_prefix", "##") or "",

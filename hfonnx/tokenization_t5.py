@@ -28,9 +28,8 @@ import shutil
 
 from . import _hfonnx
 from .errors import TokenizerError
-from .tokenization import (_ADDED_LSTRIP, _ADDED_NORMALIZED, _ADDED_RSTRIP, _ADDED_SINGLE_WORD,
-                           _ADDED_SPECIAL, PreTrainedTokenizerBase, _folder_config, _read_json,
-                           _token_content, _templates)
+from .tokenization import (PreTrainedTokenizerBase, _folder_config, _read_json, _token_content,
+                           _templates)
 
 __all__ = ["T5Tokenizer", "load_spm"]
 
@@ -260,14 +259,7 @@ class T5Tokenizer(PreTrainedTokenizerBase):
                 charsmap = base64.b64decode(b64, validate=True)
             except (ValueError, TypeError) as e:
                 raise TokenizerError(f"{src}: precompiled_charsmap is not base64 ({e})") from None
-        added = []
-        for t in self._added:
-            flags = ((_ADDED_SPECIAL if t.get("special") else 0)
-                     | (_ADDED_NORMALIZED if t.get("normalized", not t.get("special")) else 0)
-                     | (_ADDED_LSTRIP if t.get("lstrip") else 0)
-                     | (_ADDED_RSTRIP if t.get("rstrip") else 0)
-                     | (_ADDED_SINGLE_WORD if t.get("single_word") else 0))
-            added.append((t["content"], t["id"], flags))
+        added = self._core_added()
         single, pair = _templates(spec.get("post_processor"), self, src)
         model = spec["model"]
         core = _hfonnx._TokenizerCore([], -1, "", 0, None, None, added, single, pair)

@@ -717,6 +717,46 @@ def test_add_tokens_as_transformers(kind, tmp_path):
     check_same_tokenizer(pickle.loads(pickle.dumps(ours)), ref, LINES[:40] + ADD_TEXTS)
 
 
+SPLIT_TEXTS = ["[CLS] a [SEP] b [PAD][MASK]x[UNK]", "<extra_id_0>. Hello </s> <pad> x<unk>y", "[CLS]", "</s>"]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_split_special_tokens(kind, tmp_path):
+    """split_special_tokens=True: a special token in the text is plain text (tokenizers'
+    encode_special_tokens), added tokens that are not special still match; as a call
+    argument, as the tokenizer's default (loaded, saved, reloaded, pickled), in
+    tokenize(), tokens() and pre-tokenized input; special tokens with every flag."""
+    ours, ref = fresh(kind)
+    _add_ops(ours, hfonnx.AddedToken, kind)
+    _add_ops(ref, tokenizers.AddedToken, kind)
+    texts = LINES[:40] + ADD_TEXTS + SPLIT_TEXTS
+    kw = dict(split_special_tokens=True, return_offsets_mapping=True, return_special_tokens_mask=True)
+    a, b = ours(texts, **kw), ref(texts, **kw)
+    assert as_lists(a) == as_lists(b)
+    assert as_lists(a) != as_lists(ours(texts, **{**kw, "split_special_tokens": False}))
+    assert [a.tokens(i) for i in range(len(texts))] == [b.tokens(i) for i in range(len(texts))]
+    half = len(texts) // 2
+    assert as_lists(ours(texts[:half], texts[half:2 * half], **kw)) == \
+        as_lists(ref(texts[:half], texts[half:2 * half], **kw))
+    for t in ADD_TEXTS + SPLIT_TEXTS:
+        assert ours.tokenize(t, split_special_tokens=True) == ref.tokenize(t, split_special_tokens=True)
+    words = [t.split() for t in ADD_TEXTS + SPLIT_TEXTS]
+    assert as_lists(ours(words, is_split_into_words=True, **kw)) == \
+        as_lists(ref(words, is_split_into_words=True, **kw))
+    cls, ref_name, path = KINDS[kind]
+    ours, ref = cls.from_pretrained(path, split_special_tokens=True), \
+        getattr(transformers, ref_name).from_pretrained(path, split_special_tokens=True)
+    assert ours.split_special_tokens is True
+    assert as_lists(ours(texts)) == as_lists(ref(texts))
+    assert as_lists(ours(texts, split_special_tokens=False)) == as_lists(ref(texts, split_special_tokens=False))
+    assert ours.tokenize(SPLIT_TEXTS[0]) == ref.tokenize(SPLIT_TEXTS[0])
+    ours.save_pretrained(str(tmp_path))
+    for again in (hfonnx.AutoTokenizer.from_pretrained(str(tmp_path)),
+                  transformers.AutoTokenizer.from_pretrained(str(tmp_path)), pickle.loads(pickle.dumps(ours))):
+        assert again.split_special_tokens is True
+        assert as_lists(again(texts)) == as_lists(ref(texts))
+
+
 def test_add_tokens_mutates_the_added_token_as_tokenizers():
     """add_special_tokens marks a passed AddedToken special; one whose normalized
     flag was never set then stops being normalized (tokenizers' get_token)."""

@@ -677,6 +677,7 @@ typedef struct {
     size_t n_rows;
     size_t L;                /* padding target when padding */
     int padding, pad_left;
+    int split_special;       /* the call's split_special_tokens, for walking an item again */
     input_batch ia, ib;      /* ib.n == 0: no pairs */
 } EncodingsObject;
 
@@ -775,8 +776,8 @@ static int walk_strings(EncodingsObject *self, const hfo_tok *tok, int s, Py_ssi
     hfo_err err = {HFO_OK, ""};
     hfo_status rc;
     Py_BEGIN_ALLOW_THREADS
-    rc = in->words ? hfo_tok_strings_of_words(tok, &in->words[item], out, &err)
-                   : hfo_tok_strings_of(tok, &in->texts[item], out, &err);
+    rc = in->words ? hfo_tok_strings_of_words(tok, &in->words[item], self->split_special, out, &err)
+                   : hfo_tok_strings_of(tok, &in->texts[item], self->split_special, out, &err);
     Py_END_ALLOW_THREADS
     if (rc) {
         hfo_tok_strings_free(out);
@@ -880,12 +881,14 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
     hfo_py_state *st = state_of(self_);
     PyObject *texts, *pairs;
     int add_special, trunc, padding, pad_left, as_numpy, nthreads, trunc_left = 0, pretok = 0;
+    int split_special = 0;
     Py_ssize_t max_length, stride, pad_length, pad_multiple;
     long pad_id, pad_type_id;
     unsigned int want;
-    if (!PyArg_ParseTuple(args, "OOpinninnpllIpi|pi", &texts, &pairs, &add_special, &trunc,
+    if (!PyArg_ParseTuple(args, "OOpinninnpllIpi|pip", &texts, &pairs, &add_special, &trunc,
                           &max_length, &stride, &padding, &pad_length, &pad_multiple, &pad_left,
-                          &pad_id, &pad_type_id, &want, &as_numpy, &nthreads, &trunc_left, &pretok))
+                          &pad_id, &pad_type_id, &want, &as_numpy, &nthreads, &trunc_left, &pretok,
+                          &split_special))
         return NULL;
     if (self->tok == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "_TokenizerCore not initialised");
@@ -907,7 +910,8 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
     hfo_err err = {HFO_OK, ""};
     size_t bad = 0, n, n_rows = 0, r = 0, L = 0;
     hfo_status rc;
-    hfo_call call = {add_special, (hfo_trunc)trunc, (size_t)max_length, (size_t)stride, trunc_left};
+    hfo_call call = {add_special, (hfo_trunc)trunc, (size_t)max_length, (size_t)stride, trunc_left,
+                     split_special};
     int has_pair = pairs != Py_None;
     row_builder rb = {{self->ints, self->n_ints}, {NULL}, padding, pad_left,
                       padding == 2 ? (size_t)pad_length : 0, pad_id, pad_type_id};
@@ -918,6 +922,7 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
     /* the fields after the header, zeroed before anything can fail */
     memset((char *)info + sizeof(PyObject), 0, sizeof *info - sizeof(PyObject));
     info->core = Py_NewRef(self_);
+    info->split_special = split_special;
     input_batch *ta = &info->ia, *tb = &info->ib;
     int acquired = pretok ? input_words(texts, "text", pretok == 2, ta) : input_texts(texts, "text", ta);
     if (acquired < 0)
@@ -1151,14 +1156,15 @@ static PyObject *core_normalize(PyObject *self_, PyObject *arg)
     return res;
 }
 
-/* strings(text_or_words, pretok) -> [(id, str, added)]: the tokens of one
- * sequence without the post-processor (Encoding.tokens; for tokenize()). */
+/* strings(text_or_words, pretok[, split_special]) -> [(id, str, added)]:
+ * the tokens of one sequence without the post-processor (Encoding.tokens;
+ * for tokenize()). */
 static PyObject *core_strings(PyObject *self_, PyObject *args)
 {
     CoreObject *self = (CoreObject *)self_;
     PyObject *obj;
-    int pretok;
-    if (!PyArg_ParseTuple(args, "Op", &obj, &pretok))
+    int pretok, split_special = 0;
+    if (!PyArg_ParseTuple(args, "Op|p", &obj, &pretok, &split_special))
         return NULL;
     if (self->tok == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "_TokenizerCore not initialised");
@@ -1176,8 +1182,8 @@ static PyObject *core_strings(PyObject *self_, PyObject *args)
     hfo_err err = {HFO_OK, ""};
     hfo_status st;
     Py_BEGIN_ALLOW_THREADS
-    st = pretok ? hfo_tok_strings_of_words(self->tok, &in.words[0], &strs, &err)
-                : hfo_tok_strings_of(self->tok, &in.texts[0], &strs, &err);
+    st = pretok ? hfo_tok_strings_of_words(self->tok, &in.words[0], split_special, &strs, &err)
+                : hfo_tok_strings_of(self->tok, &in.texts[0], split_special, &strs, &err);
     Py_END_ALLOW_THREADS
     input_release(&in);
     if (st) {

@@ -4,8 +4,9 @@
  * Leftmost-longest matching like the reference's aho-corasick
  * (MatchKind::LeftmostLongest); a bitmap of first code points makes the
  * common "no added token starts here" test one load.  Then, per match, as the
- * reference: single_word discards matches glued to a word character,
- * lstrip/rstrip extend the match over neighbouring whitespace. */
+ * reference: split_special_tokens discards a special token's match,
+ * single_word discards matches glued to a word character, lstrip/rstrip
+ * extend the match over neighbouring whitespace. */
 #include "tok_internal.h"
 #include "unicode.h"
 
@@ -93,8 +94,8 @@ static inline int is_ws(uint32_t c)
     return (hfo_uc_flags(c) & HFO_UC_WHITESPACE) != 0;
 }
 
-hfo_status hfo_added_split(const hfo_added_set *set, int normalized, const hfo_text *t,
-                           hfo_segs *out, hfo_err *err)
+hfo_status hfo_added_split(const hfo_added_set *set, int normalized, int skip_special,
+                           const hfo_text *t, hfo_segs *out, hfo_err *err)
 {
     size_t n = t->len, start_offset = 0;
     out->len = 0;
@@ -121,6 +122,12 @@ hfo_status hfo_added_split(const hfo_added_set *set, int normalized, const hfo_t
             continue;
         }
         size_t start = i, stop = i + best->n;
+        if (skip_special && (best->flags & HFO_ADDED_SPECIAL)) {
+            /* the reference (encode_special_tokens) drops the match; the
+             * automaton resumes after it, the text stays plain */
+            i = stop;
+            continue;
+        }
         if (best->flags & HFO_ADDED_SINGLE_WORD) {
             /* the reference's ends_with_word / starts_with_word: regex \w */
             int start_space = start == 0 || !hfo_uc_is_word(hfo_text_at(t, start - 1));

@@ -105,9 +105,10 @@ typedef struct hfo_call {
     size_t max_length;   /* used when truncation != NONE */
     size_t stride;
     int truncate_left;   /* truncation_side="left": keep the end of each sequence */
+    int split_special;   /* split_special_tokens: special added tokens in the text are plain text */
 } hfo_call;
 
-#define HFO_CALL_DEFAULT ((hfo_call){1, HFO_TRUNC_NONE, 0, 0, 0})
+#define HFO_CALL_DEFAULT ((hfo_call){1, HFO_TRUNC_NONE, 0, 0, 0, 0})
 
 /* Stage handles (opaque; see tok_internal.h). */
 typedef struct hfo_normalizer hfo_normalizer;
@@ -232,11 +233,12 @@ typedef struct hfo_tok_strings {
     size_t n_cps, cap_cps;
 } hfo_tok_strings;
 /* Fill *s for a text (t) or a pre-tokenized sequence (words, when t is
- * NULL).  Caller frees with hfo_tok_strings_free, also on error. */
-hfo_status hfo_tok_strings_of(const hfo_tok *tok, const hfo_text *t, hfo_tok_strings *s,
-                              hfo_err *err);
-hfo_status hfo_tok_strings_of_words(const hfo_tok *tok, const hfo_words *words, hfo_tok_strings *s,
-                                    hfo_err *err);
+ * NULL), special tokens in the text split as hfo_call.split_special says.
+ * Caller frees with hfo_tok_strings_free, also on error. */
+hfo_status hfo_tok_strings_of(const hfo_tok *tok, const hfo_text *t, int split_special,
+                              hfo_tok_strings *s, hfo_err *err);
+hfo_status hfo_tok_strings_of_words(const hfo_tok *tok, const hfo_words *words, int split_special,
+                                    hfo_tok_strings *s, hfo_err *err);
 void hfo_tok_strings_free(hfo_tok_strings *s);
 /* Which token of s each token e[start, end) of sequence is: the tokens of
  * one sequence in an encoding (after truncation, in an overflowing part

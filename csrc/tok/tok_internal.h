@@ -102,9 +102,10 @@ hfo_status hfo_added_add(hfo_added_set *set, const uint32_t *cps, size_t n, int3
                          unsigned flags, hfo_err *err);
 void hfo_added_free(hfo_added_set *set);
 /* Split t[0, t->len) at the added tokens whose HFO_ADDED_NORMALIZED flag
- * equals `normalized`, leftmost-longest, honouring lstrip/rstrip/single_word. */
-hfo_status hfo_added_split(const hfo_added_set *set, int normalized, const hfo_text *t,
-                           hfo_segs *out, hfo_err *err);
+ * equals `normalized`, leftmost-longest, honouring lstrip/rstrip/single_word;
+ * with skip_special, a special token's match is left in the text. */
+hfo_status hfo_added_split(const hfo_added_set *set, int normalized, int skip_special,
+                           const hfo_text *t, hfo_segs *out, hfo_err *err);
 
 /* ---- workspace --------------------------------------------------------- */
 struct hfo_ws {
@@ -114,6 +115,7 @@ struct hfo_ws {
     hfo_segs segs, nsegs;
     hfo_encoding ea, eb;   /* the sequences of the item being encoded, reused */
     hfo_arena *arena;      /* where the item's output block comes from; NULL: malloc */
+    int split_special;     /* the call's hfo_call.split_special, for the walk */
 };
 
 

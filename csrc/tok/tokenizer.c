@@ -156,7 +156,7 @@ static hfo_status walk_text(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t, s
         return walk_norm(tok, ws, ns, sink, err);
     /* step 3: normalized added tokens, matched in the normalized text */
     hfo_text nt = {ns->cp, ns->len, 4};
-    if (hfo_added_split(&tok->added, 1, &nt, &ws->nsegs, err))
+    if (hfo_added_split(&tok->added, 1, ws->split_special, &nt, &ws->nsegs, err))
         return err->code;
     hfo_norm part = {0};
     hfo_status st = HFO_OK;
@@ -183,7 +183,7 @@ hfo_status hfo_tok_walk(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t, const
 {
     if (!tok->has_raw_added)
         return walk_text(tok, ws, t, 0, t->len, sink, err);
-    if (hfo_added_split(&tok->added, 0, t, &ws->segs, err))
+    if (hfo_added_split(&tok->added, 0, ws->split_special, t, &ws->segs, err))
         return err->code;
     for (size_t k = 0; k < ws->segs.len; k++) {
         hfo_seg sg = ws->segs.v[k];
@@ -276,6 +276,7 @@ static hfo_status encode_item(const hfo_tok *tok, hfo_ws *ws, const seq_in *a, c
 {
     hfo_encoding *ea = &ws->ea, *eb = &ws->eb;
     hfo_enc_init(out);
+    ws->split_special = call->split_special;
     if (tok->model == NULL)
         return hfo_err_set(err, HFO_ERR_CONFIG, "tokenizer has no model");
     if (encode_seq(tok, ws, a, ea, err))

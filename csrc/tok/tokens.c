@@ -130,22 +130,24 @@ static hfo_status str_added(void *ctx, int32_t id, uint32_t os, uint32_t oe, hfo
     return put(s, id, os, oe, w, 1, err);
 }
 
-static hfo_status strings_begin(const hfo_tok *tok, hfo_tok_strings *s, hfo_ws **ws, hfo_err *err)
+static hfo_status strings_begin(const hfo_tok *tok, int split_special, hfo_tok_strings *s,
+                                hfo_ws **ws, hfo_err *err)
 {
     memset(s, 0, sizeof *s);
     if (tok->model == NULL)
         return hfo_err_set(err, HFO_ERR_CONFIG, "tokenizer has no model");
     if ((s->start = malloc(sizeof *s->start)) == NULL || (*ws = hfo_ws_new()) == NULL)
         return hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
+    (*ws)->split_special = split_special;
     s->start[0] = 0;
     return HFO_OK;
 }
 
-hfo_status hfo_tok_strings_of(const hfo_tok *tok, const hfo_text *t, hfo_tok_strings *s,
-                              hfo_err *err)
+hfo_status hfo_tok_strings_of(const hfo_tok *tok, const hfo_text *t, int split_special,
+                              hfo_tok_strings *s, hfo_err *err)
 {
     hfo_ws *ws = NULL;
-    hfo_status st = strings_begin(tok, s, &ws, err);
+    hfo_status st = strings_begin(tok, split_special, s, &ws, err);
     if (st == HFO_OK) {
         str_ctx c = {s, tok, t, 0, 1};
         hfo_tok_sink sink = {str_word, str_added, &c};
@@ -155,11 +157,11 @@ hfo_status hfo_tok_strings_of(const hfo_tok *tok, const hfo_text *t, hfo_tok_str
     return st;
 }
 
-hfo_status hfo_tok_strings_of_words(const hfo_tok *tok, const hfo_words *words, hfo_tok_strings *s,
-                                    hfo_err *err)
+hfo_status hfo_tok_strings_of_words(const hfo_tok *tok, const hfo_words *words, int split_special,
+                                    hfo_tok_strings *s, hfo_err *err)
 {
     hfo_ws *ws = NULL;
-    hfo_status st = strings_begin(tok, s, &ws, err);
+    hfo_status st = strings_begin(tok, split_special, s, &ws, err);
     if (st == HFO_OK && words->n > (size_t)INT32_MAX)
         st = hfo_err_set(err, HFO_ERR_INPUT, "too many words (%zu)", words->n);
     for (size_t i = 0; st == HFO_OK && i < words->n; i++) {

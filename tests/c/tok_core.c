@@ -183,7 +183,8 @@ static void check_strings_row(const hfo_tok *tok, const hfo_text *ta, const hfo_
         hfo_err err;
         const hfo_text *t = q ? tb : ta;
         const hfo_words *w = q ? wb : wa;
-        hfo_status st = t ? hfo_tok_strings_of(tok, t, &s, &err) : hfo_tok_strings_of_words(tok, w, &s, &err);
+        hfo_status st = t ? hfo_tok_strings_of(tok, t, 0, &s, &err)
+                          : hfo_tok_strings_of_words(tok, w, 0, &s, &err);
         CHECK(st == HFO_OK, "strings: %s", err.msg);
         size_t a = e->seq_start[q], b = e->seq_end[q];
         long idx[512];
