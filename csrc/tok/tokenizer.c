@@ -343,7 +343,9 @@ typedef struct batch_job {
 static void batch_item(void *ctx, size_t i, int worker)
 {
     batch_job *job = ctx;
-    if (!atomic_load_explicit(&job->failed, memory_order_relaxed)) {
+    if (atomic_load_explicit(&job->failed, memory_order_relaxed)) {
+        hfo_enc_init(&job->out[i]);   /* skipped after a failure: still the caller's to free */
+    } else {
         hfo_err err;
         seq_in sa = {job->a ? &job->a[i] : NULL, job->wa ? &job->wa[i] : NULL};
         seq_in sb = {job->b ? &job->b[i] : NULL, job->wb ? &job->wb[i] : NULL};
@@ -367,8 +369,8 @@ static void batch_item(void *ctx, size_t i, int worker)
 
 static hfo_status run_batch(batch_job *job, size_t n, int nthreads, size_t *bad_index, hfo_err *err)
 {
-    for (size_t i = 0; i < n; i++)
-        hfo_enc_init(&job->out[i]);
+    /* out[i] is initialised by the worker that takes item i (a big batch's
+     * array is fresh memory: its pages are then touched in parallel) */
     if (nthreads <= 0)
         nthreads = hfo_pool_get_threads();
     if ((size_t)nthreads > n)
@@ -396,6 +398,9 @@ static hfo_status run_batch(batch_job *job, size_t n, int nthreads, size_t *bad_
         st = err->code;
     }
 done:
+    if (st == HFO_ERR_NOMEM && !job->failed)   /* the pool never ran */
+        for (size_t i = 0; i < n; i++)
+            hfo_enc_init(&job->out[i]);
     for (int w = 0; job->ws && w < nthreads; w++)
         hfo_ws_free(job->ws[w]);
     free(job->ws);
