@@ -686,7 +686,7 @@ static void encodings_dealloc(PyObject *self_)
     EncodingsObject *self = (EncodingsObject *)self_;
     PyTypeObject *tp = Py_TYPE(self_);
     for (size_t i = 0; self->encs && i < self->n; i++)
-        hfo_enc_free(&self->encs[i]);
+        hfo_enc_release(&self->encs[i]);
     PyMem_Free(self->encs);
     hfo_arena_free(&self->arena);
     PyMem_Free(self->rows);

@@ -11,13 +11,18 @@ void hfo_enc_init(hfo_encoding *e)
     memset(e, 0, sizeof *e);
 }
 
-void hfo_enc_free(hfo_encoding *e)
+void hfo_enc_release(hfo_encoding *e)
 {
     for (size_t i = 0; i < e->n_overflow; i++)
-        hfo_enc_free(&e->overflow[i]);
+        hfo_enc_release(&e->overflow[i]);
     free(e->overflow);
     if (!e->in_arena)
         free(e->ids);  /* the block holding all five arrays */
+}
+
+void hfo_enc_free(hfo_encoding *e)
+{
+    hfo_enc_release(e);
     hfo_enc_init(e);
 }
 

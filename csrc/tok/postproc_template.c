@@ -72,7 +72,7 @@ hfo_status hfo_template_apply(const hfo_template *t, hfo_encoding *a, hfo_encodi
                               hfo_err *err)
 {
     hfo_status st = HFO_OK;
-    hfo_enc_init(out);
+    /* out is empty (the caller's hfo_enc_init) */
     /* fast path: nothing overflowed, just concatenate */
     int simple = a->n_overflow == 0 && (b == NULL || b->n_overflow == 0);
     size_t total = a->len + (b ? b->len : 0) + (add_special_tokens ? hfo_template_n_special(t) : 0);

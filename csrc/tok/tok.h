@@ -91,6 +91,9 @@ typedef struct hfo_encoding {
 void hfo_enc_init(hfo_encoding *e);
 /* Frees the arrays and the overflow list (recursively); e is re-initialised. */
 void hfo_enc_free(hfo_encoding *e);
+/* The same without re-initialising e, for an array of encodings about to be
+ * freed itself. */
+void hfo_enc_release(hfo_encoding *e);
 
 typedef enum hfo_trunc {
     HFO_TRUNC_NONE = 0,

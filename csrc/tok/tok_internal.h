@@ -180,8 +180,8 @@ typedef struct hfo_template {
 void hfo_template_free(hfo_template *t);
 hfo_status hfo_template_init(hfo_template *t, const hfo_piece *pieces, size_t n, hfo_err *err);
 size_t hfo_template_n_special(const hfo_template *t);
-/* Apply: result in out (initialised here; its block from arena when not
- * NULL); a (and b) are left empty (hfo_enc_reset). */
+/* Apply: result in out (initialised by the caller, empty; its block from
+ * arena when not NULL); a (and b) are left empty (hfo_enc_reset). */
 hfo_status hfo_template_apply(const hfo_template *t, hfo_encoding *a, hfo_encoding *b,
                               int add_special_tokens, hfo_arena *arena, hfo_encoding *out,
                               hfo_err *err);
