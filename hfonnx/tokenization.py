@@ -839,14 +839,15 @@ class PreTrainedTokenizerBase:
               is_split_into_words=False, pad_to_multiple_of=None, padding_side=None, return_tensors=None,
               return_token_type_ids=None, return_attention_mask=None, return_overflowing_tokens=False,
               return_special_tokens_mask=False, return_offsets_mapping=False, return_length=False,
-              verbose=True, split_special_tokens=False) -> BatchEncoding:
+              verbose=True, split_special_tokens=None) -> BatchEncoding:
         if text is None and text_target is None:
             raise ValueError("You need to specify either `text` or `text_target`.")
         pad_mode, trunc_mode, max_length = self._strategies(padding, truncation, max_length,
                                                             pad_to_multiple_of, verbose)
         rest = (add_special_tokens, stride, is_split_into_words, pad_to_multiple_of, padding_side, return_tensors,
                 return_token_type_ids, return_attention_mask, return_overflowing_tokens,
-                return_special_tokens_mask, return_offsets_mapping, return_length, bool(split_special_tokens))
+                return_special_tokens_mask, return_offsets_mapping, return_length,
+                self.split_special_tokens if split_special_tokens is None else bool(split_special_tokens))
         if text_target is None:
             return self._encode_texts(text, text_pair, pad_mode, trunc_mode, max_length, *rest)
         target = self._encode_texts(text_target, text_pair_target, pad_mode, trunc_mode,
@@ -1067,7 +1068,8 @@ class PreTrainedTokenizerBase:
         """The tokens (strings) of a text (and pair), without special tokens by
         default: ``self(text, pair, ...).tokens()``, as transformers."""
         pretok = bool(kwargs.get("is_split_into_words"))
-        split = bool(kwargs.get("split_special_tokens", self.split_special_tokens))
+        split = kwargs.get("split_special_tokens")
+        split = self.split_special_tokens if split is None else bool(split)
         if (not add_special_tokens and set(kwargs) <= {"is_split_into_words", "split_special_tokens"}
                 and (isinstance(text, (list, tuple)) if pretok else isinstance(text, str))
                 and (not pair or isinstance(pair, (list, tuple)) == pretok)

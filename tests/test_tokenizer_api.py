@@ -206,7 +206,8 @@ def test_threads_give_identical_output(tok):
         hfonnx.set_num_threads(before)
 
 
-@pytest.mark.parametrize("kw", [{}, {"padding": True}, KEYS])
+@pytest.mark.parametrize("kw", [{}, {"padding": True}, KEYS,
+                                dict(truncation=True, max_length=8, stride=2, return_overflowing_tokens=True)])
 def test_result_lists_stay_out_of_the_gc(tok, ref, kw):
     """Row lists and each key's list of rows hold no container the collector
     must see, so they are untracked (docs/tokenizers.md); the values are still
@@ -308,6 +309,26 @@ def _tiny_tokenizer(lowercase, max_chars=100):
         else:
             tk.add_tokens([at])
     return tk
+
+
+@pytest.mark.parametrize("single,pair", [("$A $A", "$A $B:1 $A"), ("[CLS] $A [SEP] $A:1", "$B:1 [SEP] $A $B:1")])
+def test_template_naming_a_sequence_twice(tmp_path, single, pair):
+    """tokenizers accepts a template that repeats a sequence; the output has
+    room for every copy (long texts too), as tokenizers gives it."""
+    from tokenizers import processors
+    tk = _tiny_tokenizer(True)
+    tk.post_processor = processors.TemplateProcessing(single=single, pair=pair,
+                                                      special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
+    tk.save(str(tmp_path / "tokenizer.json"))
+    ours = hfonnx.BertTokenizer.from_pretrained(str(tmp_path))
+    texts = TINY_TEXTS + [" ".join(TINY_TEXTS) * 40]
+    for got, ref in ((ours(texts, **KEYS), tk.encode_batch(texts)),
+                     (ours(texts, texts[::-1], **KEYS), tk.encode_batch(list(zip(texts, texts[::-1]))))):
+        for i, enc in enumerate(ref):
+            assert got["input_ids"][i] == enc.ids
+            assert got["token_type_ids"][i] == enc.type_ids
+            assert got["special_tokens_mask"][i] == enc.special_tokens_mask
+            assert [tuple(o) for o in got["offset_mapping"][i]] == [tuple(o) for o in enc.offsets]
 
 
 @pytest.mark.parametrize("lowercase", [True, False])
@@ -736,8 +757,9 @@ def test_split_special_tokens(kind, tmp_path):
     assert as_lists(a) != as_lists(ours(texts, **{**kw, "split_special_tokens": False}))
     assert [a.tokens(i) for i in range(len(texts))] == [b.tokens(i) for i in range(len(texts))]
     half = len(texts) // 2
-    assert as_lists(ours(texts[:half], texts[half:2 * half], **kw)) == \
-        as_lists(ref(texts[:half], texts[half:2 * half], **kw))
+    a, b = ours(texts[:half], texts[half:2 * half], **kw), ref(texts[:half], texts[half:2 * half], **kw)
+    assert as_lists(a) == as_lists(b)
+    assert [a.tokens(i) for i in range(half)] == [b.tokens(i) for i in range(half)]
     for t in ADD_TEXTS + SPLIT_TEXTS:
         assert ours.tokenize(t, split_special_tokens=True) == ref.tokenize(t, split_special_tokens=True)
     words = [t.split() for t in ADD_TEXTS + SPLIT_TEXTS]
@@ -750,11 +772,21 @@ def test_split_special_tokens(kind, tmp_path):
     assert as_lists(ours(texts)) == as_lists(ref(texts))
     assert as_lists(ours(texts, split_special_tokens=False)) == as_lists(ref(texts, split_special_tokens=False))
     assert ours.tokenize(SPLIT_TEXTS[0]) == ref.tokenize(SPLIT_TEXTS[0])
+    assert ours.tokenize(SPLIT_TEXTS[0], split_special_tokens=None) == \
+        ref.tokenize(SPLIT_TEXTS[0], split_special_tokens=None)
+    for kw2 in ({"split_special_tokens": None}, {"tokenizer_kwargs": {"split_special_tokens": False}}):
+        assert as_lists(ours(texts, **kw2)) == as_lists(ref(texts, **kw2)), kw2
     ours.save_pretrained(str(tmp_path))
     for again in (hfonnx.AutoTokenizer.from_pretrained(str(tmp_path)),
                   transformers.AutoTokenizer.from_pretrained(str(tmp_path)), pickle.loads(pickle.dumps(ours))):
         assert again.split_special_tokens is True
         assert as_lists(again(texts)) == as_lists(ref(texts))
+    # pickled with added tokens: the copy splits what the original splits
+    # (transformers' pickle forgets which tokens were ever special; see docs)
+    ours, _ = fresh(kind)
+    _add_ops(ours, hfonnx.AddedToken, kind)
+    copy = pickle.loads(pickle.dumps(ours))
+    assert as_lists(copy(texts, **kw)) == as_lists(ours(texts, **kw))
 
 
 def test_add_tokens_mutates_the_added_token_as_tokenizers():

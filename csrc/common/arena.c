@@ -1,4 +1,9 @@
-/* arena.c: bump allocation in blocks of at least 64 KiB. */
+/* arena.c: bump allocation in blocks that double from 256 bytes to 64 KiB (an
+ * arena holding a few bytes, like a one-row tokenizer call's, stays small;
+ * a big one needs few blocks).  A request bigger than the next block gets
+ * a block of its own.  Under AddressSanitizer the unused part of each block
+ * is poisoned, so an overrun of one allocation into the next is caught as
+ * it would be between malloc'ed ones. */
 #include "arena.h"
 
 #include <stdarg.h>
@@ -7,7 +12,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BLOCK_MIN (64 * 1024)
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+#define BLOCK_FIRST 256
+#define BLOCK_MAX (64 * 1024)
 #define ALIGN 16
 
 struct hfo_arena_block {
@@ -18,12 +33,14 @@ struct hfo_arena_block {
 
 void *hfo_arena_alloc_raw(hfo_arena *a, size_t size)
 {
-    size = (size + ALIGN - 1) & ~(size_t)(ALIGN - 1);
-    if (size == 0)
-        size = ALIGN;
+    if (size > SIZE_MAX / 2)
+        return NULL;
+    size_t want = size ? size : 1;
+    size = (want + ALIGN - 1) & ~(size_t)(ALIGN - 1);
     hfo_arena_block *b = a->head;
     if (b == NULL || b->cap - b->used < size) {
-        size_t cap = size > BLOCK_MIN ? size : BLOCK_MIN;
+        size_t next = b == NULL ? BLOCK_FIRST : b->cap < BLOCK_MAX ? 2 * b->cap : BLOCK_MAX;
+        size_t cap = size > next ? size : next;
         if (cap > SIZE_MAX - sizeof *b)
             return NULL;
         hfo_arena_block *fresh = malloc(sizeof *fresh + cap);
@@ -31,6 +48,7 @@ void *hfo_arena_alloc_raw(hfo_arena *a, size_t size)
             return NULL;
         fresh->used = 0;
         fresh->cap = cap;
+        POISON(fresh->data, cap);
         /* A block made for one big allocation goes behind the head, which
          * keeps its free tail for the small ones that follow. */
         if (b != NULL && cap == size) {
@@ -44,6 +62,7 @@ void *hfo_arena_alloc_raw(hfo_arena *a, size_t size)
     }
     void *p = b->data + b->used;
     b->used += size;
+    UNPOISON(p, want);
     return p;
 }
 
@@ -102,6 +121,7 @@ void hfo_arena_free(hfo_arena *a)
     hfo_arena_block *b = a->head;
     while (b != NULL) {
         hfo_arena_block *next = b->next;
+        UNPOISON(b->data, b->cap);
         free(b);
         b = next;
     }

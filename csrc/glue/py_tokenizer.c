@@ -1090,7 +1090,7 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
                 for (size_t k = 0; k < n_rows; k++)
                     ((int64_t *)PyArray_DATA((PyArrayObject *)m))[k] = rows[k].sample;
         } else {
-            m = PyList_New((Py_ssize_t)n_rows);
+            m = untracked_list(n_rows);
             for (size_t k = 0; m && k < n_rows; k++) {
                 PyObject *x = PyLong_FromSsize_t(rows[k].sample);
                 if (x == NULL) {
@@ -1209,14 +1209,15 @@ static PyObject *core_strings(PyObject *self_, PyObject *args)
 
 static PyMethodDef core_methods[] = {
     {"strings", core_strings, METH_VARARGS,
-     "strings(text, pretok) -> [(id, str, added)]: the tokens of one sequence (text, or a "
-     "list of words with pretok) and the text each covers."},
+     "strings(text, pretok, split_special=False) -> [(id, str, added)]: the tokens of one "
+     "sequence (text, or a list of words with pretok) and the text each covers."},
     {"normalize", core_normalize, METH_O, "normalize(text) -> the normalizer's output"},
     {"encode_batch", core_encode_batch, METH_VARARGS,
      "encode_batch(texts, pairs, add_special_tokens, truncation, max_length, stride, padding, "
      "pad_length, pad_to_multiple_of, pad_left, pad_id, pad_type_id, want, as_numpy, nthreads, "
-     "truncate_left=False, pretok=0) -> (dict of outputs, _Encodings); pretok: 0 texts, 1 a batch "
-     "of word lists, 2 one word list (wrapped in a list)"},
+     "truncate_left=False, pretok=0, split_special=False) -> (dict of outputs, _Encodings); "
+     "pretok: 0 texts, 1 a batch of word lists, 2 one word list (wrapped in a list); "
+     "split_special: special tokens in the text are plain text"},
     {"n_special", core_n_special, METH_O, "n_special(pair) -> tokens the template adds"},
     {NULL, NULL, 0, NULL},
 };

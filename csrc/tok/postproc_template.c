@@ -75,7 +75,14 @@ hfo_status hfo_template_apply(const hfo_template *t, hfo_encoding *a, hfo_encodi
     /* out is empty (the caller's hfo_enc_init) */
     /* fast path: nothing overflowed, just concatenate */
     int simple = a->n_overflow == 0 && (b == NULL || b->n_overflow == 0);
-    size_t total = a->len + (b ? b->len : 0) + (add_special_tokens ? hfo_template_n_special(t) : 0);
+    /* what the pieces add up to: a template may name a sequence twice
+     * (tokenizers accepts "$A $A") */
+    size_t total = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        const hfo_piece *p = &t->pieces[i];
+        total += p->seq < 0 ? (add_special_tokens ? p->n_ids : 0)
+               : p->seq == 0 ? a->len : b ? b->len : 0;
+    }
     if (simple && hfo_enc_reserve_in(out, total, arena, err))
         goto done;
     for (size_t i = 0; i < t->n; i++) {

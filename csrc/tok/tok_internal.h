@@ -118,7 +118,6 @@ struct hfo_ws {
     int split_special;     /* the call's hfo_call.split_special, for the walk */
 };
 
-
 /* ---- encoding.c --------------------------------------------------------- */
 /* Room for `extra` more tokens; the common case (room enough) inline. */
 hfo_status hfo_enc_grow(hfo_encoding *e, size_t extra, hfo_err *err);

@@ -380,6 +380,7 @@ static hfo_status run_batch(batch_job *job, size_t n, int nthreads, size_t *bad_
     job->ws = calloc((size_t)nthreads, sizeof *job->ws);
     job->arenas = job->arena ? calloc((size_t)nthreads, sizeof *job->arenas) : NULL;
     hfo_status st = HFO_OK;
+    int ran = 0;
     if (job->ws == NULL || (job->arena && job->arenas == NULL)) {
         st = hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
         goto done;
@@ -392,13 +393,14 @@ static hfo_status run_batch(batch_job *job, size_t n, int nthreads, size_t *bad_
         job->ws[w]->arena = job->arenas ? &job->arenas[w] : NULL;
     }
     hfo_pool_run(n, nthreads, batch_item, job);
+    ran = 1;
     if (job->failed) {
         *err = job->err;
         *bad_index = job->bad_index;
         st = err->code;
     }
 done:
-    if (st == HFO_ERR_NOMEM && !job->failed)   /* the pool never ran */
+    if (!ran)   /* the workers initialise the items they take */
         for (size_t i = 0; i < n; i++)
             hfo_enc_init(&job->out[i]);
     for (int w = 0; job->ws && w < nthreads; w++)

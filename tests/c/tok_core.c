@@ -16,6 +16,9 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,9 +175,11 @@ static int same(const hfo_encoding *x, const hfo_encoding *y)
 }
 
 /* Every token of every row (overflowing parts too) is found among the
- * token strings of a new walk over its sequence, strings non-empty. */
-static void check_strings_row(const hfo_tok *tok, const hfo_text *ta, const hfo_words *wa,
-                              const hfo_text *tb, const hfo_words *wb, const hfo_encoding *e)
+ * token strings of a new walk over its sequence (with the call's
+ * split_special), strings non-empty. */
+static void check_strings(const hfo_tok *tok, int split_special, const hfo_text *ta,
+                          const hfo_words *wa, const hfo_text *tb, const hfo_words *wb,
+                          const hfo_encoding *e)
 {
     for (int q = 0; q < 2; q++) {
         if (!(e->seq_set >> q & 1) || (q == 1 && tb == NULL && wb == NULL))
@@ -183,8 +188,8 @@ static void check_strings_row(const hfo_tok *tok, const hfo_text *ta, const hfo_
         hfo_err err;
         const hfo_text *t = q ? tb : ta;
         const hfo_words *w = q ? wb : wa;
-        hfo_status st = t ? hfo_tok_strings_of(tok, t, 0, &s, &err)
-                          : hfo_tok_strings_of_words(tok, w, 0, &s, &err);
+        hfo_status st = t ? hfo_tok_strings_of(tok, t, split_special, &s, &err)
+                          : hfo_tok_strings_of_words(tok, w, split_special, &s, &err);
         CHECK(st == HFO_OK, "strings: %s", err.msg);
         size_t a = e->seq_start[q], b = e->seq_end[q];
         long idx[512];
@@ -200,13 +205,7 @@ static void check_strings_row(const hfo_tok *tok, const hfo_text *ta, const hfo_
         hfo_tok_strings_free(&s);
     }
     for (size_t k = 0; k < e->n_overflow; k++)
-        check_strings_row(tok, ta, wa, tb, wb, &e->overflow[k]);
-}
-
-static void check_strings(const hfo_tok *tok, const hfo_text *ta, const hfo_words *wa,
-                          const hfo_text *tb, const hfo_words *wb, const hfo_encoding *e)
-{
-    check_strings_row(tok, ta, wa, tb, wb, e);
+        check_strings(tok, split_special, ta, wa, tb, wb, &e->overflow[k]);
 }
 
 #define N_ITEMS 64
@@ -222,6 +221,7 @@ static void fuzz(hfo_tok *tok, int rounds)
         call.max_length = rnd(24);
         call.stride = rnd(6);
         call.truncate_left = rnd(2);
+        call.split_special = rnd(2);
         int with_pair = rnd(2);
         static uint32_t cps[2][N_ITEMS][64];
         size_t ns[2][N_ITEMS];
@@ -254,7 +254,7 @@ static void fuzz(hfo_tok *tok, int rounds)
                 n_tokens += (long)one.len;
                 n_overflow += (long)one.n_overflow;
                 check_encoding(&one, ta[i].len, with_pair ? tb[i].len : 0, with_pair, -1);
-                check_strings(tok, &ta[i], NULL, with_pair ? &tb[i] : NULL, NULL, &one);
+                check_strings(tok, call.split_special, &ta[i], NULL, with_pair ? &tb[i] : NULL, NULL, &one);
                 if (bst == HFO_OK)
                     CHECK(same(&one, &batch[i]), "batch item %d differs from the item alone", i);
             } else {
@@ -298,6 +298,7 @@ static void fuzz_words(hfo_tok *tok, int rounds)
         call.max_length = rnd(24);
         call.stride = rnd(6);
         call.truncate_left = rnd(2);
+        call.split_special = rnd(2);
         int with_pair = rnd(2);
         static uint32_t cps[2][N_ITEMS][64];
         static hfo_text wtexts[2][N_ITEMS][64];
@@ -347,7 +348,7 @@ static void fuzz_words(hfo_tok *tok, int rounds)
                 n_ok++;
                 long nw = (long)(wa[i].n > wb[i].n || !with_pair ? wa[i].n : wb[i].n);
                 check_encoding(&one, longest[0][i], with_pair ? longest[1][i] : 0, with_pair, nw);
-                check_strings(tok, NULL, &wa[i], NULL, with_pair ? &wb[i] : NULL, &one);
+                check_strings(tok, call.split_special, NULL, &wa[i], NULL, with_pair ? &wb[i] : NULL, &one);
                 if (bst == HFO_OK)
                     CHECK(same(&one, &batch[i]), "words: batch item %d differs from the item alone", i);
             } else {
@@ -441,8 +442,8 @@ static void banana(hfo_tok *tok)
 
 /* The arena as the batches use it (raw blocks, one arena per worker, then
  * adopted): blocks of every size, small and bigger than a block, are
- * 16-aligned, writable to their end (ASan checks) and disjoint; adopting
- * moves everything; freeing twice is harmless. */
+ * 16-aligned, writable to their end and disjoint; adopting moves
+ * everything; freeing twice is harmless. */
 static void arena_blocks(void)
 {
     hfo_arena a = {0}, b = {0};
@@ -461,6 +462,19 @@ static void arena_blocks(void)
     for (int i = 0; i < N; i++)
         CHECK(blocks[i] == NULL || (blocks[i][0] == (i & 0xff) && blocks[i][sizes[i] - 1] == (i & 0xff)),
               "arena block %d was overwritten", i);
+    /* a block too big for the next one goes behind the head: small blocks
+     * keep coming from the head's free tail */
+    hfo_arena c = {0};
+    unsigned char *s1 = hfo_arena_alloc_raw(&c, 100), *big = hfo_arena_alloc_raw(&c, 1 << 20),
+                  *s2 = hfo_arena_alloc_raw(&c, 100);
+    CHECK(s1 && big && s2 && s2 == s1 + 112, "arena: small blocks around a big one are not adjacent");
+#if defined(__SANITIZE_ADDRESS__)
+    /* the bytes after a block (its rounding, the block's unused tail) are
+     * poisoned, so an overrun into the next block is reported */
+    CHECK(s2 && __asan_address_is_poisoned(s2 + 100) && __asan_address_is_poisoned(s2 + 112),
+          "arena: the bytes after a block are not poisoned");
+#endif
+    hfo_arena_free(&c);
     hfo_arena_adopt(&a, &b);
     CHECK(b.head == NULL, "adopt leaves the source empty");
     hfo_arena_free(&a);
