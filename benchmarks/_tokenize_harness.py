@@ -9,6 +9,7 @@ its result into lists of ids, `with_specials` says whether those ids include
 the special tokens.
 """
 import argparse
+import gc
 import glob
 import json
 import os
@@ -119,6 +120,13 @@ def parse_args(doc, default_out):
 
 def worker(args, make_runner):
     """One contender, one thread setting, one dataset: check, then time; prints JSON."""
+    if args.threads == 1 and hasattr(os, "sched_setaffinity"):
+        # one thread means one core: a library that starts helper threads
+        # anyway (tokie's encode_batch used 1.7 cores when asked for one) is
+        # timed on one core like the others.  The last core: on the VM the
+        # first one also takes the interrupts (everything ran 10-25% slower
+        # pinned there)
+        os.sched_setaffinity(0, {max(os.sched_getaffinity(0))})
     with open(args.worker_data, "rb") as f:
         job = pickle.load(f)
     lines, ref = job["lines"], job["ref"]
@@ -143,6 +151,11 @@ def worker(args, make_runner):
         if specials and same < len(lines):  # some libraries leave the special tokens out
             same = max(same, sum(list(a) == b for a, b in zip(got, ref["nospecial"])))
     res["identical_lines"], res["lines"] = same, len(lines)
+    # time a steady state: the check's output and the reference (millions of
+    # objects) are dropped first, so no contender's timed calls pay for
+    # fresh memory or collector passes over them
+    del out, got, expect, ref, job
+    gc.collect()
     best, best_cpu = float("inf"), float("inf")
     for _ in range(args.repeat):
         c0, t0 = time.process_time(), time.perf_counter()
