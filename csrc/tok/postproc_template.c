@@ -42,6 +42,9 @@ hfo_status hfo_template_init(hfo_template *t, const hfo_piece *pieces, size_t n,
             if (pieces[i].n_ids)
                 memcpy(ids, pieces[i].ids, pieces[i].n_ids * 4);
             t->pieces[i].ids = ids;
+            t->n_special += pieces[i].n_ids;
+        } else {
+            t->copies[pieces[i].seq]++;
         }
         t->n = i + 1;
     }
@@ -52,11 +55,7 @@ hfo_status hfo_template_init(hfo_template *t, const hfo_piece *pieces, size_t n,
 
 size_t hfo_template_n_special(const hfo_template *t)
 {
-    size_t k = 0;
-    for (size_t i = 0; i < t->n; i++)
-        if (t->pieces[i].seq < 0)
-            k += t->pieces[i].n_ids;
-    return k;
+    return t->n_special;
 }
 
 static void set_type_ids(hfo_encoding *e, int32_t type_id)
@@ -75,14 +74,8 @@ hfo_status hfo_template_apply(const hfo_template *t, hfo_encoding *a, hfo_encodi
     /* out is empty (the caller's hfo_enc_init) */
     /* fast path: nothing overflowed, just concatenate */
     int simple = a->n_overflow == 0 && (b == NULL || b->n_overflow == 0);
-    /* what the pieces add up to: a template may name a sequence twice
-     * (tokenizers accepts "$A $A") */
-    size_t total = 0;
-    for (size_t i = 0; i < t->n; i++) {
-        const hfo_piece *p = &t->pieces[i];
-        total += p->seq < 0 ? (add_special_tokens ? p->n_ids : 0)
-               : p->seq == 0 ? a->len : b ? b->len : 0;
-    }
+    size_t total = t->copies[0] * a->len + (b ? t->copies[1] * b->len : 0) +
+                   (add_special_tokens ? t->n_special : 0);
     if (simple && hfo_enc_reserve_in(out, total, arena, err))
         goto done;
     for (size_t i = 0; i < t->n; i++) {

@@ -25,8 +25,6 @@ typedef struct metaspace {
 
 static hfo_status ms_split(const hfo_pretok *self_, hfo_norm *ns, hfo_spans *words, hfo_err *err);
 
-#define is_white hfo_is_white_space
-
 int hfo_pretok_metaspace_get(const hfo_pretok *p, uint32_t *repl, int *prepend, int *split,
                              int *ws_split)
 {
@@ -91,13 +89,12 @@ static hfo_status ms_split_words(const metaspace *self, hfo_norm *ns, hfo_spans 
     int prepend = self->prepend, split = self->split;
     size_t i = 0, k = 0;
     for (;;) {
-        while (i < n && is_white(cp[i]))
+        while (i < n && hfo_is_white_space(cp[i]))
             i++;
         if (i == n)
             break;
         size_t s = i, piece = k;
-        if (prepend != HFO_PREPEND_NEVER && cp[s] != repl &&
-            (prepend == HFO_PREPEND_ALWAYS || os[s] == 0)) {
+        if (hfo_metaspace_prepends(prepend, repl, cp[s], os[s])) {
             ocp[k] = repl;
             oos[k] = os[s];
             ooe[k] = oe[s];
@@ -106,7 +103,7 @@ static hfo_status ms_split_words(const metaspace *self, hfo_norm *ns, hfo_spans 
         for (; i < n; i++) {
             uint32_t c = cp[i];
             if (!(c > 0x20 && c < 0x7F)) {  /* printable ASCII: neither white nor the replacement */
-                if (is_white(c))
+                if (hfo_is_white_space(c))
                     break;
                 if (c == repl && split && k > piece) {
                     if (hfo_spans_push(words, (uint32_t)piece, (uint32_t)k, err))
@@ -146,9 +143,7 @@ static hfo_status ms_split(const hfo_pretok *self_, hfo_norm *ns, hfo_spans *wor
     for (size_t i = 0; i < n; i++)
         if (ns->cp[i] == ' ')
             ns->cp[i] = repl;
-    int prepend = self->prepend;
-    if (prepend != HFO_PREPEND_NEVER && ns->cp[0] != repl &&
-        (prepend == HFO_PREPEND_ALWAYS || ns->os[0] == 0)) {
+    if (hfo_metaspace_prepends(self->prepend, repl, ns->cp[0], ns->os[0])) {
         if (hfo_norm_grow(ns, 1, err))
             return err->code;
         memmove(ns->cp + 1, ns->cp, n * 4);

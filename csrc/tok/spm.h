@@ -59,6 +59,13 @@ hfo_normalizer *hfo_normalizer_precompiled_new(const uint8_t *charsmap, size_t l
 
 /* ---- pretok_metaspace.c: [WhitespaceSplit +] Metaspace -------------------- */
 enum { HFO_PREPEND_ALWAYS = 0, HFO_PREPEND_FIRST = 1, HFO_PREPEND_NEVER = 2 };
+/* Whether the replacement is prepended to a word whose first character is
+ * c, at original offset os: not to a word already starting with it; with
+ * "first", only to a word at the very start of the text. */
+static inline int hfo_metaspace_prepends(int prepend, uint32_t repl, uint32_t c, uint32_t os)
+{
+    return prepend != HFO_PREPEND_NEVER && c != repl && (prepend == HFO_PREPEND_ALWAYS || os == 0);
+}
 /* replacement: usually U+2581; split: split at each replacement character
  * (MergedWithNext); whitespace_split: a WhitespaceSplit runs first. */
 hfo_pretok *hfo_pretok_metaspace_new(uint32_t replacement, int prepend_scheme, int split,

@@ -81,12 +81,11 @@ typedef struct hfo_encoding {
     unsigned seq_set;
     struct hfo_encoding *overflow;  /* owned array of n_overflow encodings */
     size_t n_overflow, cap_overflow;
-    unsigned char in_arena;         /* the arrays' block belongs to an hfo_arena */
+    /* The arrays' block belongs to an hfo_arena (a batch's, see
+     * hfo_tok_encode_batch_ex): hfo_enc_free leaves it alone, and the
+     * arena must outlive the encoding. */
+    unsigned char in_arena;
 } hfo_encoding;
-
-/* The encodings of a batch can live in an arena (common/arena.h,
- * hfo_tok_encode_batch_ex): free (or drop) the encodings first, then the
- * arena; hfo_enc_free leaves a block that lies in an arena alone. */
 
 void hfo_enc_init(hfo_encoding *e);
 /* Frees the arrays and the overflow list (recursively); e is re-initialised. */

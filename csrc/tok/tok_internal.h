@@ -175,6 +175,9 @@ typedef struct hfo_template {
     hfo_piece *pieces;   /* ids arrays owned */
     size_t n;
     int set;
+    /* what the pieces add up to, for an output's exact size: the special
+     * ids, and how often each sequence appears (tokenizers accepts "$A $A") */
+    size_t n_special, copies[2];
 } hfo_template;
 void hfo_template_free(hfo_template *t);
 hfo_status hfo_template_init(hfo_template *t, const hfo_piece *pieces, size_t n, hfo_err *err);

@@ -71,5 +71,4 @@ int hfo_uc_ccc(uint32_t c);
  * joiners; tokenizers' ends_with_word / starts_with_word). */
 int hfo_uc_is_word(uint32_t c);
 
-
 #endif

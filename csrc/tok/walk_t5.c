@@ -53,8 +53,7 @@ static hfo_status flush(const t5_walk *k, hfo_err *err)
     if (n <= 1)
         return HFO_OK;
     size_t a = 1;
-    if (k->prepend != HFO_PREPEND_NEVER && w->cp[1] != k->repl &&
-        (k->prepend == HFO_PREPEND_ALWAYS || w->os[1] == 0)) {
+    if (hfo_metaspace_prepends(k->prepend, k->repl, w->cp[1], w->os[1])) {
         w->cp[0] = k->repl;
         w->os[0] = w->os[1];
         w->oe[0] = w->oe[1];
@@ -76,7 +75,7 @@ static hfo_status flush(const t5_walk *k, hfo_err *err)
 static inline hfo_status put(const t5_walk *k, hfo_norm *w, uint32_t c, uint32_t s, uint32_t e,
                              int *in_word, hfo_err *err)
 {
-    if (!(c > 0x20 && c < 0x7F) && hfo_is_white_space(c)) {
+    if (hfo_is_white_space(c)) {
         *in_word = 0;
         return flush(k, err);
     }
