@@ -334,8 +334,7 @@ typedef struct batch_job {
     _Atomic unsigned char *done;
     hfo_batch_progress progress;
     void *progress_ctx;
-    _Atomic int failed;
-    size_t bad_index;
+    _Atomic size_t bad_index;   /* the first failing item; SIZE_MAX: none */
     hfo_err err;
     pthread_mutex_t lock;
 } batch_job;
@@ -343,8 +342,10 @@ typedef struct batch_job {
 static void batch_item(void *ctx, size_t i, int worker)
 {
     batch_job *job = ctx;
-    if (atomic_load_explicit(&job->failed, memory_order_relaxed)) {
-        hfo_enc_init(&job->out[i]);   /* skipped after a failure: still the caller's to free */
+    /* after a failure, items past it are skipped (those before it still
+     * run: the error reported is the first item's) */
+    if (i > atomic_load_explicit(&job->bad_index, memory_order_relaxed)) {
+        hfo_enc_init(&job->out[i]);   /* skipped: still the caller's to free */
     } else {
         hfo_err err;
         seq_in sa = {job->a ? &job->a[i] : NULL, job->wa ? &job->wa[i] : NULL};
@@ -353,9 +354,8 @@ static void batch_item(void *ctx, size_t i, int worker)
         if (encode_item(job->tok, job->ws[worker], &sa, pair ? &sb : NULL, job->call, &job->out[i],
                         &err)) {
             pthread_mutex_lock(&job->lock);
-            if (!atomic_load(&job->failed) || i < job->bad_index) {
-                atomic_store(&job->failed, 1);
-                job->bad_index = i;
+            if (i < atomic_load(&job->bad_index)) {
+                atomic_store(&job->bad_index, i);
                 job->err = err;
             }
             pthread_mutex_unlock(&job->lock);
@@ -376,7 +376,7 @@ static hfo_status run_batch(batch_job *job, size_t n, int nthreads, size_t *bad_
     if ((size_t)nthreads > n)
         nthreads = n ? (int)n : 1;
     pthread_mutex_init(&job->lock, NULL);
-    atomic_init(&job->failed, 0);
+    atomic_init(&job->bad_index, SIZE_MAX);
     job->ws = calloc((size_t)nthreads, sizeof *job->ws);
     job->arenas = job->arena ? calloc((size_t)nthreads, sizeof *job->arenas) : NULL;
     hfo_status st = HFO_OK;
@@ -394,9 +394,9 @@ static hfo_status run_batch(batch_job *job, size_t n, int nthreads, size_t *bad_
     }
     hfo_pool_run(n, nthreads, batch_item, job);
     ran = 1;
-    if (job->failed) {
+    if (atomic_load(&job->bad_index) != SIZE_MAX) {
         *err = job->err;
-        *bad_index = job->bad_index;
+        *bad_index = atomic_load(&job->bad_index);
         st = err->code;
     }
 done:
