@@ -17,6 +17,10 @@ the Rust libraries one thread), with 1 thread and with all threads:
   transformers      BertTokenizerFast.__call__, same calls
   tokenizers        Tokenizer.encode_batch (offsets are always computed)
   nanotoken, flash-tokenizer, tokie, kitoken   if importable
+  tokie [lists]     tokie timed with reading each Encoding's ids (its
+                    encode_batch returns Encoding objects whose ids become
+                    Python lists when read): the same output as hfonnx's
+                    input_ids lists
 Before timing, each contender's ids are compared with transformers' for every
 line (hfonnx: every key, offsets included); a contender whose output differs
 is reported as such and left out of the ratios.
@@ -37,7 +41,7 @@ CONTENDERS = [  # (name, mode) ; modes: "ids" = no offsets, "offsets", "np" (bat
     ("tokenizers", "offsets"),
     ("hfonnx", "ids"), ("hfonnx", "ids-only"), ("hfonnx", "offsets"), ("hfonnx", "np"),
     ("transformers", "ids"), ("transformers", "offsets"), ("transformers", "np"),
-    ("nanotoken", "ids"), ("flash-tokenizer", "ids"), ("tokie", "ids"), ("kitoken", "ids"),
+    ("nanotoken", "ids"), ("flash-tokenizer", "ids"), ("tokie", "ids"), ("tokie", "lists"), ("kitoken", "ids"),
 ]
 THIRD_PARTY = {"nanotoken", "flash-tokenizer", "tokie", "kitoken"}
 

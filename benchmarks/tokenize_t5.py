@@ -20,6 +20,10 @@ the Rust libraries one thread), with 1 thread and with all threads:
   sentencepiece     SentencePieceProcessor.encode(lines, num_threads=N) (+ </s>)
   gigatoken         its Hugging Face compatibility mode (Tokenizer(hf).as_hf())
   tokie, kitoken    if importable
+  tokie [lists]     tokie timed with reading each Encoding's ids (its
+                    encode_batch returns Encoding objects whose ids become
+                    Python lists when read): the same output as hfonnx's
+                    input_ids lists
 Before timing, each contender's ids are compared with transformers' for every
 line (hfonnx: every key, offsets included); a third-party contender whose
 output differs is reported as such and left out of the ratios.  SentencePiece
@@ -45,7 +49,7 @@ CONTENDERS = [  # (name, mode) ; modes: "ids" = no offsets, "offsets", "np" (bat
     ("tokenizers", "offsets"), ("sentencepiece", "ids"),
     ("hfonnx", "ids"), ("hfonnx", "ids-only"), ("hfonnx", "offsets"), ("hfonnx", "np"),
     ("transformers", "ids"), ("transformers", "offsets"),
-    ("gigatoken", "ids"), ("tokie", "ids"), ("kitoken", "ids"),
+    ("gigatoken", "ids"), ("tokie", "ids"), ("tokie", "lists"), ("kitoken", "ids"),
 ]
 THIRD_PARTY = {"gigatoken", "tokie", "kitoken"}
 
