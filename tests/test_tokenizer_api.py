@@ -222,6 +222,26 @@ def test_result_lists_stay_out_of_the_gc(tok, ref, kw):
     assert as_lists(out) == as_lists(ref(lines, **kw))
 
 
+def test_offset_pairs_shared_and_fresh(tok, ref):
+    """Offset pairs the tokenizer keeps (start < 1024, shorter than 32
+    characters) and those made fresh (a start past 1024, a 40-character
+    [UNK] word, left padding's (0, 0)) all equal transformers', call after
+    call, with and without padding; shared pairs stay out of the GC."""
+    import gc
+    long_word = "x" * 40 + "\u0301" * 70   # past max_input_chars_per_word: one [UNK]
+    texts = ["Hello, world! " * 100 + long_word + " the end",
+             long_word + " " + "words " * 300,
+             "Short one.", ""]
+    for kw in (dict(return_offsets_mapping=True),
+               dict(return_offsets_mapping=True, padding=True, padding_side="left")):
+        expected = ref(texts, **kw)["offset_mapping"]
+        for _ in range(2):
+            got = tok(texts, **kw)["offset_mapping"]
+            assert got == expected
+            assert all(not gc.is_tracked(p) for row in got for p in row)
+        assert tok(texts[0], **kw)["offset_mapping"] == ref(texts[0], **kw)["offset_mapping"]
+
+
 def test_concurrent_python_threads(tok):
     lines = _lines() * 5
     expected = as_lists(tok(lines, **KEYS))
