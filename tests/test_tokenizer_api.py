@@ -224,21 +224,31 @@ def test_result_lists_stay_out_of_the_gc(tok, ref, kw):
 
 def test_offset_pairs_shared_and_fresh(tok, ref):
     """Offset pairs the tokenizer keeps (start < 1024, shorter than 32
-    characters) and those made fresh (a start past 1024, a 40-character
-    [UNK] word, left padding's (0, 0)) all equal transformers', call after
-    call, with and without padding; shared pairs stay out of the GC."""
+    characters: shared by every result) and those made fresh (a start past
+    1024; one [UNK] word of 120 characters, one of 32) all equal
+    transformers', call after call, with and without (left) padding; the
+    kept ones are the same objects from call to call, the fresh ones not,
+    and none is tracked by the GC."""
     import gc
-    long_word = "x" * 40 + "\u0301" * 70   # past max_input_chars_per_word: one [UNK]
-    texts = ["Hello, world! " * 100 + long_word + " the end",
-             long_word + " " + "words " * 300,
-             "Short one.", ""]
+    texts = ["a" * 120 + " Hello, world! " * 100 + "the end",
+             "words " * 300,
+             "Short one.", "",
+             "x" * 31 + "\u2603 ok"]   # [UNK] at (0, 32): the first length not kept
     for kw in (dict(return_offsets_mapping=True),
                dict(return_offsets_mapping=True, padding=True, padding_side="left")):
         expected = ref(texts, **kw)["offset_mapping"]
-        for _ in range(2):
-            got = tok(texts, **kw)["offset_mapping"]
-            assert got == expected
-            assert all(not gc.is_tracked(p) for row in got for p in row)
+        first = tok(texts, **kw)["offset_mapping"]
+        second = tok(texts, **kw)["offset_mapping"]
+        assert first == expected and second == expected
+        assert all(not gc.is_tracked(p) for row in first for p in row)
+        unk = next(i for i, p in enumerate(expected[0]) if p == (0, 120))
+        late = next(i for i, p in enumerate(expected[0]) if p[0] >= 1024)
+        short = next(i for i, p in enumerate(expected[2]) if p == (0, 5))
+        assert first[2][short] is second[2][short]
+        assert first[0][unk] is not second[0][unk]
+        assert first[0][late] is not second[0][late]
+        edge = expected[4].index((0, 32))
+        assert first[4][edge] is not second[4][edge]
         assert tok(texts[0], **kw)["offset_mapping"] == ref(texts[0], **kw)["offset_mapping"]
 
 

@@ -23,7 +23,7 @@ typedef struct {
     hfo_tok *tok;
     PyObject **ints;   /* cached int objects 0..n_ints-1: building lists is then INCREF + store */
     size_t n_ints;
-    PyObject **pairs;  /* offset tuples made so far (pair_slot), NULL until offsets are asked for */
+    PyObject **pairs;  /* offset tuples made so far (offset_pair), NULL until offsets are asked for */
 } CoreObject;
 
 #define HFO_INT_CACHE_MIN 65536
@@ -535,7 +535,8 @@ static PyObject *offsets_list(const int_cache *c, const uint32_t *v, size_t n, s
     return l;
 }
 
-/* Fill a (rows, L) int64 array: row r gets vals (or a constant) and padding.
+/* Fill the (rows, L) int64 arrays (offsets: (rows, L, 2)): row r gets its
+ * values and its padding.
  * The arrays come from malloc, not calloc, and each worker writes its rows'
  * padding: calloc of reused heap memory clears the whole array on the
  * calling thread first (the corpora's batches are 88% padding), a serial
