@@ -43,6 +43,31 @@ def test_known_ids(tok):
     assert len(tok) == 32100 and tok.vocab_size == 32100
 
 
+def test_word_cache_lengths(tok, ref):
+    """Words of every length around the word cache's limits (12 and 28 code
+    points with the prefix; longer ones are never cached), repeated so
+    that the second and later sightings replay the cache, in one batch and
+    call after call, with hfonnx on one thread and on several: ids and
+    offsets equal transformers'.  Includes words of more than 6 and more
+    than 12 tokens, characters outside the vocabulary and outside the BMP."""
+    stems = ["internationalisation", "Antidisestablishmentarianism", "qwzxkjvbpqwzxkjvbpqwzx",
+             "übermäßigkeitsgefühle", "e\u0301tonnamment", "ab\U0001F600cdefghijklmnopq", "xyzzy" * 7]
+    words = [stem[:n] for stem in stems for n in range(10, 32)]
+    texts = [" ".join(words[k:] + words[:k]) for k in range(0, len(words), 7)] * 3
+    kw = dict(return_offsets_mapping=True)
+    expected = ref(texts, **kw)
+    before = hfonnx.get_num_threads()
+    try:
+        for threads in (1, 2):
+            hfonnx.set_num_threads(threads)
+            for _ in range(2):
+                got = tok(texts, **kw)
+                assert got["input_ids"] == expected["input_ids"]
+                assert got["offset_mapping"] == expected["offset_mapping"]
+    finally:
+        hfonnx.set_num_threads(before)
+
+
 def test_auto_tokenizer_picks_t5(tmp_path):
     assert type(hfonnx.AutoTokenizer.from_pretrained(T5_DIR)) is hfonnx.T5Tokenizer
     shutil.copy(SPIECE, tmp_path / "spiece.model")  # spiece.model alone

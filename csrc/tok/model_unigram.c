@@ -496,22 +496,52 @@ hfo_status hfo_unigram_finish(hfo_model *m, hfo_err *err)
 }
 
 /* ---- per-thread word cache ---------------------------------------------- */
-#define UC_ENTRIES 32768      /* 64-byte entries: 2 MB (+ 64 KB of tags) per thread */
+/* (The functions below take a table's shape and are always inlined, so each
+ * call site is compiled for one shape: the generic loops left in one
+ * out-of-line copy made the cache's hit path 35% slower.) */
+/* Two tables of words and what the Viterbi pass made of them (tokens
+ * tiling the word), each in sets of UC_WAYS entries with a 16-bit tag per
+ * entry (the tags stay in L2: a word not in the table is known without
+ * reading its set):
+ *   short: <= 12 BMP code points (the Metaspace prefix included), <= 6
+ *          tokens, 64-byte entries, 32768 of them (2 MB);
+ *   long:  13-28 code points, <= 12 tokens, 128-byte entries, 4096 (512 KB).
+ * (On the shared corpora 94% of the words are short; the short table hits
+ * 96% of the English words and 64% of the multilingual ones.  The long
+ * words are few but each costs a long search: in the English text, 1.4% of
+ * the words and 98% of them repeats, they were most of the Viterbi time.) */
 #define UC_WAYS 4             /* entries per set, replaced in turn */
-#define UC_MAX_CPS 12
-#define UC_MAX_TOK 6
 
-/* A word of at most 12 BMP code points and what the Viterbi pass made of
- * it (at most 6 tokens tiling it), in one cache line.  (On the shared
- * corpora 98.6% of the words fit; the table hits 96% of the English words
- * and 64% of the multilingual ones.) */
-typedef struct uc_entry {
-    uint64_t key;             /* model tag << 8 | n; 0 = empty */
-    uint64_t w[3];            /* the word as 16-bit units, zero padded */
-    uint8_t n_tok;
-    uint8_t end[7];           /* token k covers [end[k-1], end[k]) */
-    int32_t id[UC_MAX_TOK];
-} uc_entry;
+typedef struct uc_shape {
+    size_t entries;           /* a multiple of UC_WAYS, a power of two */
+    size_t size;              /* bytes per entry */
+    size_t n_w;               /* 64-bit words of text: 4 code points each */
+    size_t max_tok;
+} uc_shape;
+
+/* An entry: uint64_t key (model tag << 8 | n; 0 = empty); uint64_t w[n_w]
+ * (the word as 16-bit units, zero padded); uint8_t n_tok; uint8_t
+ * end[max_tok] (token k covers [end[k-1], end[k])); int32_t id[max_tok]
+ * at the next multiple of 4. */
+static const uc_shape UC_SHORT = {32768, 64, 3, 6};
+static const uc_shape UC_LONG = {4096, 128, 7, 12};
+
+static inline __attribute__((always_inline)) size_t uc_off_tok(const uc_shape *sh)
+{
+    return 8 + 8 * sh->n_w;
+}
+
+static inline __attribute__((always_inline)) size_t uc_off_id(const uc_shape *sh)
+{
+    return (uc_off_tok(sh) + 1 + sh->max_tok + 3) & ~(size_t)3;
+}
+
+/* A table: its entries, then a tag per entry, then a byte per set (the
+ * way to replace next). */
+static inline size_t uc_bytes(const uc_shape *sh)
+{
+    return sh->entries * (sh->size + sizeof(uint16_t)) + sh->entries / UC_WAYS;
+}
 
 static pthread_key_t uc_key;
 static pthread_once_t uc_once = PTHREAD_ONCE_INIT;
@@ -527,16 +557,16 @@ static void uc_init(void)
     uc_ok = pthread_key_create(&uc_key, uc_destroy) == 0;
 }
 
-static uc_entry *uc_table(void)
+/* This thread's tables: the short one, the long one after it. */
+static unsigned char *uc_tables(void)
 {
     pthread_once(&uc_once, uc_init);
     if (!uc_ok)
         return NULL;
-    uc_entry *t = pthread_getspecific(uc_key);
+    unsigned char *t = pthread_getspecific(uc_key);
     if (t == NULL) {
-        /* the entries, then a 16-bit tag for each (uc_tags), then a
-         * byte per set: the way to replace next */
-        size_t size = UC_ENTRIES * (sizeof *t + sizeof(uint16_t)) + UC_ENTRIES / UC_WAYS;
+        size_t size = uc_bytes(&UC_SHORT) + uc_bytes(&UC_LONG);
+        size = (size + 63) & ~(size_t)63;
         t = aligned_alloc(64, size);
         if (t) {
             memset(t, 0, size);
@@ -549,11 +579,12 @@ static uc_entry *uc_table(void)
     return t;
 }
 
-/* The word packed into w (1 if it fits a cache entry). */
-static inline int uc_pack(const uint32_t *cps, size_t n, uint64_t w[3])
+/* The word packed into w[0, n_w) (1 if it is all BMP). */
+static inline __attribute__((always_inline)) int uc_pack(const uint32_t *cps, size_t n, uint64_t *w, size_t n_w)
 {
     uint32_t any = 0;
-    w[0] = w[1] = w[2] = 0;
+    for (size_t k = 0; k < n_w; k++)
+        w[k] = 0;
     for (size_t i = 0; i < n; i++) {
         any |= cps[i];
         w[i >> 2] |= (uint64_t)(cps[i] & 0xFFFF) << (16 * (i & 3));
@@ -561,20 +592,90 @@ static inline int uc_pack(const uint32_t *cps, size_t n, uint64_t w[3])
     return any < 0x10000;
 }
 
-/* Tags: 16 bits of each entry's hash (0: empty), 64 KB that stay in the
- * L2 cache, so a word not in the cache is known without reading its set. */
-static inline uint16_t *uc_tags(uc_entry *table)
+/* The word's set (its first entry) and tag. */
+static inline __attribute__((always_inline)) size_t uc_slot(const uc_shape *sh, const uint64_t *w, uint64_t key, uint16_t *tag)
 {
-    return (uint16_t *)(table + UC_ENTRIES);
+    static const uint64_t mult[7] = {0x9E3779B97F4A7C15ULL, 0xC2B2AE3D27D4EB4FULL,
+                                     0x165667B19E3779F9ULL, 0x27D4EB2F165667C5ULL,
+                                     0x94D049BB133111EBULL, 0xBF58476D1CE4E5B9ULL,
+                                     0xFF51AFD7ED558CCDULL};
+    uint64_t h = key * 0xD6E8FEB86659FD93ULL;
+    for (size_t k = 0; k < sh->n_w; k++)
+        h ^= w[k] * mult[k];
+    *tag = (uint16_t)(h >> 16) | 1;
+    return ((size_t)(h >> 40) & (sh->entries / UC_WAYS - 1)) * UC_WAYS;
 }
 
-/* The word's set (its first entry) and tag. */
-static inline size_t uc_slot(const uint64_t w[3], uint64_t key, uint16_t *tag)
+/* The word's entry in table t, or NULL; *slot and *tag say where it goes. */
+static inline __attribute__((always_inline)) unsigned char *uc_find(const uc_shape *sh, unsigned char *t, const uint64_t *w,
+                                     uint64_t key, size_t *slot, uint16_t *tag)
 {
-    uint64_t h = (w[0] * 0x9E3779B97F4A7C15ULL) ^ (w[1] * 0xC2B2AE3D27D4EB4FULL) ^
-                 (w[2] * 0x165667B19E3779F9ULL) ^ (key * 0xD6E8FEB86659FD93ULL);
-    *tag = (uint16_t)(h >> 16) | 1;
-    return ((size_t)(h >> 40) & (UC_ENTRIES / UC_WAYS - 1)) * UC_WAYS;
+    const uint16_t *tags = (const uint16_t *)(t + sh->entries * sh->size);
+    *slot = uc_slot(sh, w, key, tag);
+    for (size_t k = 0; k < UC_WAYS; k++) {
+        if (tags[*slot + k] != *tag)
+            continue;
+        unsigned char *e = t + (*slot + k) * sh->size;
+        uint64_t ek;
+        memcpy(&ek, e, 8);
+        if (ek != key)
+            continue;
+        int same = 1;
+        for (size_t q = 0; q < sh->n_w && same; q++) {
+            uint64_t x;
+            memcpy(&x, e + 8 + 8 * q, 8);
+            same = x == w[q];
+        }
+        if (same)
+            return e;
+    }
+    return NULL;
+}
+
+/* Append entry e's tokens to out. */
+static inline __attribute__((always_inline)) hfo_status uc_replay(const uc_shape *sh, const unsigned char *e, hfo_pieces *out,
+                                   hfo_err *err)
+{
+    size_t nt = e[uc_off_tok(sh)];
+    if (hfo_pieces_reserve(out, nt, err))
+        return err->code;
+    const uint8_t *end = e + uc_off_tok(sh) + 1;
+    int32_t *id = out->id + out->len;
+    uint32_t *st = out->start + out->len, *en = out->end + out->len;
+    uint32_t prev = 0;
+    for (size_t k = 0; k < nt; k++) {
+        memcpy(&id[k], e + uc_off_id(sh) + 4 * k, 4);
+        st[k] = prev;
+        en[k] = prev = end[k];
+    }
+    out->len += nt;
+    return HFO_OK;
+}
+
+/* Keep out's tokens from mark on as the word's entry (when they fit and
+ * tile the word; byte fallback tokens share spans). */
+static inline __attribute__((always_inline)) void uc_store(const uc_shape *sh, unsigned char *t, const uint64_t *w, uint64_t key,
+                            size_t slot, uint16_t tag, const hfo_pieces *out, size_t mark)
+{
+    size_t nt = out->len - mark;
+    if (nt > sh->max_tok)
+        return;
+    for (size_t k = 0; k < nt; k++)
+        if (out->start[mark + k] != (k ? out->end[mark + k - 1] : 0))
+            return;
+    uint16_t *tags = (uint16_t *)(t + sh->entries * sh->size);
+    uint8_t *next = (uint8_t *)(tags + sh->entries) + slot / UC_WAYS;
+    size_t way = *next;   /* the set's ways are replaced in turn */
+    *next = (uint8_t)((way + 1) % UC_WAYS);
+    unsigned char *e = t + (slot + way) * sh->size;
+    tags[slot + way] = tag;
+    memcpy(e, &key, 8);
+    memcpy(e + 8, w, 8 * sh->n_w);
+    e[uc_off_tok(sh)] = (uint8_t)nt;
+    for (size_t k = 0; k < nt; k++) {
+        e[uc_off_tok(sh) + 1 + k] = (uint8_t)out->end[mark + k];
+        memcpy(e + uc_off_id(sh) + 4 * k, &out->id[mark + k], 4);
+    }
 }
 
 /* ---- encoding ------------------------------------------------------------- */
@@ -830,6 +931,27 @@ done:
     return st;
 }
 
+/* Through the cache: a word seen before is replayed, a new one searched
+ * and kept. */
+static inline __attribute__((always_inline)) hfo_status ug_cached(const unigram *u, const uc_shape *sh, unsigned char *t,
+                                   const uint32_t *cps, size_t n, hfo_pieces *out, hfo_err *err)
+{
+    uint64_t w[7];
+    if (!uc_pack(cps, n, w, sh->n_w))
+        return ug_viterbi(u, cps, n, out, err);
+    uint64_t key = u->cache_tag << 8 | n;
+    size_t slot;
+    uint16_t tag;
+    const unsigned char *e = uc_find(sh, t, w, key, &slot, &tag);
+    if (e)
+        return uc_replay(sh, e, out, err);
+    size_t mark = out->len;
+    if (ug_viterbi(u, cps, n, out, err))
+        return err->code;
+    uc_store(sh, t, w, key, slot, tag, out, mark);
+    return HFO_OK;
+}
+
 static hfo_status ug_tokenize(const hfo_model *self, const uint32_t *cps, size_t n,
                               hfo_pieces *out, hfo_err *err)
 {
@@ -838,65 +960,12 @@ static hfo_status ug_tokenize(const hfo_model *self, const uint32_t *cps, size_t
         return HFO_OK;
     if (!u->finished)
         return hfo_err_set(err, HFO_ERR_CONFIG, "Unigram model used before hfo_unigram_finish");
-    uint64_t w[3];
-    if (n > UC_MAX_CPS || !uc_pack(cps, n, w))
+    unsigned char *t = n <= 4 * UC_LONG.n_w && u->cache_tag ? uc_tables() : NULL;
+    if (t == NULL)
         return ug_viterbi(u, cps, n, out, err);
-    uc_entry *table = u->cache_tag ? uc_table() : NULL;
-    if (table == NULL)
-        return ug_viterbi(u, cps, n, out, err);
-    uint64_t key = u->cache_tag << 8 | n;
-    uint16_t tag, *tags = uc_tags(table);
-    size_t slot = uc_slot(w, key, &tag);
-    uc_entry *ce = NULL;
-    for (size_t k = 0; k < UC_WAYS; k++) {
-        if (tags[slot + k] == tag) {
-            uc_entry *c = &table[slot + k];
-            if (c->key == key && c->w[0] == w[0] && c->w[1] == w[1] && c->w[2] == w[2]) {
-                ce = c;
-                break;
-            }
-        }
-    }
-    if (ce) {
-        size_t nt = ce->n_tok;
-        if (hfo_pieces_reserve(out, nt, err))
-            return err->code;
-        int32_t *id = out->id + out->len;
-        uint32_t *st = out->start + out->len, *en = out->end + out->len;
-        uint32_t prev = 0;
-        for (size_t k = 0; k < nt; k++) {
-            id[k] = ce->id[k];
-            st[k] = prev;
-            en[k] = prev = ce->end[k];
-        }
-        out->len += nt;
-        return HFO_OK;
-    }
-    size_t mark = out->len;
-    if (ug_viterbi(u, cps, n, out, err))
-        return err->code;
-    size_t nt = out->len - mark;
-    if (nt > UC_MAX_TOK)
-        return HFO_OK;
-    for (size_t k = 0; k < nt; k++) {
-        /* cache only tokens that tile the word (byte fallback tokens share spans) */
-        if (out->start[mark + k] != (k ? out->end[mark + k - 1] : 0))
-            return HFO_OK;
-    }
-    /* the set's ways are replaced in turn (moving entries would cost more) */
-    uint8_t *next = (uint8_t *)(tags + UC_ENTRIES) + slot / UC_WAYS;
-    size_t way = *next;
-    *next = (uint8_t)((way + 1) % UC_WAYS);
-    ce = &table[slot + way];
-    tags[slot + way] = tag;
-    ce->key = key;
-    memcpy(ce->w, w, sizeof ce->w);
-    ce->n_tok = (uint8_t)nt;
-    for (size_t k = 0; k < nt; k++) {
-        ce->id[k] = out->id[mark + k];
-        ce->end[k] = (uint8_t)out->end[mark + k];
-    }
-    return HFO_OK;
+    if (n <= 4 * UC_SHORT.n_w)
+        return ug_cached(u, &UC_SHORT, t, cps, n, out, err);
+    return ug_cached(u, &UC_LONG, t + uc_bytes(&UC_SHORT), cps, n, out, err);
 }
 
 static void ug_free(hfo_model *self)
