@@ -49,9 +49,11 @@ def test_word_cache_lengths(tok, ref):
     that the second and later sightings replay the cache, in one batch and
     call after call, with hfonnx on one thread and on several: ids and
     offsets equal transformers'.  Includes words of more than 6 and more
-    than 12 tokens, characters outside the vocabulary and outside the BMP."""
+    than 12 tokens, <unk> runs (a BMP character the vocabulary lacks) and
+    characters outside the BMP (never cached)."""
     stems = ["internationalisation", "Antidisestablishmentarianism", "qwzxkjvbpqwzxkjvbpqwzx",
-             "übermäßigkeitsgefühle", "e\u0301tonnamment", "ab\U0001F600cdefghijklmnopq", "xyzzy" * 7]
+             "übermäßigkeitsgefühle", "e\u0301tonnamment", "ab\U0001F600cdefghijklmnopq", "xyzzy" * 7,
+             "snow\u2603manlandscapes\u2603\u2603ofthenorth"]   # U+2603: not in the vocabulary
     words = [stem[:n] for stem in stems for n in range(10, 32)]
     texts = [" ".join(words[k:] + words[:k]) for k in range(0, len(words), 7)] * 3
     kw = dict(return_offsets_mapping=True)

@@ -505,7 +505,8 @@ hfo_status hfo_unigram_finish(hfo_model *m, hfo_err *err)
  * reading its set):
  *   short: <= 12 BMP code points (the Metaspace prefix included), <= 6
  *          tokens, 64-byte entries, 32768 of them (2 MB);
- *   long:  13-28 code points, <= 12 tokens, 128-byte entries, 4096 (512 KB).
+ *   long:  13-28 code points, <= 12 tokens, 128-byte entries, 4096 (520 KB
+ *          with its tags: 2.6 MB per thread in all).
  * (On the shared corpora 94% of the words are short; the short table hits
  * 96% of the English words and 64% of the multilingual ones.  The long
  * words are few but each costs a long search: in the English text, 1.4% of
@@ -523,8 +524,20 @@ typedef struct uc_shape {
  * (the word as 16-bit units, zero padded); uint8_t n_tok; uint8_t
  * end[max_tok] (token k covers [end[k-1], end[k])); int32_t id[max_tok]
  * at the next multiple of 4. */
-static const uc_shape UC_SHORT = {32768, 64, 3, 6};
-static const uc_shape UC_LONG = {4096, 128, 7, 12};
+#define UC_SHORT_SHAPE 32768, 64, 3, 6
+#define UC_LONG_SHAPE 4096, 128, 7, 12
+#define UC_MAX_NW 7           /* the longest shape's n_w: w[] and the hash's multipliers */
+static const uc_shape UC_SHORT = {UC_SHORT_SHAPE};
+static const uc_shape UC_LONG = {UC_LONG_SHAPE};
+
+/* Each field inside the entry, ends in a byte, lengths in the key's byte. */
+#define UC_FITS(entries, size, n_w, max_tok)                                           \
+    ((((8 + 8 * (n_w) + 1 + (max_tok) + 3) & ~3) + 4 * (max_tok) <= (size)) &&       \
+     (n_w) <= UC_MAX_NW && 4 * (n_w) < 256 && (entries) % UC_WAYS == 0 &&           \
+     ((entries) & ((entries) - 1)) == 0 && (size) % 64 == 0)
+#define UC_FITS_OF(...) UC_FITS(__VA_ARGS__)   /* expands a shape macro into the four */
+_Static_assert(UC_FITS_OF(UC_SHORT_SHAPE), "short word-cache entry layout");
+_Static_assert(UC_FITS_OF(UC_LONG_SHAPE), "long word-cache entry layout");
 
 static inline __attribute__((always_inline)) size_t uc_off_tok(const uc_shape *sh)
 {
@@ -595,7 +608,7 @@ static inline __attribute__((always_inline)) int uc_pack(const uint32_t *cps, si
 /* The word's set (its first entry) and tag. */
 static inline __attribute__((always_inline)) size_t uc_slot(const uc_shape *sh, const uint64_t *w, uint64_t key, uint16_t *tag)
 {
-    static const uint64_t mult[7] = {0x9E3779B97F4A7C15ULL, 0xC2B2AE3D27D4EB4FULL,
+    static const uint64_t mult[UC_MAX_NW] = {0x9E3779B97F4A7C15ULL, 0xC2B2AE3D27D4EB4FULL,
                                      0x165667B19E3779F9ULL, 0x27D4EB2F165667C5ULL,
                                      0x94D049BB133111EBULL, 0xBF58476D1CE4E5B9ULL,
                                      0xFF51AFD7ED558CCDULL};
@@ -936,7 +949,7 @@ done:
 static inline __attribute__((always_inline)) hfo_status ug_cached(const unigram *u, const uc_shape *sh, unsigned char *t,
                                    const uint32_t *cps, size_t n, hfo_pieces *out, hfo_err *err)
 {
-    uint64_t w[7];
+    uint64_t w[UC_MAX_NW];
     if (!uc_pack(cps, n, w, sh->n_w))
         return ug_viterbi(u, cps, n, out, err);
     uint64_t key = u->cache_tag << 8 | n;
