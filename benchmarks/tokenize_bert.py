@@ -41,7 +41,8 @@ CONTENDERS = [  # (name, mode) ; modes: "ids" = no offsets, "offsets", "np" (bat
     ("tokenizers", "offsets"),
     ("hfonnx", "ids"), ("hfonnx", "ids-only"), ("hfonnx", "offsets"), ("hfonnx", "np"),
     ("transformers", "ids"), ("transformers", "offsets"), ("transformers", "np"),
-    ("nanotoken", "ids"), ("flash-tokenizer", "ids"), ("tokie", "ids"), ("tokie", "lists"), ("kitoken", "ids"),
+    ("nanotoken", "ids"), ("flash-tokenizer", "ids"), ("tokie", "ids"), ("tokie", "lists"),
+    ("kitoken", "ids"),
 ]
 THIRD_PARTY = {"nanotoken", "flash-tokenizer", "tokie", "kitoken"}
 

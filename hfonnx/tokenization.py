@@ -847,7 +847,7 @@ class PreTrainedTokenizerBase:
         rest = (add_special_tokens, stride, is_split_into_words, pad_to_multiple_of, padding_side, return_tensors,
                 return_token_type_ids, return_attention_mask, return_overflowing_tokens,
                 return_special_tokens_mask, return_offsets_mapping, return_length,
-                self.split_special_tokens if split_special_tokens is None else bool(split_special_tokens))
+                self._split_special(split_special_tokens))
         if text_target is None:
             return self._encode_texts(text, text_pair, pad_mode, trunc_mode, max_length, *rest)
         target = self._encode_texts(text_target, text_pair_target, pad_mode, trunc_mode,
@@ -1064,12 +1064,15 @@ class PreTrainedTokenizerBase:
         return self(text, text_pair=text_pair, add_special_tokens=add_special_tokens,
                     **kwargs)["input_ids"]
 
+    def _split_special(self, value) -> bool:
+        """A call's ``split_special_tokens``: None means the tokenizer's own."""
+        return self.split_special_tokens if value is None else bool(value)
+
     def tokenize(self, text, pair=None, add_special_tokens: bool = False, **kwargs) -> list[str]:
         """The tokens (strings) of a text (and pair), without special tokens by
         default: ``self(text, pair, ...).tokens()``, as transformers."""
         pretok = bool(kwargs.get("is_split_into_words"))
-        split = kwargs.get("split_special_tokens")
-        split = self.split_special_tokens if split is None else bool(split)
+        split = self._split_special(kwargs.get("split_special_tokens"))
         if (not add_special_tokens and set(kwargs) <= {"is_split_into_words", "split_special_tokens"}
                 and (isinstance(text, (list, tuple)) if pretok else isinstance(text, str))
                 and (not pair or isinstance(pair, (list, tuple)) == pretok)

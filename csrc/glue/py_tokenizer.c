@@ -23,7 +23,8 @@ typedef struct {
     hfo_tok *tok;
     PyObject **ints;   /* cached int objects 0..n_ints-1: building lists is then INCREF + store */
     size_t n_ints;
-    PyObject **pairs;  /* offset tuples made so far (offset_pair), NULL until offsets are asked for */
+    PyObject **pairs;  /* offset tuples made so far (offset_pair); NULL until a call asks
+                        * for offsets as lists */
 } CoreObject;
 
 #define HFO_INT_CACHE_MIN 65536

@@ -496,9 +496,6 @@ hfo_status hfo_unigram_finish(hfo_model *m, hfo_err *err)
 }
 
 /* ---- per-thread word cache ---------------------------------------------- */
-/* (The functions below take a table's shape and are always inlined, so each
- * call site is compiled for one shape: the generic loops left in one
- * out-of-line copy made the cache's hit path 35% slower.) */
 /* Two tables of words and what the Viterbi pass made of them (tokens
  * tiling the word), each in sets of UC_WAYS entries with a 16-bit tag per
  * entry (the tags stay in L2: a word not in the table is known without
@@ -512,6 +509,11 @@ hfo_status hfo_unigram_finish(hfo_model *m, hfo_err *err)
  * words are few but each costs a long search: in the English text, 1.4% of
  * the words and 98% of them repeats, they were most of the Viterbi time.) */
 #define UC_WAYS 4             /* entries per set, replaced in turn */
+
+/* The helpers below take a table's shape and are always inlined, so each
+ * call site is compiled for one shape (one out-of-line copy with the
+ * generic loops made the cache's hit path 35% slower). */
+#define UC_INLINE static inline __attribute__((always_inline))
 
 typedef struct uc_shape {
     size_t entries;           /* a multiple of UC_WAYS, a power of two */
@@ -530,23 +532,27 @@ typedef struct uc_shape {
 static const uc_shape UC_SHORT = {UC_SHORT_SHAPE};
 static const uc_shape UC_LONG = {UC_LONG_SHAPE};
 
+/* Where n_tok and id[] sit in an entry. */
+#define UC_OFF_TOK(n_w) (8 + 8 * (n_w))
+#define UC_OFF_ID(n_w, max_tok) ((UC_OFF_TOK(n_w) + 1 + (max_tok) + 3) & ~(size_t)3)
+
 /* Each field inside the entry, ends in a byte, lengths in the key's byte. */
 #define UC_FITS(entries, size, n_w, max_tok)                                           \
-    ((((8 + 8 * (n_w) + 1 + (max_tok) + 3) & ~3) + 4 * (max_tok) <= (size)) &&       \
+    ((UC_OFF_ID(n_w, max_tok) + 4 * (max_tok) <= (size)) &&                           \
      (n_w) <= UC_MAX_NW && 4 * (n_w) < 256 && (entries) % UC_WAYS == 0 &&           \
      ((entries) & ((entries) - 1)) == 0 && (size) % 64 == 0)
 #define UC_FITS_OF(...) UC_FITS(__VA_ARGS__)   /* expands a shape macro into the four */
 _Static_assert(UC_FITS_OF(UC_SHORT_SHAPE), "short word-cache entry layout");
 _Static_assert(UC_FITS_OF(UC_LONG_SHAPE), "long word-cache entry layout");
 
-static inline __attribute__((always_inline)) size_t uc_off_tok(const uc_shape *sh)
+UC_INLINE size_t uc_off_tok(const uc_shape *sh)
 {
-    return 8 + 8 * sh->n_w;
+    return UC_OFF_TOK(sh->n_w);
 }
 
-static inline __attribute__((always_inline)) size_t uc_off_id(const uc_shape *sh)
+UC_INLINE size_t uc_off_id(const uc_shape *sh)
 {
-    return (uc_off_tok(sh) + 1 + sh->max_tok + 3) & ~(size_t)3;
+    return UC_OFF_ID(sh->n_w, sh->max_tok);
 }
 
 /* A table: its entries, then a tag per entry, then a byte per set (the
@@ -554,6 +560,11 @@ static inline __attribute__((always_inline)) size_t uc_off_id(const uc_shape *sh
 static inline size_t uc_bytes(const uc_shape *sh)
 {
     return sh->entries * (sh->size + sizeof(uint16_t)) + sh->entries / UC_WAYS;
+}
+
+UC_INLINE uint16_t *uc_tags(const uc_shape *sh, unsigned char *t)
+{
+    return (uint16_t *)(t + sh->entries * sh->size);
 }
 
 static pthread_key_t uc_key;
@@ -593,7 +604,7 @@ static unsigned char *uc_tables(void)
 }
 
 /* The word packed into w[0, n_w) (1 if it is all BMP). */
-static inline __attribute__((always_inline)) int uc_pack(const uint32_t *cps, size_t n, uint64_t *w, size_t n_w)
+UC_INLINE int uc_pack(const uint32_t *cps, size_t n, uint64_t *w, size_t n_w)
 {
     uint32_t any = 0;
     for (size_t k = 0; k < n_w; k++)
@@ -606,12 +617,12 @@ static inline __attribute__((always_inline)) int uc_pack(const uint32_t *cps, si
 }
 
 /* The word's set (its first entry) and tag. */
-static inline __attribute__((always_inline)) size_t uc_slot(const uc_shape *sh, const uint64_t *w, uint64_t key, uint16_t *tag)
+UC_INLINE size_t uc_slot(const uc_shape *sh, const uint64_t *w, uint64_t key, uint16_t *tag)
 {
     static const uint64_t mult[UC_MAX_NW] = {0x9E3779B97F4A7C15ULL, 0xC2B2AE3D27D4EB4FULL,
-                                     0x165667B19E3779F9ULL, 0x27D4EB2F165667C5ULL,
-                                     0x94D049BB133111EBULL, 0xBF58476D1CE4E5B9ULL,
-                                     0xFF51AFD7ED558CCDULL};
+                                             0x165667B19E3779F9ULL, 0x27D4EB2F165667C5ULL,
+                                             0x94D049BB133111EBULL, 0xBF58476D1CE4E5B9ULL,
+                                             0xFF51AFD7ED558CCDULL};
     uint64_t h = key * 0xD6E8FEB86659FD93ULL;
     for (size_t k = 0; k < sh->n_w; k++)
         h ^= w[k] * mult[k];
@@ -620,10 +631,10 @@ static inline __attribute__((always_inline)) size_t uc_slot(const uc_shape *sh, 
 }
 
 /* The word's entry in table t, or NULL; *slot and *tag say where it goes. */
-static inline __attribute__((always_inline)) unsigned char *uc_find(const uc_shape *sh, unsigned char *t, const uint64_t *w,
-                                     uint64_t key, size_t *slot, uint16_t *tag)
+UC_INLINE unsigned char *uc_find(const uc_shape *sh, unsigned char *t, const uint64_t *w,
+                                 uint64_t key, size_t *slot, uint16_t *tag)
 {
-    const uint16_t *tags = (const uint16_t *)(t + sh->entries * sh->size);
+    const uint16_t *tags = uc_tags(sh, t);
     *slot = uc_slot(sh, w, key, tag);
     for (size_t k = 0; k < UC_WAYS; k++) {
         if (tags[*slot + k] != *tag)
@@ -646,8 +657,8 @@ static inline __attribute__((always_inline)) unsigned char *uc_find(const uc_sha
 }
 
 /* Append entry e's tokens to out. */
-static inline __attribute__((always_inline)) hfo_status uc_replay(const uc_shape *sh, const unsigned char *e, hfo_pieces *out,
-                                   hfo_err *err)
+UC_INLINE hfo_status uc_replay(const uc_shape *sh, const unsigned char *e, hfo_pieces *out,
+                               hfo_err *err)
 {
     size_t nt = e[uc_off_tok(sh)];
     if (hfo_pieces_reserve(out, nt, err))
@@ -667,8 +678,8 @@ static inline __attribute__((always_inline)) hfo_status uc_replay(const uc_shape
 
 /* Keep out's tokens from mark on as the word's entry (when they fit and
  * tile the word; byte fallback tokens share spans). */
-static inline __attribute__((always_inline)) void uc_store(const uc_shape *sh, unsigned char *t, const uint64_t *w, uint64_t key,
-                            size_t slot, uint16_t tag, const hfo_pieces *out, size_t mark)
+UC_INLINE void uc_store(const uc_shape *sh, unsigned char *t, const uint64_t *w, uint64_t key,
+                        size_t slot, uint16_t tag, const hfo_pieces *out, size_t mark)
 {
     size_t nt = out->len - mark;
     if (nt > sh->max_tok)
@@ -676,7 +687,7 @@ static inline __attribute__((always_inline)) void uc_store(const uc_shape *sh, u
     for (size_t k = 0; k < nt; k++)
         if (out->start[mark + k] != (k ? out->end[mark + k - 1] : 0))
             return;
-    uint16_t *tags = (uint16_t *)(t + sh->entries * sh->size);
+    uint16_t *tags = uc_tags(sh, t);
     uint8_t *next = (uint8_t *)(tags + sh->entries) + slot / UC_WAYS;
     size_t way = *next;   /* the set's ways are replaced in turn */
     *next = (uint8_t)((way + 1) % UC_WAYS);
@@ -946,8 +957,8 @@ done:
 
 /* Through the cache: a word seen before is replayed, a new one searched
  * and kept. */
-static inline __attribute__((always_inline)) hfo_status ug_cached(const unigram *u, const uc_shape *sh, unsigned char *t,
-                                   const uint32_t *cps, size_t n, hfo_pieces *out, hfo_err *err)
+UC_INLINE hfo_status ug_cached(const unigram *u, const uc_shape *sh, unsigned char *t,
+                               const uint32_t *cps, size_t n, hfo_pieces *out, hfo_err *err)
 {
     uint64_t w[UC_MAX_NW];
     if (!uc_pack(cps, n, w, sh->n_w))

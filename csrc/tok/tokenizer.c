@@ -394,9 +394,10 @@ static hfo_status run_batch(batch_job *job, size_t n, int nthreads, size_t *bad_
     }
     hfo_pool_run(n, nthreads, batch_item, job);
     ran = 1;
-    if (atomic_load(&job->bad_index) != SIZE_MAX) {
+    size_t first_bad = atomic_load(&job->bad_index);
+    if (first_bad != SIZE_MAX) {
         *err = job->err;
-        *bad_index = atomic_load(&job->bad_index);
+        *bad_index = first_bad;
         st = err->code;
     }
 done:
