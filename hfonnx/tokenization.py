@@ -892,6 +892,17 @@ class PreTrainedTokenizerBase:
         stride = int(stride or 0)
         if stride < 0:
             raise ValueError("stride must be >= 0")
+        if trunc_mode and max_length is not None:
+            # refused before any text is read, whether or not a text is long
+            # enough to be cut, and with or without add_special_tokens, as
+            # tokenizers' truncation settings are (a max_length below the
+            # special tokens is the C side's error)
+            room = int(max_length) - self.num_special_tokens_to_add(pair=False)
+            if room >= 0 and stride > room:
+                raise TokenizerError(
+                    f"stride={stride} is more than the {room} tokens max_length={int(max_length)} leaves "
+                    "after the special tokens of one sequence: each overflowing row would repeat "
+                    "all of the previous one")
         if self.truncation_side not in ("left", "right"):
             raise ValueError(f"truncation_side must be 'left' or 'right', got {self.truncation_side!r}")
         pad_id = self.pad_token_id if pad_mode else 0

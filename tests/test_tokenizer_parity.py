@@ -242,6 +242,13 @@ def test_call_arguments(folders, kw, shape):
 TRUNCATION_ERRORS = [  # (args, kwargs) the reference refuses
     ((PAIR_A[0], PAIR_B[0]), dict(truncation="only_second", max_length=6)),
     ((PAIR_A[0],), dict(truncation="only_second", max_length=6)),
+    # a stride above what max_length leaves after one sequence's 2 special
+    # tokens is refused before anything is cut: on a text too short to cut,
+    # without add_special_tokens, without overflowing rows
+    (("short",), dict(truncation=True, max_length=5, stride=4)),
+    (("short",), dict(truncation=True, max_length=5, stride=4, add_special_tokens=False)),
+    ((PAIR_A[0], PAIR_B[0]), dict(truncation="longest_first", max_length=7, stride=6,
+                                 return_overflowing_tokens=True)),
 ]
 
 

@@ -315,6 +315,12 @@ CALL_TABLE = [
     dict(truncation="longest_first", max_length=12, stride=2, return_overflowing_tokens=True),
     dict(truncation="only_first", max_length=14, stride=3, return_overflowing_tokens=True),
     dict(truncation="only_second", max_length=16),
+    # overflow rows: $B's overflowing parts keep type id 1 though T5's template gives $B 0
+    dict(truncation="longest_first", max_length=12, stride=1, return_overflowing_tokens=True,
+         return_token_type_ids=True),
+    dict(truncation="only_second", max_length=14, return_overflowing_tokens=True,
+         return_token_type_ids=True),
+    dict(truncation=True, max_length=5, stride=5),   # refused: one special token leaves 4
     dict(truncation=True, max_length=10, padding=True, return_overflowing_tokens=True, stride=1),
     dict(truncation=True, max_length=16, padding="max_length", pad_to_multiple_of=8),
     dict(add_special_tokens=False),

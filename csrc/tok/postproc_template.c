@@ -58,12 +58,15 @@ size_t hfo_template_n_special(const hfo_template *t)
     return t->n_special;
 }
 
+/* The sequence's own tokens only, as the reference's set_type_ids: its
+ * overflowing parts keep the type id the sequence was encoded with (0 for
+ * the first, 1 for the second), so a template whose $B type id is not 1
+ * (T5's "$A:0 </s>:0 $B:0 </s>:0") gives overflow rows where $B's part has
+ * type 1, as tokenizers does. */
 static void set_type_ids(hfo_encoding *e, int32_t type_id)
 {
     for (size_t i = 0; i < e->len; i++)
         e->type_ids[i] = type_id;
-    for (size_t i = 0; i < e->n_overflow; i++)
-        set_type_ids(&e->overflow[i], type_id);
 }
 
 hfo_status hfo_template_apply(const hfo_template *t, hfo_encoding *a, hfo_encoding *b,

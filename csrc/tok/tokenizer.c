@@ -283,6 +283,11 @@ static hfo_status encode_item(const hfo_tok *tok, hfo_ws *ws, const seq_in *a, c
         goto fail;
     if (b && encode_seq(tok, ws, b, eb, err))
         goto fail;
+    /* the reference encodes the second sequence with type id 1; the
+     * template overrides it, except in overflowing parts (set_type_ids) */
+    if (b)
+        for (size_t i = 0; i < eb->len; i++)
+            eb->type_ids[i] = 1;
     const hfo_template *tpl = b ? &tok->pair : &tok->single;
     if (call->truncation != HFO_TRUNC_NONE) {
         size_t max_length = call->max_length;
