@@ -906,13 +906,24 @@ class PreTrainedTokenizerBase:
         if self.truncation_side not in ("left", "right"):
             raise ValueError(f"truncation_side must be 'left' or 'right', got {self.truncation_side!r}")
         pad_id = self.pad_token_id if pad_mode else 0
-        out = self._core.encode_batch(
-            texts, pairs, bool(add_special_tokens), trunc_mode,
-            int(max_length) if (trunc_mode and max_length is not None) else 0, stride,
-            pad_mode, int(max_length) if pad_mode == 2 else 0, int(pad_to_multiple_of or 0),
-            side == "left", int(pad_id if pad_id is not None else 0), self.pad_token_type_id,
-            want, return_tensors is not None, 0, self.truncation_side == "left", pretok,
-            split_special_tokens)
+
+        def encode(as_arrays):
+            return self._core.encode_batch(
+                texts, pairs, bool(add_special_tokens), trunc_mode,
+                int(max_length) if (trunc_mode and max_length is not None) else 0, stride,
+                pad_mode, int(max_length) if pad_mode == 2 else 0, int(pad_to_multiple_of or 0),
+                side == "left", int(pad_id if pad_id is not None else 0), self.pad_token_type_id,
+                want, as_arrays, 0, self.truncation_side == "left", pretok, split_special_tokens)
+        try:
+            out = encode(return_tensors is not None)
+        except ValueError as e:
+            # rows of different lengths (no padding): transformers gives numpy
+            # object arrays of rows (and refuses torch tensors, as the C side did)
+            if return_tensors != "np" or pad_mode or not str(e).startswith("Unable to create tensor"):
+                raise
+            out = encode(False)
+            enc = BatchEncoding(*out, self)
+            return enc.convert_to_tensors("np")
         enc = BatchEncoding(*out, self)
         if return_tensors == "pt":
             enc.convert_to_tensors("pt")

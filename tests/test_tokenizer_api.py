@@ -174,7 +174,7 @@ BAD_CALLS = [  # (args, kwargs, exception, message fragment)
     (("x",), {"max_length": -1}, ValueError, "max_length"),
     (("x",), {"return_tensors": "tf"}, hfonnx.TokenizerError, "return_tensors"),
     (("x",), {"padding_side": "up", "padding": True}, ValueError, "padding_side"),
-    ((["a", "b c d"],), {"return_tensors": "np"}, ValueError, "padding"),
+    ((["a", "b c d"],), {"return_tensors": "pt"}, ValueError, "padding"),   # np: object arrays
     (("x",), {"bogus_argument": 1}, TypeError, "bogus_argument"),
 ]
 
@@ -888,3 +888,25 @@ def test_config_added_tokens_decoder(tmp_path, files):
     ours = hfonnx.AutoTokenizer.from_pretrained(str(tmp_path))
     ref = transformers.AutoTokenizer.from_pretrained(str(tmp_path))
     check_same_tokenizer(ours, ref, LINES[:20] + ["a <new>  b  [UNK] c [PAD] [pad] <NEW>"])
+
+
+def _np_view(enc):
+    """Each array's shape and dtype, and its values (rows of an object array one by one)."""
+    return {k: (v.shape, v.dtype, [(x.dtype, x.shape, x.tolist()) for x in v] if v.dtype == object
+                else v.tolist()) for k, v in enc.items()}
+
+
+@pytest.mark.parametrize("texts,kw", [
+    (["a", "a few more words"], {}),                                   # rows of different lengths
+    (["", "two words"], dict(add_special_tokens=False, return_length=True)),  # an empty row among them
+    ([""], dict(add_special_tokens=False)),                            # no token at all: (1, 0)
+    (["one two three four five six"], dict(truncation=True, max_length=5, stride=1,
+                                          return_overflowing_tokens=True)),
+])
+def test_numpy_rows_of_any_length(tok, ref, texts, kw):
+    """Without padding, return_tensors="np" gives what transformers does:
+    object arrays of rows when their lengths differ, (rows, 0) offsets when
+    no row has a token."""
+    kw = dict(kw, return_tensors="np", return_offsets_mapping=True, return_special_tokens_mask=True)
+    assert _np_view(tok(texts, **kw)) == _np_view(ref(texts, **kw))
+

@@ -1075,7 +1075,9 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
         for (int k = 0; k < 5; k++) {
             if (k > 0 && !(want & flags[k]))
                 continue;
-            arr[k] = new_i64(k == 4 ? 3 : 2, dims);
+            /* offsets of rows with no tokens: (rows, 0), as numpy makes
+             * of transformers' empty rows */
+            arr[k] = new_i64(k == 4 && L > 0 ? 3 : 2, dims);
             if (arr[k] == NULL || PyDict_SetItemString(result, names[k], arr[k]) < 0)
                 goto error;
         }
