@@ -5,7 +5,11 @@
  * (' ' around CJK ideographs), strip_accents (NFD, drop Mn), lowercase.
  * All four are per character, so they run in one pass; the one non-local
  * step, NFD's canonical reordering of combining marks, runs afterwards over
- * the marks NFD produced. */
+ * the marks NFD produced.  The reference strips accents after NFD has
+ * reordered the whole text, and its alignments stay in place while the
+ * characters move, so a stripped mark can still shift the alignment of a
+ * kept one: stripped marks that canonical ordering may move are therefore
+ * kept, flagged HFO_MARK_STRIP, until the reordering has run. */
 #include "tok_internal.h"
 #include "unicode.h"
 
@@ -20,41 +24,103 @@ typedef struct bert_norm {
 static hfo_status bert_run(const hfo_normalizer *self_, const hfo_text *t, size_t begin,
                            size_t end, hfo_norm *out, hfo_err *err);
 
+#define MARK_INSERTED 0x40000000u   /* a decomposition's later character (this file only) */
+#define MARK_CP 0x1FFFFFu
+
+static inline int ccc_of(uint32_t c)
+{
+    return hfo_uc_ccc(c & MARK_CP);
+}
+
 /* Canonical ordering (stable sort by ccc within runs of non-starters) over
- * ns[from, len), moving alignments with their characters. */
+ * ns[from, len), then the stripped marks removed, with the alignments the
+ * reference's transform gives: its NFD yields the reordered characters, each
+ * still tagged with its change (0, or +1 for a decomposition's later
+ * characters), and the transform hands the original characters' alignments
+ * out in order: a character with change 0 takes the next one, an inserted
+ * character repeats the last one taken.  Stripping then removes a character
+ * with the alignment it got. */
 void hfo_norm_reorder_marks(hfo_norm *ns, size_t from)
 {
     size_t i = from;
+    int strip = 0;
     while (i < ns->len) {
-        if (hfo_uc_ccc(ns->cp[i]) == 0) {
+        strip |= (ns->cp[i] & HFO_MARK_STRIP) != 0;
+        if (ccc_of(ns->cp[i]) == 0) {
             i++;
             continue;
         }
-        size_t j = i;
-        while (j < ns->len && hfo_uc_ccc(ns->cp[j]) != 0)
+        /* the run [i, j); each original character's alignment (one per
+         * character not inserted) moved in order to the front, [i, i + m) */
+        uint32_t before_s = ns->os[i > from ? i - 1 : i], before_e = ns->oe[i > from ? i - 1 : i];
+        uint32_t prev_s = before_s, prev_e = before_e;
+        int have_prev = i > from;
+        size_t j = i, n_slots = 0;
+        while (j < ns->len && ccc_of(ns->cp[j]) != 0) {
+            strip |= (ns->cp[j] & HFO_MARK_STRIP) != 0;
+            uint32_t s = ns->os[j], e = ns->oe[j];
+            if (have_prev && s == prev_s && e == prev_e) {
+                ns->cp[j] |= MARK_INSERTED;
+            } else {
+                ns->os[i + n_slots] = s;
+                ns->oe[i + n_slots] = e;
+                n_slots++;
+            }
+            prev_s = s;
+            prev_e = e;
+            have_prev = 1;
             j++;
+        }
         /* insertion sort of [i, j) by ccc, stable */
         for (size_t k = i + 1; k < j; k++) {
-            uint32_t c = ns->cp[k], s = ns->os[k], e = ns->oe[k];
-            int cc = hfo_uc_ccc(c);
+            uint32_t c = ns->cp[k];
+            int cc = ccc_of(c);
             size_t m = k;
-            while (m > i && hfo_uc_ccc(ns->cp[m - 1]) > cc) {
+            while (m > i && ccc_of(ns->cp[m - 1]) > cc) {
                 ns->cp[m] = ns->cp[m - 1];
-                ns->os[m] = ns->os[m - 1];
-                ns->oe[m] = ns->oe[m - 1];
                 m--;
             }
             ns->cp[m] = c;
-            ns->os[m] = s;
-            ns->oe[m] = e;
+        }
+        /* hand the alignments out, from the end: position k gets the last
+         * slot taken by positions [i, k] (q of them), which lies at or
+         * before k and so is not yet overwritten */
+        size_t q = n_slots;
+        for (size_t k = j; k-- > i;) {
+            uint32_t c = ns->cp[k];
+            if (q == 0) {   /* an inserted character before any slot is taken */
+                ns->os[k] = before_s;
+                ns->oe[k] = before_e;
+            } else {
+                ns->os[k] = ns->os[i + q - 1];
+                ns->oe[k] = ns->oe[i + q - 1];
+            }
+            if (!(c & MARK_INSERTED))
+                q--;
+            ns->cp[k] = c & ~MARK_INSERTED;
         }
         i = j;
     }
+    if (!strip)
+        return;
+    size_t o = from;
+    for (size_t k = from; k < ns->len; k++) {
+        if (ns->cp[k] & HFO_MARK_STRIP)
+            continue;
+        ns->cp[o] = ns->cp[k];
+        ns->os[o] = ns->os[k];
+        ns->oe[o] = ns->oe[k];
+        o++;
+    }
+    ns->len = o;
 }
 
 /* The normalized form of one non-ASCII, non-surrogate code point: 0 to
  * HFO_BERT_MAX_OUT code points in out; *mark is set when one of them is a
- * combining mark that canonical ordering may move (strip_accents only). */
+ * combining mark that canonical ordering may move (strip_accents only), and
+ * such marks that strip_accents removes come out flagged HFO_MARK_STRIP
+ * (hfo_norm_reorder_marks removes them; hfo_uc_flags of a flagged value is
+ * 0, a word character). */
 size_t hfo_bert_norm_char(const hfo_normalizer *self_, uint32_t c, uint32_t *out, int *mark)
 {
     const bert_norm *self = (const bert_norm *)self_;
@@ -77,9 +143,15 @@ size_t hfo_bert_norm_char(const hfo_normalizer *self_, uint32_t c, uint32_t *out
     for (size_t k = 0; k < nd; k++) {
         uint32_t d = dec[k];
         if (self->strip_accents) {
-            if (hfo_uc_flags(d) & HFO_UC_MN)
+            int moves = hfo_uc_ccc(d) != 0;
+            if (hfo_uc_flags(d) & HFO_UC_MN) {
+                if (moves) {   /* removed once the marks are in canonical order */
+                    out[n++] = d | HFO_MARK_STRIP;
+                    *mark = 1;
+                }
                 continue;
-            if (hfo_uc_ccc(d) != 0)
+            }
+            if (moves)
                 *mark = 1;
         }
         if (self->lowercase)

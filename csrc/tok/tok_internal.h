@@ -195,7 +195,11 @@ hfo_status hfo_template_apply(const hfo_template *t, hfo_encoding *a, hfo_encodi
 const uint8_t *hfo_bert_norm_ascii(const hfo_normalizer *n);
 /* One non-ASCII, non-surrogate character's output (see normalizer_bert.c). */
 size_t hfo_bert_norm_char(const hfo_normalizer *n, uint32_t c, uint32_t *out, int *mark);
-/* NFD's canonical ordering of combining marks over ns[from, len). */
+/* In hfo_bert_norm_char's output: a mark strip_accents removes, kept until
+ * canonical ordering (it moves the marks around it) has run. */
+#define HFO_MARK_STRIP 0x80000000u
+/* NFD's canonical ordering of combining marks over ns[from, len), then the
+ * HFO_MARK_STRIP marks removed; len may shrink. */
 void hfo_norm_reorder_marks(hfo_norm *ns, size_t from);
 /* pretok_bert.c */
 int hfo_pretok_is_bert(const hfo_pretok *p);

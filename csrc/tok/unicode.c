@@ -62,9 +62,22 @@ size_t hfo_uc_nfd(uint32_t c, uint32_t *out)
 
 int hfo_uc_ccc(uint32_t c)
 {
-    if (c < 0x300)
+    if (c < 0x300 || c > 0x10FFFF)
         return 0;
-    return utf8proc_get_property((utf8proc_int32_t)c)->combining_class;
+    int v = utf8proc_get_property((utf8proc_int32_t)c)->combining_class;
+    if (v == 0)
+        return 0;
+    size_t lo = 0, hi = hfo_uc_n_ccc_zero;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (hfo_uc_ccc_zero[mid] == c)
+            return 0;
+        if (hfo_uc_ccc_zero[mid] < c)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return v;
 }
 
 int hfo_uc_is_word(uint32_t c)

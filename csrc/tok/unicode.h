@@ -39,6 +39,8 @@ extern const hfo_uc_map hfo_uc_lower_exceptions[];
 extern const size_t hfo_uc_n_lower_exceptions;
 extern const hfo_uc_map hfo_uc_nfd_exceptions[];
 extern const size_t hfo_uc_n_nfd_exceptions;
+extern const uint32_t hfo_uc_ccc_zero[];
+extern const size_t hfo_uc_n_ccc_zero;
 extern const uint32_t hfo_uc_word_ranges[][2];
 extern const size_t hfo_uc_n_word_ranges;
 
@@ -63,7 +65,8 @@ size_t hfo_uc_lower(uint32_t c, uint32_t *out);
  * HFO_UC_MAX_EXPANSION code points, returns how many. */
 size_t hfo_uc_nfd(uint32_t c, uint32_t *out);
 
-/* Canonical combining class (utf8proc). */
+/* Canonical combining class as the reference's NFD has it: utf8proc's,
+ * except 0 for the characters its older tables lack (hfo_uc_ccc_zero). */
 int hfo_uc_ccc(uint32_t c);
 
 /* A word character as an added token's single_word check sees it (the regex

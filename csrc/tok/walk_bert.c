@@ -33,6 +33,8 @@ static hfo_status flush(const hfo_tok *tok, hfo_ws *ws, int *mark, const hfo_tok
     if (*mark) {
         hfo_norm_reorder_marks(w, 0);
         *mark = 0;
+        if (w->len == 0)   /* only stripped marks */
+            return HFO_OK;
     }
     ws->pieces.len = 0;
     if (tok->model->tokenize(tok->model, w->cp, w->len, &ws->pieces, err) ||

@@ -13,7 +13,10 @@ library once, over every code point, and record:
     (the `regex` crate's Unicode \w, probed through that check; a sorted
     range list, off the flags table the BERT walk reads);
   - the code points whose lowercase differs from utf8proc_tolower;
-  - the code points whose NFD differs from utf8proc's canonical decomposition.
+  - the code points whose NFD differs from utf8proc's canonical decomposition;
+  - the code points utf8proc gives a combining class that the reference's
+    NFD does not know (characters newer than its tables): canonical ordering
+    treats them as starters there.
 Run: python csrc/tok/tools/gen_unicode_tables.py > csrc/tok/unicode_tables.c
 (needs `tokenizers` and libutf8proc; the output is committed).
 """
@@ -103,6 +106,22 @@ def main():
                if c and low.get(c, chr(c)) != chr(U.utf8proc_tolower(c))]
     nfd_exc = [(c, nfd.get(c, chr(c))) for c in CPS if c and nfd.get(c, chr(c)) != u_nfd(c)]
 
+    # combining classes the reference's NFD lacks: a known non-starter c moves
+    # past U+0334 (class 1) after it, or, itself of class 1, past U+0345 (240)
+    U.utf8proc_get_property.restype = ctypes.POINTER(ctypes.c_int16)
+
+    def u_ccc(c):
+        return U.utf8proc_get_property(c)[1]   # category, combining_class, ...
+    probe = {}
+    for c in CPS:
+        v = u_ccc(c)
+        if v and nfd.get(c, chr(c)) == chr(c):
+            probe[c] = ("a" + chr(c) + "\u0334", "a\u0334" + chr(c)) if v > 1 else \
+                       ("a\u0345" + chr(c), "a" + chr(c) + "\u0345")
+    keys = sorted(probe)
+    got = normalizers.NFD().normalize_str("\0".join(probe[c][0] for c in keys)).split("\0")
+    ccc_zero = [c for c, g in zip(keys, got) if g != probe[c][1]]
+
     # two-stage table: 128-code-point blocks, deduplicated
     blocks, index, stage1 = [], {}, []
     for b in range(0, 0x110000, 128):
@@ -138,6 +157,11 @@ def main():
         w(f"    {{0x{c:X}, {len(s)}, {seq(s)}}},\n")
     w("};\n")
     w(f"const size_t hfo_uc_n_nfd_exceptions = {len(nfd_exc)};\n\n")
+    w(f"const uint32_t hfo_uc_ccc_zero[{len(ccc_zero)}] = {{\n")
+    for i in range(0, len(ccc_zero), 8):
+        w("    " + " ".join(f"0x{c:X}," for c in ccc_zero[i:i + 8]) + "\n")
+    w("};\n")
+    w(f"const size_t hfo_uc_n_ccc_zero = {len(ccc_zero)};\n\n")
     ranges = []
     for c in sorted(words):
         if ranges and ranges[-1][1] == c - 1:
