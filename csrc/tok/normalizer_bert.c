@@ -40,10 +40,10 @@ static inline int ccc_of(uint32_t c)
  * out in order: a character with change 0 takes the next one, an inserted
  * character repeats the last one taken.  Stripping then removes a character
  * with the alignment it got. */
-void hfo_norm_reorder_marks(hfo_norm *ns, size_t from)
+void hfo_norm_reorder_marks(hfo_norm *ns, size_t from, int marks)
 {
-    size_t i = from;
-    int strip = 0;
+    size_t i = (marks & HFO_MARKS_REORDER) ? from : ns->len;
+    int strip = (marks & HFO_MARKS_STRIPPED) != 0;
     while (i < ns->len) {
         strip |= (ns->cp[i] & HFO_MARK_STRIP) != 0;
         if (ccc_of(ns->cp[i]) == 0) {
@@ -116,11 +116,10 @@ void hfo_norm_reorder_marks(hfo_norm *ns, size_t from)
 }
 
 /* The normalized form of one non-ASCII, non-surrogate code point: 0 to
- * HFO_BERT_MAX_OUT code points in out; *mark is set when one of them is a
- * combining mark that canonical ordering may move (strip_accents only), and
- * such marks that strip_accents removes come out flagged HFO_MARK_STRIP
- * (hfo_norm_reorder_marks removes them; hfo_uc_flags of a flagged value is
- * 0, a word character). */
+ * HFO_BERT_MAX_OUT code points in out; with strip_accents, marks that
+ * canonical ordering may move and strip_accents removes come out flagged
+ * HFO_MARK_STRIP (hfo_norm_reorder_marks removes them; hfo_uc_flags of a
+ * flagged value is 0, a word character), and *mark gets HFO_MARKS_* bits. */
 size_t hfo_bert_norm_char(const hfo_normalizer *self_, uint32_t c, uint32_t *out, int *mark)
 {
     const bert_norm *self = (const bert_norm *)self_;
@@ -147,12 +146,12 @@ size_t hfo_bert_norm_char(const hfo_normalizer *self_, uint32_t c, uint32_t *out
             if (hfo_uc_flags(d) & HFO_UC_MN) {
                 if (moves) {   /* removed once the marks are in canonical order */
                     out[n++] = d | HFO_MARK_STRIP;
-                    *mark = 1;
+                    *mark |= HFO_MARKS_STRIPPED;
                 }
                 continue;
             }
             if (moves)
-                *mark = 1;
+                *mark |= HFO_MARKS_REORDER;
         }
         if (self->lowercase)
             n += hfo_uc_lower(d, out + n);
@@ -193,7 +192,7 @@ static hfo_status bert_run(const hfo_normalizer *self_, const hfo_text *t, size_
             hfo_norm_push(out, buf[k], s, e);
     }
     if (saw_mark)
-        hfo_norm_reorder_marks(out, start_len);
+        hfo_norm_reorder_marks(out, start_len, saw_mark);
     return HFO_OK;
 }
 

@@ -198,9 +198,15 @@ size_t hfo_bert_norm_char(const hfo_normalizer *n, uint32_t c, uint32_t *out, in
 /* In hfo_bert_norm_char's output: a mark strip_accents removes, kept until
  * canonical ordering (it moves the marks around it) has run. */
 #define HFO_MARK_STRIP 0x80000000u
-/* NFD's canonical ordering of combining marks over ns[from, len), then the
- * HFO_MARK_STRIP marks removed; len may shrink. */
-void hfo_norm_reorder_marks(hfo_norm *ns, size_t from);
+/* What hfo_bert_norm_char's *mark reports: a mark canonical ordering may
+ * move, and one it keeps (then ordering can change offsets); a flagged
+ * stripped mark (only removing them is needed without the first). */
+#define HFO_MARKS_REORDER 1
+#define HFO_MARKS_STRIPPED 2
+/* With HFO_MARKS_REORDER in marks: NFD's canonical ordering of combining
+ * marks over ns[from, len); then the HFO_MARK_STRIP marks removed (len may
+ * shrink). */
+void hfo_norm_reorder_marks(hfo_norm *ns, size_t from, int marks);
 /* pretok_bert.c */
 int hfo_pretok_is_bert(const hfo_pretok *p);
 /* walk_bert.c: BertNormalizer, BertPreTokenizer and the model in one pass

@@ -65,8 +65,8 @@ int hfo_uc_ccc(uint32_t c)
     if (c < 0x300 || c > 0x10FFFF)
         return 0;
     int v = utf8proc_get_property((utf8proc_int32_t)c)->combining_class;
-    if (v == 0)
-        return 0;
+    if (v == 0 || hfo_uc_n_ccc_zero == 0 || c < hfo_uc_ccc_zero[0])   /* common marks: known to the reference */
+        return v;
     size_t lo = 0, hi = hfo_uc_n_ccc_zero;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;

@@ -31,7 +31,7 @@ static hfo_status flush(const hfo_tok *tok, hfo_ws *ws, int *mark, const hfo_tok
     if (w->len == 0)
         return HFO_OK;
     if (*mark) {
-        hfo_norm_reorder_marks(w, 0);
+        hfo_norm_reorder_marks(w, 0, *mark);
         *mark = 0;
         if (w->len == 0)   /* only stripped marks */
             return HFO_OK;
