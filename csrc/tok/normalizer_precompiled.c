@@ -47,13 +47,43 @@ typedef struct precompiled {
 static hfo_status pc_run(const hfo_normalizer *self, const hfo_text *t, size_t begin, size_t end,
                          hfo_norm *out, hfo_err *err);
 
+/* Grapheme break classes that changed after utf8proc 2.8's Unicode 15.0,
+ * as the reference's segmentation (unicode-segmentation, built into
+ * tokenizers 0.23: Unicode 16/17) has them: marks assigned since (Extend or
+ * SpacingMark there, unassigned Other for utf8proc) and two Prepend
+ * changes.  Each is handed to utf8proc as a stand-in character of the
+ * class the reference gives it.  Found by probing every code point between
+ * and before clusters the charsmap rewrites (a decomposed e + U+0301). */
+typedef struct { uint32_t lo, hi, as; } gb_override;
+static const gb_override gb_overrides[] = {
+    {0x0897, 0x0897, 0x0301}, {0x1ACF, 0x1ADD, 0x0301}, {0x1AE0, 0x1AEB, 0x0301},
+    {0x10D69, 0x10D6D, 0x0301}, {0x10EFA, 0x10EFC, 0x0301}, {0x113B8, 0x113C0, 0x0301},
+    {0x113C2, 0x113C2, 0x0301}, {0x113C5, 0x113C5, 0x0301}, {0x113C7, 0x113CA, 0x0301},
+    {0x113CC, 0x113D0, 0x0301}, {0x113D1, 0x113D1, 0x0600}, {0x113D2, 0x113D2, 0x0301},
+    {0x113E1, 0x113E2, 0x0301},
+    {0x11A3A, 0x11A3A, 'a'}, {0x11B60, 0x11B67, 0x0301}, {0x11F5A, 0x11F5A, 0x0301},
+    {0x1611E, 0x1612F, 0x0301}, {0x1E5EE, 0x1E5EF, 0x0301}, {0x1E6E3, 0x1E6E3, 0x0301},
+    {0x1E6E6, 0x1E6E6, 0x0301}, {0x1E6EE, 0x1E6EF, 0x0301}, {0x1E6F5, 0x1E6F5, 0x0301},
+};
+
+/* c, or the stand-in utf8proc should segment it as. */
+static uint32_t gb_as(uint32_t c)
+{
+    if (c < 0x0897)
+        return c;
+    for (size_t k = 0; k < sizeof gb_overrides / sizeof *gb_overrides; k++)
+        if (c >= gb_overrides[k].lo && c <= gb_overrides[k].hi)
+            return gb_overrides[k].as;
+    return c;
+}
+
 uint64_t hfo_pc_plain[1024];
 static pthread_once_t plain_once = PTHREAD_ONCE_INIT;
 
 static void plain_init(void)
 {
     for (uint32_t c = 0; c < 0x10000; c++) {
-        int b = utf8proc_get_property((utf8proc_int32_t)c)->boundclass;
+        int b = utf8proc_get_property((utf8proc_int32_t)gb_as(c))->boundclass;
         if (c >= 0xD800 && c <= 0xDFFF)
             continue;
         if (b == UTF8PROC_BOUNDCLASS_OTHER || b == UTF8PROC_BOUNDCLASS_CR ||
@@ -221,7 +251,8 @@ hfo_status hfo_pc_step_at(const hfo_normalizer *n, const hfo_text *t, size_t i, 
             uint32_t d = hfo_text_at(t, g);
             if (d >= 0xD800 && d <= 0xDFFF)
                 return hfo_err_surrogate(err, d, g);
-            if (utf8proc_grapheme_break_stateful((utf8proc_int32_t)prev, (utf8proc_int32_t)d, &state))
+            if (utf8proc_grapheme_break_stateful((utf8proc_int32_t)gb_as(prev),
+                                                 (utf8proc_int32_t)gb_as(d), &state))
                 break;
             nbytes += utf8_len(d);
             prev = d;
