@@ -85,6 +85,14 @@ class CharSpan(NamedTuple):
     end: int
 
 
+
+def _check_id(i: int) -> int:
+    """A token id as the reference takes it (an unsigned 32-bit number):
+    OverflowError otherwise, as transformers raises."""
+    if i < 0 or i > 0xFFFFFFFF:
+        raise OverflowError(f"token id {i} is not an unsigned 32-bit number")
+    return i
+
 class BatchEncoding(collections.UserDict):
     """The result of a tokenizer call: a mapping like ``transformers.BatchEncoding``.
 
@@ -780,16 +788,21 @@ class PreTrainedTokenizerBase:
                 unk = self._unk_token
                 return None if unk is None else self._token_to_id(unk)
             return i
-        return [self.convert_tokens_to_ids(t) for t in tokens]
+        out = []
+        for k, t in enumerate(tokens):
+            if not isinstance(t, str):  # as transformers: no None (or other) in the list
+                raise TypeError(f"token {k} is {type(t).__name__}, not str")
+            out.append(self.convert_tokens_to_ids(t))
+        return out
 
     def convert_ids_to_tokens(self, ids, skip_special_tokens: bool = False):
         """Id(s) to token(s); ids outside the vocabulary give ``None``;
         ``skip_special_tokens`` drops the ids of ``all_special_tokens``."""
         ids = _to_py(ids)
         if isinstance(ids, int):
-            return self._id_to_token_str(ids)
+            return self._id_to_token_str(_check_id(ids))
         skip = set(self.all_special_ids) if skip_special_tokens else ()
-        return [self._id_to_token_str(int(i)) for i in ids if int(i) not in skip]
+        return [self._id_to_token_str(_check_id(int(i))) for i in ids if int(i) not in skip]
 
     # ---- the call -----------------------------------------------------------
     def __call__(self, text=None, text_pair=None, text_target=None, text_pair_target=None,
@@ -1292,7 +1305,7 @@ class PreTrainedTokenizerBase:
             ids = [ids]
         tokens = []
         for i in ids:
-            i = int(i)
+            i = _check_id(int(i))
             t = self._added_id_to_token.get(i)
             if t is None:
                 t = self._id_to_token.get(i)

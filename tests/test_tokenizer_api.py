@@ -910,3 +910,19 @@ def test_numpy_rows_of_any_length(tok, ref, texts, kw):
     kw = dict(kw, return_tensors="np", return_offsets_mapping=True, return_special_tokens_mask=True)
     assert _np_view(tok(texts, **kw)) == _np_view(ref(texts, **kw))
 
+
+
+@pytest.mark.parametrize("call,exc", [
+    (lambda t: t.decode([-1]), OverflowError),
+    (lambda t: t.batch_decode([[5, 2 ** 32]]), OverflowError),
+    (lambda t: t.convert_ids_to_tokens([7, -3]), OverflowError),
+    (lambda t: t.convert_ids_to_tokens(-1), OverflowError),
+    (lambda t: t.convert_tokens_to_ids(["a", None]), TypeError),
+])
+def test_ids_and_tokens_out_of_type(tok, ref, call, exc):
+    """Ids that are no unsigned 32-bit number and tokens that are no string
+    raise as transformers does (found by differential fuzzing)."""
+    with pytest.raises(exc):
+        call(ref)
+    with pytest.raises(exc):
+        call(tok)
