@@ -85,13 +85,13 @@ class CharSpan(NamedTuple):
     end: int
 
 
-
 def _check_id(i: int) -> int:
     """A token id as the reference takes it (an unsigned 32-bit number):
     OverflowError otherwise, as transformers raises."""
     if i < 0 or i > 0xFFFFFFFF:
         raise OverflowError(f"token id {i} is not an unsigned 32-bit number")
     return i
+
 
 class BatchEncoding(collections.UserDict):
     """The result of a tokenizer call: a mapping like ``transformers.BatchEncoding``.
@@ -919,28 +919,19 @@ class PreTrainedTokenizerBase:
         if self.truncation_side not in ("left", "right"):
             raise ValueError(f"truncation_side must be 'left' or 'right', got {self.truncation_side!r}")
         pad_id = self.pad_token_id if pad_mode else 0
-
-        def encode(as_arrays):
-            return self._core.encode_batch(
-                texts, pairs, bool(add_special_tokens), trunc_mode,
-                int(max_length) if (trunc_mode and max_length is not None) else 0, stride,
-                pad_mode, int(max_length) if pad_mode == 2 else 0, int(pad_to_multiple_of or 0),
-                side == "left", int(pad_id if pad_id is not None else 0), self.pad_token_type_id,
-                want, as_arrays, 0, self.truncation_side == "left", pretok, split_special_tokens)
-        try:
-            out = encode(return_tensors is not None)
-        except ValueError as e:
-            # rows of different lengths (no padding): transformers gives numpy
-            # object arrays of rows (and refuses torch tensors, as the C side did)
-            if return_tensors != "np" or pad_mode or not str(e).startswith("Unable to create tensor"):
-                raise
-            out = encode(False)
-            enc = BatchEncoding(*out, self)
-            return enc.convert_to_tensors("np")
+        out = self._core.encode_batch(
+            texts, pairs, bool(add_special_tokens), trunc_mode,
+            int(max_length) if (trunc_mode and max_length is not None) else 0, stride,
+            pad_mode, int(max_length) if pad_mode == 2 else 0, int(pad_to_multiple_of or 0),
+            side == "left", int(pad_id if pad_id is not None else 0), self.pad_token_type_id,
+            want, return_tensors is not None, 0, self.truncation_side == "left", pretok,
+            split_special_tokens)
         enc = BatchEncoding(*out, self)
-        if return_tensors == "pt":
-            enc.convert_to_tensors("pt")
-        elif return_tensors is None and not is_batched and not return_overflowing_tokens:
+        if return_tensors is not None:
+            # arrays from C are kept (np) or wrapped (pt); rows of different
+            # lengths came back as lists: numpy object arrays, or torch's refusal
+            enc.convert_to_tensors(return_tensors)
+        elif not is_batched and not return_overflowing_tokens:
             enc = BatchEncoding({k: (v[0] if len(v) > 0 and isinstance(v[0], list) else v)
                                  for k, v in enc.items()}, out[1], self)
         return enc

@@ -1055,17 +1055,15 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
     result = PyDict_New();
     if (result == NULL)
         goto error;
+    /* rows of different lengths make no array: they come back as lists, which
+     * the caller turns into what transformers gives (numpy object arrays of
+     * rows; torch refuses) */
+    for (size_t k = 0; as_numpy && k < n_rows; k++) {
+        size_t len = rows[k].enc->len;
+        if (padding ? len > L : len != rows[0].enc->len)
+            as_numpy = 0;
+    }
     if (as_numpy) {
-        for (size_t k = 0; k < n_rows; k++) {
-            size_t len = rows[k].enc->len;
-            if ((padding ? len > L : len != rows[0].enc->len)) {
-                PyErr_SetString(PyExc_ValueError,
-                                "Unable to create tensor, you should probably activate truncation "
-                                "and/or padding with 'padding=True' 'truncation=True' to have "
-                                "batched tensors with the same length.");
-                goto error;
-            }
-        }
         if (!padding)
             L = n_rows ? rows[0].enc->len : 0;
         npy_intp dims[3] = {(npy_intp)n_rows, (npy_intp)L, 2};

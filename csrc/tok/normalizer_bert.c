@@ -43,9 +43,7 @@ static inline int ccc_of(uint32_t c)
 void hfo_norm_reorder_marks(hfo_norm *ns, size_t from, int marks)
 {
     size_t i = (marks & HFO_MARKS_REORDER) ? from : ns->len;
-    int strip = (marks & HFO_MARKS_STRIPPED) != 0;
     while (i < ns->len) {
-        strip |= (ns->cp[i] & HFO_MARK_STRIP) != 0;
         if (ccc_of(ns->cp[i]) == 0) {
             i++;
             continue;
@@ -57,7 +55,6 @@ void hfo_norm_reorder_marks(hfo_norm *ns, size_t from, int marks)
         int have_prev = i > from;
         size_t j = i, n_slots = 0;
         while (j < ns->len && ccc_of(ns->cp[j]) != 0) {
-            strip |= (ns->cp[j] & HFO_MARK_STRIP) != 0;
             uint32_t s = ns->os[j], e = ns->oe[j];
             if (have_prev && s == prev_s && e == prev_e) {
                 ns->cp[j] |= MARK_INSERTED;
@@ -101,7 +98,7 @@ void hfo_norm_reorder_marks(hfo_norm *ns, size_t from, int marks)
         }
         i = j;
     }
-    if (!strip)
+    if (!(marks & HFO_MARKS_STRIPPED))
         return;
     size_t o = from;
     for (size_t k = from; k < ns->len; k++) {

@@ -66,13 +66,11 @@ static const gb_override gb_overrides[] = {
     {0x1E6E6, 0x1E6E6, 0x0301}, {0x1E6EE, 0x1E6EF, 0x0301}, {0x1E6F5, 0x1E6F5, 0x0301},
 };
 
-/* c, or the stand-in utf8proc should segment it as. */
+/* c, or the stand-in utf8proc should segment it as (the ranges ascend). */
 static uint32_t gb_as(uint32_t c)
 {
-    if (c < 0x0897)
-        return c;
-    for (size_t k = 0; k < sizeof gb_overrides / sizeof *gb_overrides; k++)
-        if (c >= gb_overrides[k].lo && c <= gb_overrides[k].hi)
+    for (size_t k = 0; k < sizeof gb_overrides / sizeof *gb_overrides && c >= gb_overrides[k].lo; k++)
+        if (c <= gb_overrides[k].hi)
             return gb_overrides[k].as;
     return c;
 }

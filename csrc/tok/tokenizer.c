@@ -202,6 +202,7 @@ typedef struct enc_sink {
     hfo_encoding *out;
     int32_t word;   /* the next split's index, or the fixed one */
     int32_t step;   /* 1: count splits; 0: pre-tokenized word */
+    int32_t type_id;
 } enc_sink;
 
 static hfo_status enc_word(void *ctx, const hfo_norm *ns, uint32_t a, const hfo_pieces *p, hfo_err *err)
@@ -214,7 +215,7 @@ static hfo_status enc_word(void *ctx, const hfo_norm *ns, uint32_t a, const hfo_
         return err->code;
     for (size_t k = 0; k < p->len; k++) {
         uint32_t s = a + p->start[k], e = a + p->end[k];
-        hfo_enc_push(out, p->id[k], 0, 0, ns->os[s], ns->oe[e - 1], w);
+        hfo_enc_push(out, p->id[k], c->type_id, 0, ns->os[s], ns->oe[e - 1], w);
     }
     return HFO_OK;
 }
@@ -226,7 +227,7 @@ static hfo_status enc_added(void *ctx, int32_t id, uint32_t os, uint32_t oe, hfo
     c->word += c->step;
     if (hfo_enc_reserve(c->out, 1, err))
         return err->code;
-    hfo_enc_push(c->out, id, 0, 0, os, oe, w);
+    hfo_enc_push(c->out, id, c->type_id, 0, os, oe, w);
     return HFO_OK;
 }
 
@@ -237,14 +238,14 @@ typedef struct seq_in {
 } seq_in;
 
 /* Steps 1-5 for one sequence */
-static hfo_status encode_seq(const hfo_tok *tok, hfo_ws *ws, const seq_in *in, hfo_encoding *out,
-                             hfo_err *err)
+static hfo_status encode_seq(const hfo_tok *tok, hfo_ws *ws, const seq_in *in, int32_t type_id,
+                             hfo_encoding *out, hfo_err *err)
 {
     hfo_enc_reset(out);
     if (in->text) {
         if (hfo_enc_reserve(out, in->text->len / 2 + 8, err))
             return err->code;
-        enc_sink c = {out, 0, 1};
+        enc_sink c = {out, 0, 1, type_id};
         hfo_tok_sink sink = {enc_word, enc_added, &c};
         return hfo_tok_walk(tok, ws, in->text, &sink, err);
     }
@@ -260,7 +261,7 @@ static hfo_status encode_seq(const hfo_tok *tok, hfo_ws *ws, const seq_in *in, h
     if (hfo_enc_reserve(out, total / 2 + 8, err))
         return err->code;
     for (size_t i = 0; i < w->n; i++) {
-        enc_sink c = {out, (int32_t)i, 0};
+        enc_sink c = {out, (int32_t)i, 0, type_id};
         hfo_tok_sink sink = {enc_word, enc_added, &c};
         if (hfo_tok_walk(tok, ws, &w->w[i], &sink, err)) {
             char msg[sizeof err->msg];
@@ -279,15 +280,12 @@ static hfo_status encode_item(const hfo_tok *tok, hfo_ws *ws, const seq_in *a, c
     ws->split_special = call->split_special;
     if (tok->model == NULL)
         return hfo_err_set(err, HFO_ERR_CONFIG, "tokenizer has no model");
-    if (encode_seq(tok, ws, a, ea, err))
+    /* each sequence with its type id as the reference encodes it (0, 1);
+     * the template overrides it, except in overflowing parts (set_type_ids) */
+    if (encode_seq(tok, ws, a, 0, ea, err))
         goto fail;
-    if (b && encode_seq(tok, ws, b, eb, err))
+    if (b && encode_seq(tok, ws, b, 1, eb, err))
         goto fail;
-    /* the reference encodes the second sequence with type id 1; the
-     * template overrides it, except in overflowing parts (set_type_ids) */
-    if (b)
-        for (size_t i = 0; i < eb->len; i++)
-            eb->type_ids[i] = 1;
     const hfo_template *tpl = b ? &tok->pair : &tok->single;
     if (call->truncation != HFO_TRUNC_NONE) {
         size_t max_length = call->max_length;

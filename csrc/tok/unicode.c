@@ -2,6 +2,8 @@
  * Hugging Face `tokenizers` (see unicode.h). */
 #include "unicode.h"
 
+#include <stdlib.h>
+
 #include <utf8proc.h>
 
 static const hfo_uc_map *find_exception(const hfo_uc_map *tab, size_t n, uint32_t c)
@@ -60,6 +62,12 @@ size_t hfo_uc_nfd(uint32_t c, uint32_t *out)
     return (size_t)n;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
 int hfo_uc_ccc(uint32_t c)
 {
     if (c < 0x300 || c > 0x10FFFF)
@@ -67,17 +75,7 @@ int hfo_uc_ccc(uint32_t c)
     int v = utf8proc_get_property((utf8proc_int32_t)c)->combining_class;
     if (v == 0 || hfo_uc_n_ccc_zero == 0 || c < hfo_uc_ccc_zero[0])   /* common marks: known to the reference */
         return v;
-    size_t lo = 0, hi = hfo_uc_n_ccc_zero;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (hfo_uc_ccc_zero[mid] == c)
-            return 0;
-        if (hfo_uc_ccc_zero[mid] < c)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return v;
+    return bsearch(&c, hfo_uc_ccc_zero, hfo_uc_n_ccc_zero, sizeof c, cmp_u32) ? 0 : v;
 }
 
 int hfo_uc_is_word(uint32_t c)
