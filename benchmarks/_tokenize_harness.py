@@ -47,6 +47,10 @@ def build_datasets(data):
     return {"corpora (all lines)": corpora, "english >= 10 MB": english}
 
 
+# contenders called the transformers way, whose every key is checked
+HF_STYLE = {"hfonnx", "transformers", "nanotoken-hf"}
+
+
 def hf_style(tok, mode):
     """A runner for tokenizers called the transformers way (hfonnx, transformers)."""
     if mode == "np":
@@ -144,7 +148,7 @@ def worker(args, make_runner):
         print(json.dumps(res))
         return
     out = run(lines)
-    if args.name in ("hfonnx", "transformers") and args.mode != "np":
+    if args.name in HF_STYLE and args.mode != "np":
         got = dict(out)
         expect = ref["offsets"] if args.mode == "offsets" else ref["plain"]
         if args.mode == "ids-only":

@@ -16,7 +16,12 @@ the Rust libraries one thread), with 1 thread and with all threads:
                     return_tensors="np" in batches of 256 with padding
   transformers      BertTokenizerFast.__call__, same calls
   tokenizers        Tokenizer.encode_batch (offsets are always computed)
-  nanotoken, flash-tokenizer, tokie, kitoken   if importable
+  nanotoken         if importable: "ids" is its encode_batch (RaggedIds: flat
+                    numpy ids and row offsets, no Python lists), "lists" its
+                    encode_batch_list; "nanotoken-hf" is its drop-in wrapper
+                    (Tokenizer.as_hf()) called exactly as hfonnx and
+                    transformers are (lists, and numpy in batches of 256)
+  flash-tokenizer, tokie, kitoken   if importable
   tokie [lists]     tokie timed with reading each Encoding's ids (its
                     encode_batch returns Encoding objects whose ids become
                     Python lists when read): the same output as hfonnx's
@@ -41,10 +46,11 @@ CONTENDERS = [  # (name, mode) ; modes: "ids" = no offsets, "offsets", "np" (bat
     ("tokenizers", "offsets"),
     ("hfonnx", "ids"), ("hfonnx", "ids-only"), ("hfonnx", "offsets"), ("hfonnx", "np"),
     ("transformers", "ids"), ("transformers", "offsets"), ("transformers", "np"),
-    ("nanotoken", "ids"), ("flash-tokenizer", "ids"), ("tokie", "ids"), ("tokie", "lists"),
+    ("nanotoken", "ids"), ("nanotoken", "lists"), ("nanotoken-hf", "ids"), ("nanotoken-hf", "np"),
+    ("flash-tokenizer", "ids"), ("tokie", "ids"), ("tokie", "lists"),
     ("kitoken", "ids"),
 ]
-THIRD_PARTY = {"nanotoken", "flash-tokenizer", "tokie", "kitoken"}
+THIRD_PARTY = {"nanotoken", "nanotoken-hf", "flash-tokenizer", "tokie", "kitoken"}
 
 
 # --- worker: one contender, one thread setting, one dataset ----------------------
@@ -57,10 +63,18 @@ def make_runner(name, mode, folder, threads):
         import nanotoken
         tok = nanotoken.Tokenizer(tj)
         par = threads != 1
+        if mode == "lists":
+            def run(lines):
+                return tok.encode_batch_list(lines, parallel=par)
+            return run, lambda out: out, True
 
         def run(lines):
-            return tok.encode_batch_list(lines, parallel=par)
-        return run, lambda out: out, True
+            return tok.encode_batch(lines, parallel=par)
+        return run, lambda out: out.to_list(), True
+    if name == "nanotoken-hf":
+        import nanotoken
+        # its pool follows RAYON_NUM_THREADS, which the driver sets per run
+        return harness.hf_style(nanotoken.Tokenizer(tj).as_hf(), mode)
     if name == "flash-tokenizer":
         import flash_tokenizer
         tok = flash_tokenizer.BertTokenizerFlash(os.path.join(folder, "vocab.txt"), do_lower_case=True,

@@ -6,7 +6,7 @@ from _sanitized import CSRC, build, run
 
 SOURCES = ["added_tokens.c", "encoding.c", "model_wordpiece.c", "normalized.c", "normalizer_bert.c",
            "postproc_template.c", "pretok_bert.c", "threadpool.c", "tokenizer.c", "tokens.c", "unicode.c",
-           "unicode_tables.c", "walk_bert.c",
+           "unicode_tables.c", "walk_bert.c", "word_cache.c",
            # tokenizer.c dispatches to the fused T5 walk when its stages are set
            "normalizer_precompiled.c", "pretok_metaspace.c", "walk_t5.c"]
 

@@ -403,3 +403,43 @@ def test_reordered_marks_offsets(folders, text):
     ours, ref = pair_of(folders, "uncased")
     kw = dict(return_offsets_mapping=True, return_special_tokens_mask=True)
     assert as_lists(ours(text, **kw)) == as_lists(ref(text, **kw))
+
+
+# Plain ASCII words are looked up in a per-thread word cache by their
+# normalized bytes (walk_bert.c, word_cache.c): the same words, cold and
+# then cached, at every kind of edge (whitespace, punctuation, a removed
+# control, a non-ASCII letter or mark continuing the word, CJK, the text's
+# ends), around the cache's 16 characters and WordPiece's [UNK] words, in
+# both case settings and through the thread pool.
+def _cache_texts():
+    import random
+    rng = random.Random(7)
+    words = ["the", "The", "THE", "unaffable", "tokenization", "Tokenizations", "a", "I", "42",
+             "x1y2", "abcdefghijklmnop", "abcdefghijklmnopq", "Supercalifragilisticexpialidocious",
+             "qzxv", "hello", "HeLLo", "running", "don", "t"]
+    edges = [" ", " ", "  ", "\t", "\n", ".", ",", "!", "'", "-", "\x01", "\x7f", "\x00", "\u00e9",
+             "\u0301", "\u4e2d", "\u00a0", "\u200b", "\ufffd", "\U0001F600", "[MASK]", "[SEP]"]
+    out = []
+    for _ in range(600):
+        out.append("".join(rng.choice(words) + "".join(rng.choice(edges) for _ in range(rng.randrange(3)))
+                           for _ in range(rng.randrange(1, 14))))
+    return out
+
+
+@pytest.mark.parametrize("model", ["uncased", "chinese"])
+def test_word_cache_cold_and_warm(folders, model):
+    texts = _cache_texts()
+    ours = hfonnx.BertTokenizer.from_pretrained(folders[model])   # its own words: a cold cache
+    ref = pair_of(folders, model)[1]
+    kw = KEYS
+    expect = as_lists(ref(texts, **kw))
+    before = hfonnx.get_num_threads()
+    for threads in (1, 2):
+        hfonnx.set_num_threads(threads)
+        try:
+            for _ in range(2):
+                assert as_lists(ours(texts, **kw)) == expect
+            for t in texts[:200]:
+                assert as_lists(ours(t, **kw)) == as_lists(ref(t, **kw)), repr(t)
+        finally:
+            hfonnx.set_num_threads(before)

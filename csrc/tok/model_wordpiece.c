@@ -199,6 +199,7 @@ hfo_status hfo_wordpiece_add(hfo_model *m, const uint32_t *cps, size_t n, int32_
     if (n)
         memcpy(wp->pool + off, cps, n * 4);
     wp->pool_len += n;
+    wp->base.word_tag = hfo_wc_new_tag();   /* words cached before this addition are stale */
     if (wp_insert(wp, 0, off, (uint32_t)n, id, err))
         return err->code;
     if (wp->prefix_len && n >= wp->prefix_len && memcmp(cps, wp->prefix, wp->prefix_len * 4) == 0)
@@ -293,6 +294,7 @@ hfo_model *hfo_wordpiece_new(int32_t unk_id, size_t max_input_chars_per_word,
         return NULL;
     wp->base.tokenize = wp_tokenize;
     wp->base.free = wp_free;
+    wp->base.word_tag = hfo_wc_new_tag();
     wp->unk_id = unk_id;
     wp->max_chars = max_input_chars_per_word;
     if (prefix_len) {

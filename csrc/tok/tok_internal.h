@@ -77,7 +77,46 @@ struct hfo_model {
     hfo_status (*tokenize)(const hfo_model *self, const uint32_t *cps, size_t n, hfo_pieces *out,
                            hfo_err *err);
     void (*free)(hfo_model *self);
+    /* Its words' tokens may be kept in word_cache.c under this tag (a fresh
+     * hfo_wc_new_tag() whenever the vocabulary changes); 0: never. */
+    uint64_t word_tag;
 };
+
+/* ---- word_cache.c -------------------------------------------------------- */
+#define HFO_WC_MAX_CHARS 16   /* a word's bytes fill at most key[2] */
+#define HFO_WC_MAX_TOK 7
+#define HFO_WC_SETS 4096      /* two entries each: 512 KiB per thread, most of it in L2 */
+typedef struct hfo_wc_entry {
+    uint64_t tag;             /* the model's word_tag << 5 | the word's length; 0: empty */
+    uint64_t key[2];          /* the (normalized) word, a byte per character, zero padded */
+    int32_t id[HFO_WC_MAX_TOK];
+    uint8_t end[HFO_WC_MAX_TOK];   /* token k is [end[k - 1], end[k]) (end[-1] = 0) */
+    uint8_t n_tok;
+} hfo_wc_entry;
+uint64_t hfo_wc_new_tag(void);
+/* This thread's table (2 * HFO_WC_SETS entries), or NULL when out of memory. */
+hfo_wc_entry *hfo_wc_table(void);
+/* The set a word's key falls in. */
+static inline hfo_wc_entry *hfo_wc_set(hfo_wc_entry *table, uint64_t tag, const uint64_t key[2])
+{
+    uint64_t h = (key[0] * 0x9E3779B97F4A7C15ULL) ^ (key[1] * 0xC2B2AE3D27D4EB4FULL) ^ tag;
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9ULL;
+    return table + 2 * ((h >> 40) & (HFO_WC_SETS - 1));
+}
+/* The set's entry for the word, or NULL. */
+static inline const hfo_wc_entry *hfo_wc_find(const hfo_wc_entry *set, uint64_t tag,
+                                              const uint64_t key[2])
+{
+    for (int w = 0; w < 2; w++)
+        if (set[w].tag == tag && set[w].key[0] == key[0] && set[w].key[1] == key[1])
+            return &set[w];
+    return NULL;
+}
+/* Keep what the model made of the word (n characters) in its set, when
+ * its tokens tile the word and are few enough. */
+void hfo_wc_put(hfo_wc_entry *set, uint64_t tag, const uint64_t key[2], size_t n,
+                const hfo_pieces *p);
 
 /* ---- added_tokens.c ------------------------------------------------------ */
 typedef struct hfo_added {
@@ -166,6 +205,9 @@ typedef struct hfo_tok_sink {
     hfo_status (*word)(void *ctx, const hfo_norm *ns, uint32_t a, const hfo_pieces *p, hfo_err *err);
     hfo_status (*added)(void *ctx, int32_t id, uint32_t os, uint32_t oe, hfo_err *err);
     void *ctx;
+    /* word reads ns->cp too, not only os[a + start] and oe[a + end - 1] of
+     * each piece (a walk may then not skip filling the word's characters) */
+    int reads_chars;
 } hfo_tok_sink;
 /* Walk the sequence t (uses ws's scratch). */
 hfo_status hfo_tok_walk(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t, const hfo_tok_sink *sink,

@@ -246,7 +246,7 @@ static hfo_status encode_seq(const hfo_tok *tok, hfo_ws *ws, const seq_in *in, i
         if (hfo_enc_reserve(out, in->text->len / 2 + 8, err))
             return err->code;
         enc_sink c = {out, 0, 1, type_id};
-        hfo_tok_sink sink = {enc_word, enc_added, &c};
+        hfo_tok_sink sink = {enc_word, enc_added, &c, 0};
         return hfo_tok_walk(tok, ws, in->text, &sink, err);
     }
     /* tokenizers' encode_single_sequence on a PreTokenized input: each word
@@ -262,7 +262,7 @@ static hfo_status encode_seq(const hfo_tok *tok, hfo_ws *ws, const seq_in *in, i
         return err->code;
     for (size_t i = 0; i < w->n; i++) {
         enc_sink c = {out, (int32_t)i, 0, type_id};
-        hfo_tok_sink sink = {enc_word, enc_added, &c};
+        hfo_tok_sink sink = {enc_word, enc_added, &c, 0};
         if (hfo_tok_walk(tok, ws, &w->w[i], &sink, err)) {
             char msg[sizeof err->msg];
             memcpy(msg, err->msg, sizeof msg);

@@ -11,9 +11,20 @@
  * word.  ASCII goes through two 128-entry tables; everything else through
  * hfo_bert_norm_char, the normalizer's own per-character code.  The result
  * is the stage-by-stage walk's, which tokenizer.c keeps for other
- * pipelines and for normalized added tokens. */
+ * pipelines and for normalized added tokens.
+ *
+ * A plain word, a run of at most HFO_WC_MAX_CHARS ASCII characters that
+ * stay in the word (letters, digits) from whitespace, punctuation or the
+ * text's edge to the next, is looked up in this thread's word cache
+ * (word_cache.c) by its normalized bytes first: its characters map one to
+ * one, so a hit gives its tokens and their offsets without normalizing the
+ * word or asking the model. */
 #include "tok_internal.h"
 #include "unicode.h"
+
+#include <pthread.h>
+
+_Static_assert(HFO_WC_MAX_CHARS <= HFO_BERT_MAX_OUT, "a plain word fits the room the walk keeps");
 
 enum { CLS_WORD = 0, CLS_SPACE = 1, CLS_PUNCT = 2 };
 
@@ -21,6 +32,22 @@ static inline int cls_of(uint32_t c)
 {
     unsigned f = hfo_uc_flags(c);
     return (f & HFO_UC_WHITESPACE) ? CLS_SPACE : (f & HFO_UC_PUNCT) ? CLS_PUNCT : CLS_WORD;
+}
+
+/* cls_of each ASCII character */
+static uint8_t ascii_cls[128];
+static pthread_once_t ascii_cls_once = PTHREAD_ONCE_INIT;
+
+static void ascii_cls_init(void)
+{
+    for (uint32_t c = 0; c < 128; c++)
+        ascii_cls[c] = (uint8_t)cls_of(c);
+}
+
+/* ASCII c stays in the word it is in (normalized: ascii[c]). */
+static inline int stays_in_word(const uint8_t *ascii, uint32_t c)
+{
+    return ascii[c] != HFO_BERT_DROP && ascii_cls[ascii[c]] == CLS_WORD;
 }
 
 /* Hand the collected word (ws->ns) to the model and the sink; empty it. */
@@ -65,19 +92,87 @@ feed(const hfo_tok *tok, hfo_ws *ws, uint32_t c, size_t i, int m, int *mark,
     return flush(tok, ws, mark, sink, err);
 }
 
+/* The plain word of n characters at input index i, its normalized bytes in
+ * key: from the cache, else through the model (and then into the cache).
+ * ws->ns is empty and has room for HFO_BERT_MAX_OUT characters. */
+static hfo_status plain_word(const hfo_tok *tok, hfo_ws *ws, hfo_wc_entry *cache,
+                             const uint64_t key[2], size_t n, size_t i, const hfo_tok_sink *sink,
+                             hfo_err *err)
+{
+    hfo_norm *w = &ws->ns;
+    hfo_pieces *p = &ws->pieces;
+    uint64_t tag = tok->model->word_tag << 5 | n;
+    hfo_wc_entry *set = hfo_wc_set(cache, tag, key);
+    const hfo_wc_entry *e = hfo_wc_find(set, tag, key);
+    p->len = 0;
+    if (e != NULL) {
+        /* the sink reads each token's first os and last oe only */
+        if (hfo_pieces_reserve(p, e->n_tok, err))
+            return err->code;
+        uint32_t s = 0;
+        for (size_t k = 0; k < e->n_tok; k++) {
+            uint32_t t = e->end[k];
+            p->id[k] = e->id[k];
+            p->start[k] = s;
+            p->end[k] = t;
+            w->os[s] = (uint32_t)(i + s);
+            w->oe[t - 1] = (uint32_t)(i + t);
+            s = t;
+        }
+        p->len = e->n_tok;
+        return sink->word(sink->ctx, w, 0, p, err);
+    }
+    for (size_t q = 0; q < n; q++)
+        hfo_norm_push(w, (uint32_t)(key[q >> 3] >> (8 * (q & 7))) & 0xFF, (uint32_t)(i + q),
+                      (uint32_t)(i + q + 1));
+    if (tok->model->tokenize(tok->model, w->cp, n, p, err) || sink->word(sink->ctx, w, 0, p, err))
+        return err->code;
+    hfo_wc_put(set, tag, key, n, p);
+    w->len = 0;
+    return HFO_OK;
+}
+
 static inline __attribute__((always_inline)) hfo_status
 walk(const hfo_tok *tok, hfo_ws *ws, const void *data, int kind, size_t begin, size_t end,
      const hfo_tok_sink *sink, hfo_err *err)
 {
+#define AT(j) (kind == 1 ? ((const uint8_t *)data)[j] \
+               : kind == 2 ? ((const uint16_t *)data)[j] : ((const uint32_t *)data)[j])
     const uint8_t *ascii = hfo_bert_norm_ascii(tok->normalizer);
+    hfo_wc_entry *cache = NULL;
+    if (tok->model->word_tag && !sink->reads_chars && (cache = hfo_wc_table()) != NULL)
+        pthread_once(&ascii_cls_once, ascii_cls_init);
     hfo_norm *w = &ws->ns;
     int mark = 0;
     w->len = 0;
     for (size_t i = begin; i < end; i++) {
-        uint32_t c = kind == 1 ? ((const uint8_t *)data)[i]
-                   : kind == 2 ? ((const uint16_t *)data)[i] : ((const uint32_t *)data)[i];
+        uint32_t c = AT(i);
         if (w->len + HFO_BERT_MAX_OUT > w->cap && hfo_norm_grow(w, HFO_BERT_MAX_OUT, err))
             return err->code;
+        if (c < 0x80 && cache != NULL && w->len == 0 && mark == 0 && stays_in_word(ascii, c)) {
+            /* a plain word?  Its bytes, normalized, then what follows it */
+            uint64_t k0 = ascii[c], k1 = 0;
+            size_t j = i + 1;
+            while (j < end && j - i < HFO_WC_MAX_CHARS) {
+                uint32_t d = AT(j);
+                if (d >= 0x80 || !stays_in_word(ascii, d))
+                    break;
+                size_t q = j - i;
+                if (q < 8)
+                    k0 |= (uint64_t)ascii[d] << (8 * q);
+                else
+                    k1 |= (uint64_t)ascii[d] << (8 * (q - 8));
+                j++;
+            }
+            uint32_t d = j < end ? AT(j) : 0;
+            if (j == end || (d < 0x80 && ascii[d] != HFO_BERT_DROP && !stays_in_word(ascii, d))) {
+                const uint64_t key[2] = {k0, k1};
+                if (plain_word(tok, ws, cache, key, j - i, i, sink, err))
+                    return err->code;
+                i = j - 1;
+                continue;
+            }
+        }
         if (c < 0x80) {
             if (ascii[c] != HFO_BERT_DROP && feed(tok, ws, ascii[c], i, 0, &mark, sink, err))
                 return err->code;
@@ -93,6 +188,7 @@ walk(const hfo_tok *tok, hfo_ws *ws, const void *data, int kind, size_t begin, s
                 return err->code;
     }
     return flush(tok, ws, &mark, sink, err);
+#undef AT
 }
 
 hfo_status hfo_walk_bert(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t, size_t begin,

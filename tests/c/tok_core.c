@@ -8,10 +8,13 @@
  * every encoding must keep (word indices and sequence ranges included), that
  * a batch on the pool equals the same items encoded one by one, that word
  * lists encode as their words one by one, and that every token of every row
- * is found among its sequence's token strings (tokens.c).  Expected token
+ * is found among its sequence's token strings (tokens.c).  And the fused
+ * BERT walk (walk_bert.c, with its word cache cold and warm) against the
+ * stages one after the other, on texts of repeating words.  Expected token
  * values are checked by the Python tests against `tokenizers`; the one
  * literal below is the reference's own unit-test example. */
 #include "tok/tok.h"
+#include "staged_walk.h"
 #include "utf8_cps.h"
 
 #include <stdint.h>
@@ -31,7 +34,8 @@ static const char *VOCAB[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "ba"
                               "##able", "a", "b", "##b", "hello", "world", "!", "##s", ",", "e", "##e",
                               "x", "##x", "\xe4\xb8\xad", "##\xcc\x81", "i"};
 
-static hfo_tok *build(int lowercase)
+/* BERT's stages over VOCAB: no added tokens, no post-processor. */
+static hfo_tok *build_stages(int lowercase)
 {
     hfo_err err;
     uint32_t buf[64];
@@ -46,6 +50,15 @@ static hfo_tok *build(int lowercase)
         CHECK(hfo_wordpiece_add(wp, buf, n, (int32_t)i, &err) == HFO_OK, "add %s", VOCAB[i]);
     }
     hfo_tok_set_model(tok, wp);
+    return tok;
+}
+
+/* The stages, BERT's special tokens, two user-added ones and the template. */
+static hfo_tok *build(int lowercase)
+{
+    hfo_err err;
+    uint32_t buf[64];
+    hfo_tok *tok = build_stages(lowercase);
     struct { const char *s; unsigned flags; } added[] = {
         {"[PAD]", HFO_ADDED_SPECIAL}, {"[UNK]", HFO_ADDED_SPECIAL}, {"[CLS]", HFO_ADDED_SPECIAL},
         {"[SEP]", HFO_ADDED_SPECIAL}, {"[MASK]", HFO_ADDED_SPECIAL | HFO_ADDED_LSTRIP},
@@ -482,9 +495,62 @@ static void arena_blocks(void)
     hfo_arena_free(&b);
 }
 
+/* ---- the fused walk against the stages ---- */
+
+/* Texts of words that repeat (so the word cache answers most of them) cut
+ * by every kind of edge: whitespace, punctuation, a removed control, a
+ * non-ASCII letter or mark going on with the word, CJK, the text's ends;
+ * words up to and past the cache's 16 characters and the model's 12. */
+static void walk_vs_stages(int lowercase, int rounds)
+{
+    static const char *words[] = {"banana", "unaffable", "hello", "world", "HELLO", "Hello", "bananas",
+                                  "ab", "a", "xxxxxxxxxxxx", "xxxxxxxxxxxxx", "bbbbbbbbbbbbbbbb",
+                                  "bbbbbbbbbbbbbbbbb", "qq", "e", "Ee", "x1", "42", "i"};
+    static const uint32_t edges[] = {' ', ' ', ' ', '\t', '\n', '!', ',', '.', '#', 0x01, 0x7f, 0,
+                                     0xe9, 0x301, 0x4e2d, 0xa0, 0x2028, 0x200b, 0xfffd, 0x1f600};
+    hfo_err err;
+    hfo_tok *tok = build_stages(lowercase);
+    hfo_ws *ws = hfo_ws_new();
+    rec fused = {0}, again = {0}, ref = {0};
+    long compared = 0;
+    for (int r = 0; r < rounds; r++) {
+        uint32_t cps[256];
+        size_t n = 0;
+        for (int k = 0, m = (int)rnd(12); k < m && n < 200; k++) {
+            const char *w = words[rnd(sizeof words / sizeof words[0])];
+            n += utf8_to_cps(w, strlen(w), cps + n);
+            for (int e = (int)rnd(3); e > 0; e--)
+                cps[n++] = edges[rnd(sizeof edges / sizeof edges[0])];
+        }
+        int kind;
+        void *data = pack(cps, n, &kind);
+        hfo_text t = {data, n, kind};
+        hfo_tok_sink sink = {rec_word, rec_added, &fused, 0}, sink2 = {rec_word, rec_added, &again, 0};
+        fused.n = again.n = ref.n = 0;
+        hfo_status s1 = hfo_tok_walk(tok, ws, &t, &sink, &err);
+        hfo_status s2 = hfo_tok_walk(tok, ws, &t, &sink2, &err);
+        hfo_status s3 = staged(tok, &t, 0, n, &ref, &err);
+        CHECK(s1 == HFO_OK && s2 == HFO_OK && s3 == HFO_OK, "walk status %d %d %d", s1, s2, s3);
+        CHECK(fused.n == ref.n && (ref.n == 0 || memcmp(fused.v, ref.v, ref.n * sizeof ref.v[0]) == 0),
+              "round %d: the fused walk differs from the stages", r);
+        CHECK(again.n == ref.n && (ref.n == 0 || memcmp(again.v, ref.v, ref.n * sizeof ref.v[0]) == 0),
+              "round %d: the fused walk differs from the stages once its words are cached", r);
+        compared += (long)ref.n;
+        free(data);
+    }
+    CHECK(compared > 10000, "the walk comparison saw too few tokens (%ld)", compared);
+    free(fused.v);
+    free(again.v);
+    free(ref.v);
+    hfo_ws_free(ws);
+    hfo_tok_free(tok);
+}
+
 int main(void)
 {
     arena_blocks();
+    walk_vs_stages(0, 3000);
+    walk_vs_stages(1, 3000);
     for (int lower = 0; lower < 2; lower++) {
         hfo_tok *tok = build(lower);
         banana(tok);

@@ -11,6 +11,7 @@
  * values are checked by the Python tests against `tokenizers`. */
 #include "tok/spm.h"
 #include "tok/tok_internal.h"
+#include "staged_walk.h"
 #include "utf8_cps.h"
 
 #include <math.h>
@@ -39,67 +40,6 @@ static const uint32_t POOL[] = {
     0x2474, 0x3000, 0xa0, 0x2028, 0x85, 0x4e00, 0x65e5, 0x3042, 0xff71, 0x0e01, 0x0e31, 0x0e33,
     0x0915, 0x094d, 0x093f, 0x0903, 0x2581, 0x2581, 0xfffd, 0xd800, 0x10ffff, 0x2000, 0x200b,
     0x00ad, 0xfeff, 0x0130, 0xfdfa, 0x3300, 0x1680};
-
-/* A sink recording (id, start, end) of every piece, -1 between words. */
-typedef struct rec {
-    int32_t *v;
-    size_t n, cap;
-} rec;
-
-static void rec_put(rec *r, int32_t x)
-{
-    if (r->n == r->cap) {
-        r->cap = r->cap ? 2 * r->cap : 1024;
-        int32_t *v = realloc(r->v, r->cap * sizeof *v);
-        if (v == NULL)
-            abort();
-        r->v = v;
-    }
-    r->v[r->n++] = x;
-}
-
-static hfo_status rec_word(void *ctx, const hfo_norm *ns, uint32_t a, const hfo_pieces *p, hfo_err *err)
-{
-    (void)err;
-    for (size_t k = 0; k < p->len; k++) {
-        rec_put(ctx, p->id[k]);
-        rec_put(ctx, (int32_t)ns->os[a + p->start[k]]);
-        rec_put(ctx, (int32_t)ns->oe[a + p->end[k] - 1]);
-    }
-    rec_put(ctx, -1);
-    return HFO_OK;
-}
-
-static hfo_status rec_added(void *ctx, int32_t id, uint32_t os, uint32_t oe, hfo_err *err)
-{
-    (void)ctx, (void)id, (void)os, (void)oe, (void)err;
-    return HFO_OK;
-}
-
-/* The stages one after the other, as tokenizer.c's walk_norm. */
-static hfo_status staged(const hfo_tok *tok, const hfo_text *t, size_t b0, size_t b1, rec *r,
-                         hfo_err *err)
-{
-    hfo_norm ns = {0};
-    hfo_spans sp = {0};
-    hfo_pieces pc = {0};
-    hfo_status st = tok->normalizer->run(tok->normalizer, t, b0, b1, &ns, err);
-    if (st == HFO_OK)
-        st = tok->pretok->split(tok->pretok, &ns, &sp, err);
-    for (size_t w = 0; w < sp.len && st == HFO_OK; w++) {
-        pc.len = 0;
-        st = tok->model->tokenize(tok->model, ns.cp + sp.v[w].start, sp.v[w].end - sp.v[w].start,
-                                  &pc, err);
-        if (st == HFO_OK)
-            st = rec_word(r, &ns, sp.v[w].start, &pc, err);
-    }
-    hfo_norm_free(&ns);
-    free(sp.v);
-    free(pc.id);
-    free(pc.start);
-    free(pc.end);
-    return st;
-}
 
 static hfo_tok *build_t5(const hfo_spm_model *spm, int prepend, int split)
 {
@@ -164,7 +104,7 @@ static void fuzz(hfo_tok *tok, int iters)
             b0 = 0, b1 = len;
         hfo_err e1, e2;
         ra.n = rb.n = 0;
-        hfo_tok_sink sink = {rec_word, rec_added, &ra};
+        hfo_tok_sink sink = {rec_word, rec_added, &ra, 0};
         hfo_status s1 = hfo_walk_t5(tok, ws, &t, b0, b1, &sink, &e1);
         hfo_status s2 = staged(tok, &t, b0, b1, &rb, &e2);
         CHECK(s1 == s2, "status %d vs %d", s1, s2);
