@@ -85,7 +85,7 @@ struct hfo_model {
 /* ---- word_cache.c -------------------------------------------------------- */
 #define HFO_WC_MAX_CHARS 16   /* a word's bytes fill at most key[2] */
 #define HFO_WC_MAX_TOK 7
-#define HFO_WC_SETS 4096      /* two entries each: 512 KiB per thread, most of it in L2 */
+#define HFO_WC_SLOTS 8192     /* one entry each: 512 KiB per thread, mostly in L2 */
 typedef struct hfo_wc_entry {
     uint64_t tag;             /* the model's word_tag << 5 | the word's length; 0: empty */
     uint64_t key[2];          /* the (normalized) word, a byte per character, zero padded */
@@ -94,29 +94,24 @@ typedef struct hfo_wc_entry {
     uint8_t n_tok;
 } hfo_wc_entry;
 uint64_t hfo_wc_new_tag(void);
-/* This thread's table (2 * HFO_WC_SETS entries), or NULL when out of memory. */
+/* This thread's table (HFO_WC_SLOTS entries), or NULL when out of memory. */
 hfo_wc_entry *hfo_wc_table(void);
-/* The set a word's key falls in. */
-static inline hfo_wc_entry *hfo_wc_set(hfo_wc_entry *table, uint64_t tag, const uint64_t key[2])
+/* The one slot a word can be kept in. */
+static inline hfo_wc_entry *hfo_wc_slot(hfo_wc_entry *table, uint64_t tag, const uint64_t key[2])
 {
     uint64_t h = (key[0] * 0x9E3779B97F4A7C15ULL) ^ (key[1] * 0xC2B2AE3D27D4EB4FULL) ^ tag;
     h ^= h >> 29;
     h *= 0xBF58476D1CE4E5B9ULL;
-    return table + 2 * ((h >> 40) & (HFO_WC_SETS - 1));
+    return table + ((h >> 40) & (HFO_WC_SLOTS - 1));
 }
-/* The set's entry for the word, or NULL. */
-static inline const hfo_wc_entry *hfo_wc_find(const hfo_wc_entry *set, uint64_t tag,
-                                              const uint64_t key[2])
+/* The slot holds this word. */
+static inline int hfo_wc_holds(const hfo_wc_entry *e, uint64_t tag, const uint64_t key[2])
 {
-    for (int w = 0; w < 2; w++)
-        if (set[w].tag == tag && set[w].key[0] == key[0] && set[w].key[1] == key[1])
-            return &set[w];
-    return NULL;
+    return e->tag == tag && e->key[0] == key[0] && e->key[1] == key[1];
 }
-/* Keep what the model made of the word (n characters) in its set, when
- * its tokens tile the word and are few enough. */
-void hfo_wc_put(hfo_wc_entry *set, uint64_t tag, const uint64_t key[2], size_t n,
-                const hfo_pieces *p);
+/* Keep what the model made of the word (n characters) in its slot, when its
+ * tokens tile the word and are few enough. */
+void hfo_wc_put(hfo_wc_entry *e, uint64_t tag, const uint64_t key[2], size_t n, const hfo_pieces *p);
 
 /* ---- added_tokens.c ------------------------------------------------------ */
 typedef struct hfo_added {

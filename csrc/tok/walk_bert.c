@@ -15,14 +15,17 @@
  *
  * A plain word, a run of at most HFO_WC_MAX_CHARS ASCII characters that
  * stay in the word (letters, digits) from whitespace, punctuation or the
- * text's edge to the next, is looked up in this thread's word cache
- * (word_cache.c) by its normalized bytes first: its characters map one to
- * one, so a hit gives its tokens and their offsets without normalizing the
- * word or asking the model. */
+ * text's edge to the next, or an ASCII punctuation character, is looked up
+ * in this thread's word cache (word_cache.c) by its normalized bytes first:
+ * its characters map one to one, so a hit gives its tokens and their
+ * offsets without normalizing the word or asking the model. */
 #include "tok_internal.h"
 #include "unicode.h"
 
 #include <pthread.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 _Static_assert(HFO_WC_MAX_CHARS <= HFO_BERT_MAX_OUT, "a plain word fits the room the walk keeps");
 
@@ -49,6 +52,32 @@ static inline int stays_in_word(const uint8_t *ascii, uint32_t c)
 {
     return ascii[c] != HFO_BERT_DROP && ascii_cls[ascii[c]] == CLS_WORD;
 }
+
+#if defined(__SSE2__)
+/* The run of ASCII letters and digits at p[0, 16) (1-byte text): its length
+ * (16: it may go on), and its bytes in key, upper case lowered when lower,
+ * zero past the run.  One compare per class, no branch per character. */
+static inline size_t alnum_run16(const uint8_t *p, int lower, uint64_t key[2])
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)p);
+    /* bytes >= 0x80 are negative here: in no range */
+    __m128i up = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('A' - 1)),
+                               _mm_cmplt_epi8(v, _mm_set1_epi8('Z' + 1)));
+    __m128i lo = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('a' - 1)),
+                               _mm_cmplt_epi8(v, _mm_set1_epi8('z' + 1)));
+    __m128i dg = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                               _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+    unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(up, lo), dg));
+    size_t n = (size_t)__builtin_ctz(~m);   /* bit 16 of ~m is set: n <= 16 */
+    if (lower)
+        v = _mm_add_epi8(v, _mm_and_si128(up, _mm_set1_epi8(0x20)));
+    uint64_t b[2];
+    _mm_storeu_si128((__m128i *)b, v);
+    key[0] = n >= 8 ? b[0] : b[0] & ((1ULL << (8 * n)) - 1);
+    key[1] = n >= 16 ? b[1] : n <= 8 ? 0 : b[1] & ((1ULL << (8 * (n - 8))) - 1);
+    return n;
+}
+#endif
 
 /* Hand the collected word (ws->ns) to the model and the sink; empty it. */
 static hfo_status flush(const hfo_tok *tok, hfo_ws *ws, int *mark, const hfo_tok_sink *sink,
@@ -102,10 +131,9 @@ static hfo_status plain_word(const hfo_tok *tok, hfo_ws *ws, hfo_wc_entry *cache
     hfo_norm *w = &ws->ns;
     hfo_pieces *p = &ws->pieces;
     uint64_t tag = tok->model->word_tag << 5 | n;
-    hfo_wc_entry *set = hfo_wc_set(cache, tag, key);
-    const hfo_wc_entry *e = hfo_wc_find(set, tag, key);
+    hfo_wc_entry *e = hfo_wc_slot(cache, tag, key);
     p->len = 0;
-    if (e != NULL) {
+    if (hfo_wc_holds(e, tag, key)) {
         /* the sink reads each token's first os and last oe only */
         if (hfo_pieces_reserve(p, e->n_tok, err))
             return err->code;
@@ -127,14 +155,14 @@ static hfo_status plain_word(const hfo_tok *tok, hfo_ws *ws, hfo_wc_entry *cache
                       (uint32_t)(i + q + 1));
     if (tok->model->tokenize(tok->model, w->cp, n, p, err) || sink->word(sink->ctx, w, 0, p, err))
         return err->code;
-    hfo_wc_put(set, tag, key, n, p);
+    hfo_wc_put(e, tag, key, n, p);
     w->len = 0;
     return HFO_OK;
 }
 
 static inline __attribute__((always_inline)) hfo_status
-walk(const hfo_tok *tok, hfo_ws *ws, const void *data, int kind, size_t begin, size_t end,
-     const hfo_tok_sink *sink, hfo_err *err)
+walk(const hfo_tok *tok, hfo_ws *ws, const void *data, int kind, size_t len, size_t begin,
+     size_t end, const hfo_tok_sink *sink, hfo_err *err)
 {
 #define AT(j) (kind == 1 ? ((const uint8_t *)data)[j] \
                : kind == 2 ? ((const uint16_t *)data)[j] : ((const uint32_t *)data)[j])
@@ -142,6 +170,12 @@ walk(const hfo_tok *tok, hfo_ws *ws, const void *data, int kind, size_t begin, s
     hfo_wc_entry *cache = NULL;
     if (tok->model->word_tag && !sink->reads_chars && (cache = hfo_wc_table()) != NULL)
         pthread_once(&ascii_cls_once, ascii_cls_init);
+    /* the normalizer keeps letters and digits, or lowers the letters: then
+     * 1-byte text finds its plain words sixteen bytes at a time */
+    int lower = ascii['A'] == 'a';
+    int by16 = kind == 1 && ascii['0'] == '0' && ascii['9'] == '9' && ascii['a'] == 'a' &&
+               ascii['z'] == 'z' && ascii['A'] == (lower ? 'a' : 'A') && ascii['Z'] == (lower ? 'z' : 'Z');
+    (void)lower, (void)by16, (void)len;
     hfo_norm *w = &ws->ns;
     int mark = 0;
     w->len = 0;
@@ -149,24 +183,46 @@ walk(const hfo_tok *tok, hfo_ws *ws, const void *data, int kind, size_t begin, s
         uint32_t c = AT(i);
         if (w->len + HFO_BERT_MAX_OUT > w->cap && hfo_norm_grow(w, HFO_BERT_MAX_OUT, err))
             return err->code;
-        if (c < 0x80 && cache != NULL && w->len == 0 && mark == 0 && stays_in_word(ascii, c)) {
+        if (c < 0x80 && cache != NULL && w->len == 0 && mark == 0 && !stays_in_word(ascii, c)) {
+            /* between words: whitespace and removed characters end nothing
+             * (no word is open), punctuation is a word of its own */
+            if (ascii[c] == HFO_BERT_DROP || ascii_cls[ascii[c]] == CLS_SPACE)
+                continue;
+            const uint64_t key[2] = {ascii[c], 0};
+            if (plain_word(tok, ws, cache, key, 1, i, sink, err))
+                return err->code;
+            continue;
+        }
+        if (c < 0x80 && cache != NULL && w->len == 0 && mark == 0) {
             /* a plain word?  Its bytes, normalized, then what follows it */
-            uint64_t k0 = ascii[c], k1 = 0;
+            uint64_t key[2] = {ascii[c], 0};
             size_t j = i + 1;
-            while (j < end && j - i < HFO_WC_MAX_CHARS) {
-                uint32_t d = AT(j);
-                if (d >= 0x80 || !stays_in_word(ascii, d))
-                    break;
-                size_t q = j - i;
-                if (q < 8)
-                    k0 |= (uint64_t)ascii[d] << (8 * q);
-                else
-                    k1 |= (uint64_t)ascii[d] << (8 * (q - 8));
-                j++;
+#if defined(__SSE2__)
+            if (by16 && i + 16 <= len) {
+                /* letters and digits; any other character in a word (a
+                 * control kept without clean_text) fails the edge below */
+                size_t n = alnum_run16((const uint8_t *)data + i, lower, key);
+                if (n > end - i) {   /* the rest is another segment's */
+                    n = end - i;
+                    if (n < 8)
+                        key[0] &= (1ULL << (8 * n)) - 1;
+                    key[1] = n <= 8 ? 0 : key[1] & ((1ULL << (8 * (n - 8))) - 1);
+                }
+                j = i + n;   /* n == 0 (c is no letter or digit): no plain word */
+            } else
+#endif
+            {
+                while (j < end && j - i < HFO_WC_MAX_CHARS) {
+                    uint32_t d = AT(j);
+                    if (d >= 0x80 || !stays_in_word(ascii, d))
+                        break;
+                    size_t q = j - i;
+                    key[q >> 3] |= (uint64_t)ascii[d] << (8 * (q & 7));
+                    j++;
+                }
             }
             uint32_t d = j < end ? AT(j) : 0;
-            if (j == end || (d < 0x80 && ascii[d] != HFO_BERT_DROP && !stays_in_word(ascii, d))) {
-                const uint64_t key[2] = {k0, k1};
+            if (j > i && (j == end || (d < 0x80 && ascii[d] != HFO_BERT_DROP && !stays_in_word(ascii, d)))) {
                 if (plain_word(tok, ws, cache, key, j - i, i, sink, err))
                     return err->code;
                 i = j - 1;
@@ -195,8 +251,8 @@ hfo_status hfo_walk_bert(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t, size
                          size_t end, const hfo_tok_sink *sink, hfo_err *err)
 {
     switch (t->kind) {
-    case 1: return walk(tok, ws, t->data, 1, begin, end, sink, err);
-    case 2: return walk(tok, ws, t->data, 2, begin, end, sink, err);
-    default: return walk(tok, ws, t->data, 4, begin, end, sink, err);
+    case 1: return walk(tok, ws, t->data, 1, t->len, begin, end, sink, err);
+    case 2: return walk(tok, ws, t->data, 2, t->len, begin, end, sink, err);
+    default: return walk(tok, ws, t->data, 4, t->len, begin, end, sink, err);
     }
 }

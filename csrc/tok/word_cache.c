@@ -4,14 +4,15 @@
  * punctuation).  Most words of a text repeat, and a hit replaces the
  * per-character normalization and the model's search by one probe.
  *
- * The table: HFO_WC_SETS sets of two 64-byte entries (512 KiB per thread,
- * made on the thread's first plain word).  An entry holds
- * the model's tag and the word's length in `tag`, the word's bytes zero
- * padded, and what the model made of it (at most HFO_WC_MAX_TOK tokens, each
- * ending at end[k]).  A set keeps its most recent entry first; a new word
- * pushes the older one out.  A model takes a fresh tag whenever its
- * vocabulary changes, so entries of an older state or of a freed model are
- * never matched. */
+ * The table: HFO_WC_SLOTS 64-byte entries (512 KiB per thread, made on the
+ * thread's first plain word), a word's slot given by its hash, a new word
+ * replacing the one there.  (Two ways per set were 12% slower in English:
+ * the probe waits on memory, and which way holds the word does not
+ * predict.)  An entry holds the model's tag and the word's length in `tag`,
+ * the word's bytes zero padded, and what the model made of it (at most
+ * HFO_WC_MAX_TOK tokens, each ending at end[k]).  A model takes a fresh tag
+ * whenever its vocabulary changes, so entries of an older state or of a
+ * freed model are never matched. */
 #include "tok_internal.h"
 
 #include <pthread.h>
@@ -56,7 +57,7 @@ hfo_wc_entry *hfo_wc_table(void)
     void *raw = pthread_getspecific(wc_key);
     if (raw != NULL)
         return wc_aligned(raw);
-    raw = calloc(1, 2 * HFO_WC_SETS * sizeof(hfo_wc_entry) + 64);
+    raw = calloc(1, HFO_WC_SLOTS * sizeof(hfo_wc_entry) + 64);
     if (raw == NULL)
         return NULL;
     if (pthread_setspecific(wc_key, raw) != 0) {
@@ -66,8 +67,7 @@ hfo_wc_entry *hfo_wc_table(void)
     return wc_aligned(raw);
 }
 
-void hfo_wc_put(hfo_wc_entry *set, uint64_t tag, const uint64_t key[2], size_t n,
-                const hfo_pieces *p)
+void hfo_wc_put(hfo_wc_entry *e, uint64_t tag, const uint64_t key[2], size_t n, const hfo_pieces *p)
 {
     /* only tokens tiling the word, as a hit gives them back */
     if (p->len == 0 || p->len > HFO_WC_MAX_TOK || p->end[p->len - 1] != n)
@@ -75,8 +75,6 @@ void hfo_wc_put(hfo_wc_entry *set, uint64_t tag, const uint64_t key[2], size_t n
     for (size_t k = 0; k < p->len; k++)
         if (p->start[k] != (k ? p->end[k - 1] : 0) || p->end[k] <= p->start[k])
             return;
-    set[1] = set[0];
-    hfo_wc_entry *e = &set[0];
     e->tag = tag;
     e->key[0] = key[0];
     e->key[1] = key[1];
