@@ -203,6 +203,12 @@ typedef struct hfo_tok_sink {
     /* word reads ns->cp too, not only os[a + start] and oe[a + end - 1] of
      * each piece (a walk may then not skip filling the word's characters) */
     int reads_chars;
+    /* Optional: a word whose characters each keep their place, the original
+     * text's [base, base + ends[n - 1]): token k is ids[k] over
+     * [base + ends[k - 1], base + ends[k]) (ends[-1] = 0).  The same as word
+     * with those pieces; NULL: walks call word. */
+    hfo_status (*plain)(void *ctx, uint32_t base, const int32_t *ids, const uint8_t *ends, size_t n,
+                        hfo_err *err);
 } hfo_tok_sink;
 /* Walk the sequence t (uses ws's scratch). */
 hfo_status hfo_tok_walk(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t, const hfo_tok_sink *sink,

@@ -220,6 +220,24 @@ static hfo_status enc_word(void *ctx, const hfo_norm *ns, uint32_t a, const hfo_
     return HFO_OK;
 }
 
+static hfo_status enc_plain(void *ctx, uint32_t base, const int32_t *ids, const uint8_t *ends, size_t n,
+                            hfo_err *err)
+{
+    enc_sink *c = ctx;
+    hfo_encoding *out = c->out;
+    int32_t w = c->word;
+    c->word += c->step;
+    if (hfo_enc_reserve(out, n, err))
+        return err->code;
+    uint32_t s = base;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t e = base + ends[k];
+        hfo_enc_push(out, ids[k], c->type_id, 0, s, e, w);
+        s = e;
+    }
+    return HFO_OK;
+}
+
 static hfo_status enc_added(void *ctx, int32_t id, uint32_t os, uint32_t oe, hfo_err *err)
 {
     enc_sink *c = ctx;
@@ -246,7 +264,7 @@ static hfo_status encode_seq(const hfo_tok *tok, hfo_ws *ws, const seq_in *in, i
         if (hfo_enc_reserve(out, in->text->len / 2 + 8, err))
             return err->code;
         enc_sink c = {out, 0, 1, type_id};
-        hfo_tok_sink sink = {enc_word, enc_added, &c, 0};
+        hfo_tok_sink sink = {.word = enc_word, .added = enc_added, .ctx = &c, .plain = enc_plain};
         return hfo_tok_walk(tok, ws, in->text, &sink, err);
     }
     /* tokenizers' encode_single_sequence on a PreTokenized input: each word
@@ -262,7 +280,7 @@ static hfo_status encode_seq(const hfo_tok *tok, hfo_ws *ws, const seq_in *in, i
         return err->code;
     for (size_t i = 0; i < w->n; i++) {
         enc_sink c = {out, (int32_t)i, 0, type_id};
-        hfo_tok_sink sink = {enc_word, enc_added, &c, 0};
+        hfo_tok_sink sink = {.word = enc_word, .added = enc_added, .ctx = &c, .plain = enc_plain};
         if (hfo_tok_walk(tok, ws, &w->w[i], &sink, err)) {
             char msg[sizeof err->msg];
             memcpy(msg, err->msg, sizeof msg);

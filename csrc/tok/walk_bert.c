@@ -134,6 +134,8 @@ static hfo_status plain_word(const hfo_tok *tok, hfo_ws *ws, hfo_wc_entry *cache
     hfo_wc_entry *e = hfo_wc_slot(cache, tag, key);
     p->len = 0;
     if (hfo_wc_holds(e, tag, key)) {
+        if (sink->plain != NULL)
+            return sink->plain(sink->ctx, (uint32_t)i, e->id, e->end, e->n_tok, err);
         /* the sink reads each token's first os and last oe only */
         if (hfo_pieces_reserve(p, e->n_tok, err))
             return err->code;

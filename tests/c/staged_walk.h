@@ -45,6 +45,20 @@ static inline hfo_status rec_added(void *ctx, int32_t id, uint32_t os, uint32_t 
     return HFO_OK;
 }
 
+/* The same record from a walk's plain word (hfo_tok_sink.plain). */
+static inline hfo_status rec_plain(void *ctx, uint32_t base, const int32_t *ids, const uint8_t *ends,
+                                   size_t n, hfo_err *err)
+{
+    (void)err;
+    for (size_t k = 0; k < n; k++) {
+        rec_put(ctx, ids[k]);
+        rec_put(ctx, (int32_t)(base + (k ? ends[k - 1] : 0)));
+        rec_put(ctx, (int32_t)(base + ends[k]));
+    }
+    rec_put(ctx, -1);
+    return HFO_OK;
+}
+
 /* The stages one after the other, as tokenizer.c's walk_norm. */
 static inline hfo_status staged(const hfo_tok *tok, const hfo_text *t, size_t b0, size_t b1, rec *r,
                          hfo_err *err)

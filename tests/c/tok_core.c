@@ -525,7 +525,8 @@ static void walk_vs_stages(int lowercase, int rounds)
         int kind;
         void *data = pack(cps, n, &kind);
         hfo_text t = {data, n, kind};
-        hfo_tok_sink sink = {rec_word, rec_added, &fused, 0}, sink2 = {rec_word, rec_added, &again, 0};
+        hfo_tok_sink sink = {.word = rec_word, .added = rec_added, .ctx = &fused},
+                     sink2 = {.word = rec_word, .added = rec_added, .ctx = &again, .plain = rec_plain};
         fused.n = again.n = ref.n = 0;
         hfo_status s1 = hfo_tok_walk(tok, ws, &t, &sink, &err);
         hfo_status s2 = hfo_tok_walk(tok, ws, &t, &sink2, &err);

@@ -104,7 +104,7 @@ static void fuzz(hfo_tok *tok, int iters)
             b0 = 0, b1 = len;
         hfo_err e1, e2;
         ra.n = rb.n = 0;
-        hfo_tok_sink sink = {rec_word, rec_added, &ra, 0};
+        hfo_tok_sink sink = {.word = rec_word, .added = rec_added, .ctx = &ra};
         hfo_status s1 = hfo_walk_t5(tok, ws, &t, b0, b1, &sink, &e1);
         hfo_status s2 = staged(tok, &t, b0, b1, &rb, &e2);
         CHECK(s1 == s2, "status %d vs %d", s1, s2);
