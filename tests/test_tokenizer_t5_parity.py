@@ -445,3 +445,40 @@ def test_zz_parity_summary():
                                                      for k, (s, n, ex) in SPM_DIFF.items()}},
                   f, indent=1, ensure_ascii=False)
     assert all(s == n for s, n in PARITY.values())
+
+
+# Plain words (printable ASCII between spaces) are looked up in a per-thread
+# word cache by their bytes and whether Metaspace prefixes them (walk_t5.c,
+# word_cache.c): the same words, cold and then cached, next to every kind
+# of edge (tabs, newlines, a removed control, a mark or a non-ASCII letter
+# joining the word, runs of spaces, the text's ends, sentinels), around the
+# cache's 16 characters, through the thread pool.
+def _cache_texts():
+    import random
+    rng = random.Random(11)
+    words = ["the", "The", "translate", "English", "to", "German:", "Hello,", "world!", "a", "I",
+             "42", "x1y2", "abcdefghijklmnop", "abcdefghijklmnopq", "don't", "e-mail", "(see", "etc.)",
+             "\u2581x", "<extra_id_0>", "</s>"]
+    edges = [" ", " ", " ", "  ", "\t", "\n", "\r\n", "\x01", "\u0301", "\u00e9", "\u3000", "\u00a0", ""]
+    out = []
+    for _ in range(600):
+        out.append("".join(rng.choice(words) + rng.choice(edges) for _ in range(rng.randrange(1, 14))))
+    return out
+
+
+@pytest.mark.parametrize("model", ["t5", "t5-spm-only"])
+def test_word_cache_cold_and_warm(folders, model):
+    texts = _cache_texts()
+    ours = hfonnx.T5Tokenizer.from_pretrained(folders[model])   # its own words: a cold cache
+    ref = pair_of(folders, model)[1]
+    expect = as_lists(ref(texts, **KEYS))
+    before = hfonnx.get_num_threads()
+    for threads in (1, 2):
+        hfonnx.set_num_threads(threads)
+        try:
+            for _ in range(2):
+                assert as_lists(ours(texts, **KEYS)) == expect
+            for t in texts[:200]:
+                assert as_lists(ours(t, **KEYS)) == as_lists(ref(t, **KEYS)), repr(t)
+        finally:
+            hfonnx.set_num_threads(before)

@@ -115,6 +115,7 @@ hfo_status hfo_unigram_add(hfo_model *m, const uint32_t *cps, size_t n, double s
     u->poff[0] = 0;
     u->poff[++u->n_pieces] = (uint32_t)u->n_pcps;
     u->finished = 0;
+    u->base.word_tag = 0;   /* walks cache its words again once finished */
     return HFO_OK;
 }
 
@@ -492,6 +493,7 @@ hfo_status hfo_unigram_finish(hfo_model *m, hfo_err *err)
     u->cache_tag = next_tag < (1ULL << 56) ? next_tag++ : 0;   /* 0: never cached */
     pthread_mutex_unlock(&tag_lock);
     u->finished = 1;
+    u->base.word_tag = hfo_wc_new_tag();
     return HFO_OK;
 }
 

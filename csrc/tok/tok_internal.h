@@ -93,16 +93,49 @@ typedef struct hfo_wc_entry {
     uint8_t end[HFO_WC_MAX_TOK];   /* token k is [end[k - 1], end[k]) (end[-1] = 0) */
     uint8_t n_tok;
 } hfo_wc_entry;
+typedef struct hfo_wc {
+    /* how this thread's lookups fared lately, for walks whose misses cost
+     * more than the cache saves on hits (hfo_wc_try, hfo_wc_count) */
+    uint32_t probes, hits, pause;
+    _Alignas(64) hfo_wc_entry slot[HFO_WC_SLOTS];
+} hfo_wc;
 uint64_t hfo_wc_new_tag(void);
-/* This thread's table (HFO_WC_SLOTS entries), or NULL when out of memory. */
-hfo_wc_entry *hfo_wc_table(void);
+/* This thread's cache, or NULL when out of memory. */
+hfo_wc *hfo_wc_table(void);
 /* The one slot a word can be kept in. */
-static inline hfo_wc_entry *hfo_wc_slot(hfo_wc_entry *table, uint64_t tag, const uint64_t key[2])
+static inline hfo_wc_entry *hfo_wc_slot(hfo_wc *wc, uint64_t tag, const uint64_t key[2])
 {
     uint64_t h = (key[0] * 0x9E3779B97F4A7C15ULL) ^ (key[1] * 0xC2B2AE3D27D4EB4FULL) ^ tag;
     h ^= h >> 29;
     h *= 0xBF58476D1CE4E5B9ULL;
-    return table + ((h >> 40) & (HFO_WC_SLOTS - 1));
+    return &wc->slot[(h >> 40) & (HFO_WC_SLOTS - 1)];
+}
+/* Zero the key's bytes from n (< 16) on. */
+static inline void hfo_wc_key_cut(uint64_t key[2], size_t n)
+{
+    if (n < 8)
+        key[0] &= (1ULL << (8 * n)) - 1;
+    key[1] = n <= 8 ? 0 : key[1] & ((1ULL << (8 * (n - 8))) - 1);
+}
+/* Whether to look the next word up: after HFO_WC_SAMPLE lookups of which
+ * fewer than half hit, the next HFO_WC_PAUSE words go without. */
+#define HFO_WC_SAMPLE 1024
+#define HFO_WC_PAUSE 16384
+static inline int hfo_wc_try(hfo_wc *wc)
+{
+    if (wc->pause == 0)
+        return 1;
+    wc->pause--;
+    return 0;
+}
+static inline void hfo_wc_count(hfo_wc *wc, int hit)
+{
+    wc->hits += (uint32_t)hit;
+    if (++wc->probes == HFO_WC_SAMPLE) {
+        if (wc->hits < HFO_WC_SAMPLE / 2)
+            wc->pause = HFO_WC_PAUSE;
+        wc->probes = wc->hits = 0;
+    }
 }
 /* The slot holds this word. */
 static inline int hfo_wc_holds(const hfo_wc_entry *e, uint64_t tag, const uint64_t key[2])
@@ -306,6 +339,15 @@ static inline void hfo_pc_align_init(hfo_pc_align *a, size_t begin, size_t end)
     a->have_prev = 0;
     a->prev_ch = 0;
     a->prev_j = 0;
+}
+/* m characters output unchanged, each its own cluster (a copied run):
+ * what m calls of hfo_pc_align_next with change 0 leave. */
+static inline void hfo_pc_align_run(hfo_pc_align *a, size_t m)
+{
+    a->j += m;
+    a->have_prev = 1;
+    a->prev_ch = 0;
+    a->prev_j = a->j - 1;
 }
 /* Alignment [*s, *e) of the next output character, whose change is ch: 1
  * for a character a step inserted beyond its original count, -d for a

@@ -71,10 +71,9 @@ static inline size_t alnum_run16(const uint8_t *p, int lower, uint64_t key[2])
     size_t n = (size_t)__builtin_ctz(~m);   /* bit 16 of ~m is set: n <= 16 */
     if (lower)
         v = _mm_add_epi8(v, _mm_and_si128(up, _mm_set1_epi8(0x20)));
-    uint64_t b[2];
-    _mm_storeu_si128((__m128i *)b, v);
-    key[0] = n >= 8 ? b[0] : b[0] & ((1ULL << (8 * n)) - 1);
-    key[1] = n >= 16 ? b[1] : n <= 8 ? 0 : b[1] & ((1ULL << (8 * (n - 8))) - 1);
+    _mm_storeu_si128((__m128i *)key, v);
+    if (n < 16)
+        hfo_wc_key_cut(key, n);
     return n;
 }
 #endif
@@ -124,7 +123,7 @@ feed(const hfo_tok *tok, hfo_ws *ws, uint32_t c, size_t i, int m, int *mark,
 /* The plain word of n characters at input index i, its normalized bytes in
  * key: from the cache, else through the model (and then into the cache).
  * ws->ns is empty and has room for HFO_BERT_MAX_OUT characters. */
-static hfo_status plain_word(const hfo_tok *tok, hfo_ws *ws, hfo_wc_entry *cache,
+static hfo_status plain_word(const hfo_tok *tok, hfo_ws *ws, hfo_wc *cache,
                              const uint64_t key[2], size_t n, size_t i, const hfo_tok_sink *sink,
                              hfo_err *err)
 {
@@ -169,7 +168,7 @@ walk(const hfo_tok *tok, hfo_ws *ws, const void *data, int kind, size_t len, siz
 #define AT(j) (kind == 1 ? ((const uint8_t *)data)[j] \
                : kind == 2 ? ((const uint16_t *)data)[j] : ((const uint32_t *)data)[j])
     const uint8_t *ascii = hfo_bert_norm_ascii(tok->normalizer);
-    hfo_wc_entry *cache = NULL;
+    hfo_wc *cache = NULL;
     if (tok->model->word_tag && !sink->reads_chars && (cache = hfo_wc_table()) != NULL)
         pthread_once(&ascii_cls_once, ascii_cls_init);
     /* the normalizer keeps letters and digits, or lowers the letters: then
@@ -206,9 +205,7 @@ walk(const hfo_tok *tok, hfo_ws *ws, const void *data, int kind, size_t len, siz
                 size_t n = alnum_run16((const uint8_t *)data + i, lower, key);
                 if (n > end - i) {   /* the rest is another segment's */
                     n = end - i;
-                    if (n < 8)
-                        key[0] &= (1ULL << (8 * n)) - 1;
-                    key[1] = n <= 8 ? 0 : key[1] & ((1ULL << (8 * (n - 8))) - 1);
+                    hfo_wc_key_cut(key, n);
                 }
                 j = i + n;   /* n == 0 (c is no letter or digit): no plain word */
             } else

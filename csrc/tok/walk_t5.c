@@ -11,11 +11,35 @@
  * prepend_scheme "first" looks at it); the word is then cut at each
  * replacement character when `split` is on.  A character that is plain and
  * unchanged (hfo_pc_plain, hfo_pc_same) before another plain one is its own
- * cluster and is copied as it is: most text takes that path.  The result is
+ * cluster and is copied as it is: most text takes that path.  A plain word,
+ * such a run of at most HFO_WC_MAX_CHARS ASCII characters from a space (or
+ * the text's start) to a space before a plain character (or the end), is
+ * looked up in this thread's word cache (word_cache.c) first.  The result is
  * the stage-by-stage walk's, which tokenizer.c keeps for other pipelines and
  * for normalized added tokens. */
 #include "spm.h"
 #include "tok_internal.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+/* The run of printable ASCII characters other than the space at p[0, 16)
+ * (1-byte text): its length (16: it may go on) and its bytes in key, zero
+ * past the run.  One compare per bound, no branch per character. */
+static inline size_t printable_run16(const uint8_t *p, uint64_t key[2])
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)p);
+    /* bytes >= 0x80 are negative here: below the lower bound */
+    __m128i in = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x20)),
+                               _mm_cmplt_epi8(v, _mm_set1_epi8(0x7F)));
+    unsigned m = (unsigned)_mm_movemask_epi8(in);
+    size_t n = (size_t)__builtin_ctz(~m);   /* bit 16 of ~m is set: n <= 16 */
+    _mm_storeu_si128((__m128i *)key, v);
+    if (n < 16)
+        hfo_wc_key_cut(key, n);
+    return n;
+}
+#endif
 
 typedef struct t5_walk {
     const hfo_tok *tok;
@@ -71,6 +95,51 @@ static hfo_status flush(const t5_walk *k, hfo_err *err)
     return tokenize_part(k, w, a, n, err);
 }
 
+/* The plain word of n characters (bytes in key) whose first character is
+ * at original offset s0: its tokens from the cache, else from the model
+ * (then kept).  ws->ns is empty.  Its characters are unchanged and each a
+ * cluster, so character q sits at s0 + q, and Metaspace's prefix, when the
+ * word takes one, at the first character's place. */
+static hfo_status plain_word(const t5_walk *k, hfo_wc *cache, const uint64_t key[2], size_t n,
+                             uint32_t s0, hfo_err *err)
+{
+    hfo_norm *w = &k->ws->ns;
+    hfo_pieces *p = &k->ws->pieces;
+    int pre = hfo_metaspace_prepends(k->prepend, k->repl, (uint32_t)(key[0] & 0xFF), s0);
+    size_t a = pre ? 0 : 1;   /* the model's input is w[a, n + 1): w[0] the prefix */
+    /* the tag's length says whether the prefix is in */
+    uint64_t tag = k->tok->model->word_tag << 5 | (n + 1 - a);
+    hfo_wc_entry *e = hfo_wc_slot(cache, tag, key);
+    int hit = hfo_wc_holds(e, tag, key);
+    /* the model keeps its own cache of words, so a miss here costs more
+     * than it would in BERT's walk: where most words miss (text of many
+     * languages), the walk stops asking for a while */
+    hfo_wc_count(cache, hit);
+    p->len = 0;
+    if (hit && k->sink->plain != NULL && (!pre || e->end[0] >= 2)) {
+        /* in characters: the prefix goes with the first token */
+        uint8_t ends[HFO_WC_MAX_TOK];
+        for (size_t q = 0; q < e->n_tok; q++)
+            ends[q] = (uint8_t)(e->end[q] - (pre ? 1 : 0));
+        return k->sink->plain(k->sink->ctx, s0, e->id, ends, e->n_tok, err);
+    }
+    if (w->cap < n + 2 && hfo_norm_grow(w, n + 2, err))
+        return err->code;
+    w->cp[0] = k->repl;
+    w->os[0] = s0;
+    w->oe[0] = s0 + 1;
+    for (size_t q = 0; q < n; q++) {
+        w->cp[q + 1] = (uint32_t)(key[q >> 3] >> (8 * (q & 7))) & 0xFF;
+        w->os[q + 1] = s0 + (uint32_t)q;
+        w->oe[q + 1] = s0 + (uint32_t)q + 1;
+    }
+    if (k->tok->model->tokenize(k->tok->model, w->cp + a, n + 1 - a, p, err) ||
+        k->sink->word(k->sink->ctx, w, (uint32_t)a, p, err))
+        return err->code;
+    hfo_wc_put(e, tag, key, n + 1 - a, p);
+    return HFO_OK;
+}
+
 /* One normalized character: whitespace ends the word, anything else joins it. */
 static inline hfo_status put(const t5_walk *k, hfo_norm *w, uint32_t c, uint32_t s, uint32_t e,
                              int *in_word, hfo_err *err)
@@ -106,9 +175,53 @@ walk(const t5_walk *k, const hfo_text *t, int kind, size_t begin, size_t end, hf
     size_t per_char_end = 0;
     int in_word = 0;   /* the last output character is w's last */
     w->len = 0;
+    /* plain words through the cache, when the space that ends them is
+     * itself plain and unchanged (so it only ends the word) */
+    hfo_wc *cache = NULL;
+    if (k->tok->model->word_tag && !k->sink->reads_chars && hfo_bit(same, ' ') &&
+        hfo_bit(hfo_pc_plain, ' ') && hfo_is_white_space(' '))
+        cache = hfo_wc_table();
+    /* every printable ASCII character but the space is a word character:
+     * 1-byte text finds its plain words sixteen bytes at a time */
+    const uint64_t print_lo = ~0ULL << 0x21, print_hi = ~0ULL >> 1;   /* 0x21-0x3F, 0x40-0x7E */
+    int by16 = kind == 1 && (word[0] & print_lo) == print_lo && (word[1] & print_hi) == print_hi;
+    (void)by16;
     size_t i = begin;
     while (i < end) {
         uint32_t c = AT(i);
+        if (cache != NULL && c < 0x80 && w->len == 0 && hfo_bit(word, c) && hfo_wc_try(cache)) {
+            uint64_t key[2] = {c, 0};
+            size_t j = i + 1;
+#if defined(__SSE2__)
+            if (by16 && i + 16 <= t->len) {
+                /* any other word character fails the edge below */
+                size_t n = printable_run16((const uint8_t *)t->data + i, key);
+                if (n > end - i) {   /* the rest is another segment's */
+                    n = end - i;
+                    hfo_wc_key_cut(key, n);
+                }
+                j = i + n;   /* n >= 1: c is printable */
+            } else
+#endif
+            {
+                while (j < end && j - i < HFO_WC_MAX_CHARS) {
+                    uint32_t d = AT(j);
+                    if (d >= 0x80 || !hfo_bit(word, d))
+                        break;
+                    size_t q = j - i;
+                    key[q >> 3] |= (uint64_t)d << (8 * (q & 7));
+                    j++;
+                }
+            }
+            if (j > i && (j == end || (AT(j) == ' ' && (j + 1 == end || hfo_bit(hfo_pc_plain, AT(j + 1)))))) {
+                if ((r = plain_word(k, cache, key, j - i, (uint32_t)(begin + al.j), err)))
+                    goto model_failed;
+                hfo_pc_align_run(&al, j - i);
+                in_word = 0;
+                i = j;
+                continue;
+            }
+        }
         if (hfo_bit(word, c)) {
             /* a run of characters no rule changes, none whitespace: each a
              * cluster alone (they are plain) unless what follows the run
@@ -134,10 +247,7 @@ walk(const t5_walk *k, const hfo_text *t, int kind, size_t begin, size_t end, hf
                     oe[q] = s0 + (uint32_t)q + 1;
                 }
                 w->len += m;
-                al.j += m;
-                al.have_prev = 1;
-                al.prev_ch = 0;
-                al.prev_j = al.j - 1;
+                hfo_pc_align_run(&al, m);
                 in_word = 1;
                 i = j;
                 continue;

@@ -1,15 +1,17 @@
 /* word_cache.c: each thread's cache of short words and the model's tokens
  * for them, for walks that can see a whole word before normalizing it
  * (walk_bert.c: a run of ASCII letters and digits between whitespace or
- * punctuation).  Most words of a text repeat, and a hit replaces the
- * per-character normalization and the model's search by one probe.
+ * punctuation; walk_t5.c: a run of printable ASCII between spaces).  Most
+ * words of a text repeat, and a hit replaces the per-character
+ * normalization and the model's search by one probe.
  *
  * The table: HFO_WC_SLOTS 64-byte entries (512 KiB per thread, made on the
  * thread's first plain word), a word's slot given by its hash, a new word
  * replacing the one there.  (Two ways per set were 12% slower in English:
  * the probe waits on memory, and which way holds the word does not
- * predict.)  An entry holds the model's tag and the word's length in `tag`,
- * the word's bytes zero padded, and what the model made of it (at most
+ * predict.)  An entry holds the model's tag and the length of the model's
+ * input (T5: with Metaspace's prefix or not) in `tag`, the word's bytes zero
+ * padded, and what the model made of it (at most
  * HFO_WC_MAX_TOK tokens, each ending at end[k]).  A model takes a fresh tag
  * whenever its vocabulary changes, so entries of an older state or of a
  * freed model are never matched. */
@@ -32,10 +34,10 @@ static void wc_destroy(void *p)
     free(p);
 }
 
-/* The table in this thread's block: its first 64-byte boundary. */
-static hfo_wc_entry *wc_aligned(void *raw)
+/* The cache in this thread's block: at its first 64-byte boundary. */
+static hfo_wc *wc_aligned(void *raw)
 {
-    return (hfo_wc_entry *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+    return (hfo_wc *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
 }
 
 static void wc_init(void)
@@ -49,7 +51,7 @@ uint64_t hfo_wc_new_tag(void)
     return t < (1ULL << 58) ? t : 0;   /* 0: never cached */
 }
 
-hfo_wc_entry *hfo_wc_table(void)
+hfo_wc *hfo_wc_table(void)
 {
     pthread_once(&wc_once, wc_init);
     if (!wc_ok)
@@ -57,7 +59,7 @@ hfo_wc_entry *hfo_wc_table(void)
     void *raw = pthread_getspecific(wc_key);
     if (raw != NULL)
         return wc_aligned(raw);
-    raw = calloc(1, HFO_WC_SLOTS * sizeof(hfo_wc_entry) + 64);
+    raw = calloc(1, sizeof(hfo_wc) + 64);
     if (raw == NULL)
         return NULL;
     if (pthread_setspecific(wc_key, raw) != 0) {

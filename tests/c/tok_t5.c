@@ -69,7 +69,7 @@ static hfo_tok *build_t5(const hfo_spm_model *spm, int prepend, int split)
 static void fuzz(hfo_tok *tok, int iters)
 {
     hfo_ws *ws = hfo_ws_new();
-    rec ra = {0}, rb = {0};
+    rec ra = {0}, rb = {0}, rc = {0};
     enum { BATCH = 64 };
     uint32_t store[BATCH][48];
     hfo_text texts[BATCH];
@@ -77,10 +77,14 @@ static void fuzz(hfo_tok *tok, int iters)
     for (int it = 0; it < iters; it++) {
         uint32_t buf[48], mx = 0;
         size_t len = rnd() % 40;
+        int ascii = it % 3 == 0;   /* words of printable ASCII between spaces: the cached words */
         for (size_t i = 0; i < len; i++) {
             uint32_t r = rnd() % 100;
-            buf[i] = r < 60 ? POOL[rnd() % (sizeof POOL / sizeof POOL[0])]
-                   : r < 90 ? 0x20 + rnd() % 0x5f : r < 95 ? rnd() % 0x3000 : rnd() % 0x110000;
+            if (ascii)
+                buf[i] = r < 20 ? ' ' : r < 23 ? "\t\n\001"[r - 20] : "abeth.,AB'-"[rnd() % 11];
+            else
+                buf[i] = r < 60 ? POOL[rnd() % (sizeof POOL / sizeof POOL[0])]
+                       : r < 90 ? 0x20 + rnd() % 0x5f : r < 95 ? rnd() % 0x3000 : rnd() % 0x110000;
             if (it % 7 && buf[i] >= 0xd800 && buf[i] <= 0xdfff)
                 buf[i] = 'x';
             if (buf[i] > mx)
@@ -102,17 +106,24 @@ static void fuzz(hfo_tok *tok, int iters)
         size_t b0 = len ? rnd() % (len + 1) : 0, b1 = b0 + (len > b0 ? rnd() % (len - b0 + 1) : 0);
         if (rnd() % 2)
             b0 = 0, b1 = len;
-        hfo_err e1, e2;
-        ra.n = rb.n = 0;
+        hfo_err e1, e2, e3;
+        ra.n = rb.n = rc.n = 0;
+        /* the fused walk twice: pieces to the sink, then cached words as
+         * plain ones (hfo_tok_sink.plain) */
         hfo_tok_sink sink = {.word = rec_word, .added = rec_added, .ctx = &ra};
+        hfo_tok_sink sink2 = {.word = rec_word, .added = rec_added, .ctx = &rc, .plain = rec_plain};
         hfo_status s1 = hfo_walk_t5(tok, ws, &t, b0, b1, &sink, &e1);
+        hfo_status s3 = hfo_walk_t5(tok, ws, &t, b0, b1, &sink2, &e3);
         hfo_status s2 = staged(tok, &t, b0, b1, &rb, &e2);
-        CHECK(s1 == s2, "status %d vs %d", s1, s2);
+        CHECK(s1 == s2 && s3 == s2, "status %d, %d vs %d", s1, s3, s2);
         if (s1 == s2 && s1 != HFO_OK)
             CHECK(strcmp(e1.msg, e2.msg) == 0, "message '%s' vs '%s'", e1.msg, e2.msg);
         if (s1 == s2 && s1 == HFO_OK)
             CHECK(ra.n == rb.n && (ra.n == 0 || memcmp(ra.v, rb.v, ra.n * sizeof *ra.v) == 0),
                   "fused walk and stages differ (iteration %d)", it);
+        if (s3 == s2 && s3 == HFO_OK)
+            CHECK(rc.n == rb.n && (rc.n == 0 || memcmp(rc.v, rb.v, rc.n * sizeof *rc.v) == 0),
+                  "fused walk with cached words and stages differ (iteration %d)", it);
         n_texts++;
         n_refused += s1 != HFO_OK;
         texts[nb++] = t;
@@ -140,6 +151,7 @@ static void fuzz(hfo_tok *tok, int iters)
     }
     free(ra.v);
     free(rb.v);
+    free(rc.v);
     hfo_ws_free(ws);
 }
 
