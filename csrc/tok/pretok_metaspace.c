@@ -87,6 +87,9 @@ static hfo_status ms_split_words(const metaspace *self, hfo_norm *ns, hfo_spans 
     uint32_t *ocp = o->cp, *oos = o->os, *ooe = o->oe;
     uint32_t repl = self->repl;
     int prepend = self->prepend, split = self->split;
+    /* printable ASCII is never white, and is the replacement only when
+     * that is printable ASCII itself */
+    uint32_t plain_lo = repl > 0x20 && repl < 0x7F ? 0x7F : 0x21;
     size_t i = 0, k = 0;
     for (;;) {
         while (i < n && hfo_is_white_space(cp[i]))
@@ -102,7 +105,7 @@ static hfo_status ms_split_words(const metaspace *self, hfo_norm *ns, hfo_spans 
         }
         for (; i < n; i++) {
             uint32_t c = cp[i];
-            if (!(c > 0x20 && c < 0x7F)) {  /* printable ASCII: neither white nor the replacement */
+            if (!(c >= plain_lo && c < 0x7F)) {
                 if (hfo_is_white_space(c))
                     break;
                 if (c == repl && split && k > piece) {

@@ -87,7 +87,7 @@ struct hfo_model {
 #define HFO_WC_MAX_TOK 7
 #define HFO_WC_SLOTS 8192     /* one entry each: 512 KiB per thread, mostly in L2 */
 typedef struct hfo_wc_entry {
-    uint64_t tag;             /* the model's word_tag << 5 | the word's length; 0: empty */
+    uint64_t tag;             /* hfo_wc_tag(); 0: empty */
     uint64_t key[2];          /* the (normalized) word, a byte per character, zero padded */
     int32_t id[HFO_WC_MAX_TOK];
     uint8_t end[HFO_WC_MAX_TOK];   /* token k is [end[k - 1], end[k]) (end[-1] = 0) */
@@ -100,6 +100,14 @@ typedef struct hfo_wc {
     _Alignas(64) hfo_wc_entry slot[HFO_WC_SLOTS];
 } hfo_wc;
 uint64_t hfo_wc_new_tag(void);
+/* An entry's tag: the model's word_tag (< 2^57), a flag of the walk's (what
+ * besides the bytes the tokens depend on: T5, Metaspace's prefix) and the
+ * word's length in characters (<= HFO_WC_MAX_CHARS).  Every walk uses this
+ * one layout: tags of different models or flags never meet. */
+static inline uint64_t hfo_wc_tag(uint64_t word_tag, int flag, size_t n)
+{
+    return word_tag << 6 | (uint64_t)(flag != 0) << 5 | n;
+}
 /* This thread's cache, or NULL when out of memory. */
 hfo_wc *hfo_wc_table(void);
 /* The one slot a word can be kept in. */

@@ -129,7 +129,7 @@ static hfo_status plain_word(const hfo_tok *tok, hfo_ws *ws, hfo_wc *cache,
 {
     hfo_norm *w = &ws->ns;
     hfo_pieces *p = &ws->pieces;
-    uint64_t tag = tok->model->word_tag << 5 | n;
+    uint64_t tag = hfo_wc_tag(tok->model->word_tag, 0, n);
     hfo_wc_entry *e = hfo_wc_slot(cache, tag, key);
     p->len = 0;
     if (hfo_wc_holds(e, tag, key)) {

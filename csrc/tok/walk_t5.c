@@ -107,8 +107,9 @@ static hfo_status plain_word(const t5_walk *k, hfo_wc *cache, const uint64_t key
     hfo_pieces *p = &k->ws->pieces;
     int pre = hfo_metaspace_prepends(k->prepend, k->repl, (uint32_t)(key[0] & 0xFF), s0);
     size_t a = pre ? 0 : 1;   /* the model's input is w[a, n + 1): w[0] the prefix */
-    /* the tag's length says whether the prefix is in */
-    uint64_t tag = k->tok->model->word_tag << 5 | (n + 1 - a);
+    /* the flag says whether the prefix is in: the key alone cannot (a word
+     * ending in NUL has the key of the word without it) */
+    uint64_t tag = hfo_wc_tag(k->tok->model->word_tag, pre, n);
     hfo_wc_entry *e = hfo_wc_slot(cache, tag, key);
     int hit = hfo_wc_holds(e, tag, key);
     /* the model keeps its own cache of words, so a miss here costs more
@@ -179,8 +180,8 @@ walk(const t5_walk *k, const hfo_text *t, int kind, size_t begin, size_t end, hf
      * itself plain and unchanged (so it only ends the word) */
     hfo_wc *cache = NULL;
     if (k->tok->model->word_tag && !k->sink->reads_chars && hfo_bit(same, ' ') &&
-        hfo_bit(hfo_pc_plain, ' ') && hfo_is_white_space(' '))
-        cache = hfo_wc_table();
+        hfo_bit(hfo_pc_plain, ' ') && hfo_is_white_space(' ') && k->repl >= 0x80)
+        cache = hfo_wc_table();   /* (an ASCII replacement could be in a plain word: split there) */
     /* every printable ASCII character but the space is a word character:
      * 1-byte text finds its plain words sixteen bytes at a time */
     const uint64_t print_lo = ~0ULL << 0x21, print_hi = ~0ULL >> 1;   /* 0x21-0x3F, 0x40-0x7E */

@@ -9,9 +9,8 @@
  * thread's first plain word), a word's slot given by its hash, a new word
  * replacing the one there.  (Two ways per set were 12% slower in English:
  * the probe waits on memory, and which way holds the word does not
- * predict.)  An entry holds the model's tag and the length of the model's
- * input (T5: with Metaspace's prefix or not) in `tag`, the word's bytes zero
- * padded, and what the model made of it (at most
+ * predict.)  An entry holds the model's tag, the walk's flag and the word's
+ * length in `tag` (hfo_wc_tag), the word's bytes zero padded, and what the model made of it (at most
  * HFO_WC_MAX_TOK tokens, each ending at end[k]).  A model takes a fresh tag
  * whenever its vocabulary changes, so entries of an older state or of a
  * freed model are never matched. */
@@ -48,7 +47,7 @@ static void wc_init(void)
 uint64_t hfo_wc_new_tag(void)
 {
     uint64_t t = atomic_fetch_add_explicit(&wc_next_tag, 1, memory_order_relaxed);
-    return t < (1ULL << 58) ? t : 0;   /* 0: never cached */
+    return t < (1ULL << 57) ? t : 0;   /* 0: never cached; hfo_wc_tag keeps 57 bits */
 }
 
 hfo_wc *hfo_wc_table(void)

@@ -81,7 +81,7 @@ static void fuzz(hfo_tok *tok, int iters)
         for (size_t i = 0; i < len; i++) {
             uint32_t r = rnd() % 100;
             if (ascii)
-                buf[i] = r < 20 ? ' ' : r < 23 ? "\t\n\001"[r - 20] : "abeth.,AB'-"[rnd() % 11];
+                buf[i] = r < 20 ? ' ' : r < 23 ? "\t\n\001"[r - 20] : r < 25 ? 0 : "abeth.,AB'-_"[rnd() % 12];
             else
                 buf[i] = r < 60 ? POOL[rnd() % (sizeof POOL / sizeof POOL[0])]
                        : r < 90 ? 0x20 + rnd() % 0x5f : r < 95 ? rnd() % 0x3000 : rnd() % 0x110000;
@@ -355,6 +355,15 @@ int main(int argc, char **argv)
             fuzz(tok, prepend == 0 && split == 1 ? 6000 : 1500);
             hfo_tok_free(tok);
         }
+    }
+    /* an ASCII replacement character ('_'), which plain words can hold:
+     * split there (transformers builds T5's Metaspace with U+2581, but the
+     * engine takes any character) */
+    for (int split = 0; split < 2; split++) {
+        hfo_tok *tok = build_t5(spm, 0, split);
+        hfo_tok_set_pretok(tok, hfo_pretok_metaspace_new('_', 0, split, 1));
+        fuzz(tok, 1500);
+        hfo_tok_free(tok);
     }
     /* a model without an unknown token: its errors against the stages'
      * (which meet a lone surrogate anywhere in the text first) */
