@@ -911,7 +911,6 @@ def test_numpy_rows_of_any_length(tok, ref, texts, kw):
     assert _np_view(tok(texts, **kw)) == _np_view(ref(texts, **kw))
 
 
-
 @pytest.mark.parametrize("call,exc", [
     (lambda t: t.decode([-1]), OverflowError),
     (lambda t: t.batch_decode([[5, 2 ** 32]]), OverflowError),

@@ -241,13 +241,11 @@ typedef struct hfo_tok_sink {
     hfo_status (*word)(void *ctx, const hfo_norm *ns, uint32_t a, const hfo_pieces *p, hfo_err *err);
     hfo_status (*added)(void *ctx, int32_t id, uint32_t os, uint32_t oe, hfo_err *err);
     void *ctx;
-    /* word reads ns->cp too, not only os[a + start] and oe[a + end - 1] of
-     * each piece (a walk may then not skip filling the word's characters) */
-    int reads_chars;
     /* Optional: a word whose characters each keep their place, the original
      * text's [base, base + ends[n - 1]): token k is ids[k] over
      * [base + ends[k - 1], base + ends[k]) (ends[-1] = 0).  The same as word
-     * with those pieces; NULL: walks call word. */
+     * with those pieces.  Walks look words up in the word cache only for a
+     * sink that has it (a hit has no characters to give word). */
     hfo_status (*plain)(void *ctx, uint32_t base, const int32_t *ids, const uint8_t *ends, size_t n,
                         hfo_err *err);
 } hfo_tok_sink;

@@ -150,7 +150,7 @@ hfo_status hfo_tok_strings_of(const hfo_tok *tok, const hfo_text *t, int split_s
     hfo_status st = strings_begin(tok, split_special, s, &ws, err);
     if (st == HFO_OK) {
         str_ctx c = {s, tok, t, 0, 1};
-        hfo_tok_sink sink = {.word = str_word, .added = str_added, .ctx = &c, .reads_chars = 1};
+        hfo_tok_sink sink = {.word = str_word, .added = str_added, .ctx = &c};
         st = hfo_tok_walk(tok, ws, t, &sink, err);
     }
     hfo_ws_free(ws);
@@ -166,7 +166,7 @@ hfo_status hfo_tok_strings_of_words(const hfo_tok *tok, const hfo_words *words, 
         st = hfo_err_set(err, HFO_ERR_INPUT, "too many words (%zu)", words->n);
     for (size_t i = 0; st == HFO_OK && i < words->n; i++) {
         str_ctx c = {s, tok, &words->w[i], (int32_t)i, 0};
-        hfo_tok_sink sink = {.word = str_word, .added = str_added, .ctx = &c, .reads_chars = 1};
+        hfo_tok_sink sink = {.word = str_word, .added = str_added, .ctx = &c};
         st = hfo_tok_walk(tok, ws, &words->w[i], &sink, err);
     }
     hfo_ws_free(ws);

@@ -121,43 +121,24 @@ feed(const hfo_tok *tok, hfo_ws *ws, uint32_t c, size_t i, int m, int *mark,
 }
 
 /* The plain word of n characters at input index i, its normalized bytes in
- * key: from the cache, else through the model (and then into the cache).
- * ws->ns is empty and has room for HFO_BERT_MAX_OUT characters. */
+ * key: from the cache, else collected and flushed as any word (and its
+ * tokens then kept).  ws->ns is empty and has room for HFO_BERT_MAX_OUT
+ * characters; the sink takes plain words. */
 static hfo_status plain_word(const hfo_tok *tok, hfo_ws *ws, hfo_wc *cache,
                              const uint64_t key[2], size_t n, size_t i, const hfo_tok_sink *sink,
                              hfo_err *err)
 {
-    hfo_norm *w = &ws->ns;
-    hfo_pieces *p = &ws->pieces;
     uint64_t tag = hfo_wc_tag(tok->model->word_tag, 0, n);
     hfo_wc_entry *e = hfo_wc_slot(cache, tag, key);
-    p->len = 0;
-    if (hfo_wc_holds(e, tag, key)) {
-        if (sink->plain != NULL)
-            return sink->plain(sink->ctx, (uint32_t)i, e->id, e->end, e->n_tok, err);
-        /* the sink reads each token's first os and last oe only */
-        if (hfo_pieces_reserve(p, e->n_tok, err))
-            return err->code;
-        uint32_t s = 0;
-        for (size_t k = 0; k < e->n_tok; k++) {
-            uint32_t t = e->end[k];
-            p->id[k] = e->id[k];
-            p->start[k] = s;
-            p->end[k] = t;
-            w->os[s] = (uint32_t)(i + s);
-            w->oe[t - 1] = (uint32_t)(i + t);
-            s = t;
-        }
-        p->len = e->n_tok;
-        return sink->word(sink->ctx, w, 0, p, err);
-    }
+    if (hfo_wc_holds(e, tag, key))
+        return sink->plain(sink->ctx, (uint32_t)i, e->id, e->end, e->n_tok, err);
     for (size_t q = 0; q < n; q++)
-        hfo_norm_push(w, (uint32_t)(key[q >> 3] >> (8 * (q & 7))) & 0xFF, (uint32_t)(i + q),
+        hfo_norm_push(&ws->ns, (uint32_t)(key[q >> 3] >> (8 * (q & 7))) & 0xFF, (uint32_t)(i + q),
                       (uint32_t)(i + q + 1));
-    if (tok->model->tokenize(tok->model, w->cp, n, p, err) || sink->word(sink->ctx, w, 0, p, err))
+    int no_marks = 0;
+    if (flush(tok, ws, &no_marks, sink, err))
         return err->code;
-    hfo_wc_put(e, tag, key, n, p);
-    w->len = 0;
+    hfo_wc_put(e, tag, key, n, &ws->pieces);
     return HFO_OK;
 }
 
@@ -169,7 +150,7 @@ walk(const hfo_tok *tok, hfo_ws *ws, const void *data, int kind, size_t len, siz
                : kind == 2 ? ((const uint16_t *)data)[j] : ((const uint32_t *)data)[j])
     const uint8_t *ascii = hfo_bert_norm_ascii(tok->normalizer);
     hfo_wc *cache = NULL;
-    if (tok->model->word_tag && !sink->reads_chars && (cache = hfo_wc_table()) != NULL)
+    if (tok->model->word_tag && sink->plain != NULL && (cache = hfo_wc_table()) != NULL)
         pthread_once(&ascii_cls_once, ascii_cls_init);
     /* the normalizer keeps letters and digits, or lowers the letters: then
      * 1-byte text finds its plain words sixteen bytes at a time */
@@ -184,17 +165,17 @@ walk(const hfo_tok *tok, hfo_ws *ws, const void *data, int kind, size_t len, siz
         uint32_t c = AT(i);
         if (w->len + HFO_BERT_MAX_OUT > w->cap && hfo_norm_grow(w, HFO_BERT_MAX_OUT, err))
             return err->code;
-        if (c < 0x80 && cache != NULL && w->len == 0 && mark == 0 && !stays_in_word(ascii, c)) {
-            /* between words: whitespace and removed characters end nothing
-             * (no word is open), punctuation is a word of its own */
-            if (ascii[c] == HFO_BERT_DROP || ascii_cls[ascii[c]] == CLS_SPACE)
+        if (c < 0x80 && cache != NULL && w->len == 0) {   /* no word open (so no marks pending) */
+            if (!stays_in_word(ascii, c)) {
+                /* whitespace and removed characters end nothing, punctuation
+                 * is a word of its own */
+                if (ascii[c] == HFO_BERT_DROP || ascii_cls[ascii[c]] == CLS_SPACE)
+                    continue;
+                const uint64_t key[2] = {ascii[c], 0};
+                if (plain_word(tok, ws, cache, key, 1, i, sink, err))
+                    return err->code;
                 continue;
-            const uint64_t key[2] = {ascii[c], 0};
-            if (plain_word(tok, ws, cache, key, 1, i, sink, err))
-                return err->code;
-            continue;
-        }
-        if (c < 0x80 && cache != NULL && w->len == 0 && mark == 0) {
+            }
             /* a plain word?  Its bytes, normalized, then what follows it */
             uint64_t key[2] = {ascii[c], 0};
             size_t j = i + 1;

@@ -96,17 +96,16 @@ static hfo_status flush(const t5_walk *k, hfo_err *err)
 }
 
 /* The plain word of n characters (bytes in key) whose first character is
- * at original offset s0: its tokens from the cache, else from the model
- * (then kept).  ws->ns is empty.  Its characters are unchanged and each a
- * cluster, so character q sits at s0 + q, and Metaspace's prefix, when the
- * word takes one, at the first character's place. */
+ * at original offset s0: its tokens from the cache, else collected and
+ * flushed as any word (and its tokens then kept).  ws->ns is empty; the
+ * sink takes plain words.  Its characters are unchanged and each a cluster,
+ * so character q sits at s0 + q, and Metaspace's prefix, when the word
+ * takes one (as flush decides), at the first character's place. */
 static hfo_status plain_word(const t5_walk *k, hfo_wc *cache, const uint64_t key[2], size_t n,
                              uint32_t s0, hfo_err *err)
 {
     hfo_norm *w = &k->ws->ns;
-    hfo_pieces *p = &k->ws->pieces;
     int pre = hfo_metaspace_prepends(k->prepend, k->repl, (uint32_t)(key[0] & 0xFF), s0);
-    size_t a = pre ? 0 : 1;   /* the model's input is w[a, n + 1): w[0] the prefix */
     /* the flag says whether the prefix is in: the key alone cannot (a word
      * ending in NUL has the key of the word without it) */
     uint64_t tag = hfo_wc_tag(k->tok->model->word_tag, pre, n);
@@ -116,8 +115,7 @@ static hfo_status plain_word(const t5_walk *k, hfo_wc *cache, const uint64_t key
      * than it would in BERT's walk: where most words miss (text of many
      * languages), the walk stops asking for a while */
     hfo_wc_count(cache, hit);
-    p->len = 0;
-    if (hit && k->sink->plain != NULL && (!pre || e->end[0] >= 2)) {
+    if (hit && (!pre || e->end[0] >= 2)) {
         /* in characters: the prefix goes with the first token */
         uint8_t ends[HFO_WC_MAX_TOK];
         for (size_t q = 0; q < e->n_tok; q++)
@@ -126,18 +124,15 @@ static hfo_status plain_word(const t5_walk *k, hfo_wc *cache, const uint64_t key
     }
     if (w->cap < n + 2 && hfo_norm_grow(w, n + 2, err))
         return err->code;
-    w->cp[0] = k->repl;
-    w->os[0] = s0;
-    w->oe[0] = s0 + 1;
-    for (size_t q = 0; q < n; q++) {
+    for (size_t q = 0; q < n; q++) {   /* slot 0 is the prefix's */
         w->cp[q + 1] = (uint32_t)(key[q >> 3] >> (8 * (q & 7))) & 0xFF;
         w->os[q + 1] = s0 + (uint32_t)q;
         w->oe[q + 1] = s0 + (uint32_t)q + 1;
     }
-    if (k->tok->model->tokenize(k->tok->model, w->cp + a, n + 1 - a, p, err) ||
-        k->sink->word(k->sink->ctx, w, (uint32_t)a, p, err))
+    w->len = n + 1;
+    if (flush(k, err))   /* one part: the replacement is not ASCII */
         return err->code;
-    hfo_wc_put(e, tag, key, n + 1 - a, p);
+    hfo_wc_put(e, tag, key, n + (pre ? 1 : 0), &k->ws->pieces);
     return HFO_OK;
 }
 
@@ -179,8 +174,8 @@ walk(const t5_walk *k, const hfo_text *t, int kind, size_t begin, size_t end, hf
     /* plain words through the cache, when the space that ends them is
      * itself plain and unchanged (so it only ends the word) */
     hfo_wc *cache = NULL;
-    if (k->tok->model->word_tag && !k->sink->reads_chars && hfo_bit(same, ' ') &&
-        hfo_bit(hfo_pc_plain, ' ') && hfo_is_white_space(' ') && k->repl >= 0x80)
+    if (k->tok->model->word_tag && k->sink->plain != NULL && hfo_bit(same, ' ') &&
+        hfo_bit(hfo_pc_plain, ' ') && k->repl >= 0x80)
         cache = hfo_wc_table();   /* (an ASCII replacement could be in a plain word: split there) */
     /* every printable ASCII character but the space is a word character:
      * 1-byte text finds its plain words sixteen bytes at a time */

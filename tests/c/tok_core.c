@@ -9,8 +9,9 @@
  * a batch on the pool equals the same items encoded one by one, that word
  * lists encode as their words one by one, and that every token of every row
  * is found among its sequence's token strings (tokens.c).  And the fused
- * BERT walk (walk_bert.c, with its word cache cold and warm) against the
- * stages one after the other, on texts of repeating words.  Expected token
+ * BERT walk (walk_bert.c) against the stages one after the other, on texts
+ * of repeating words: without its word cache (a sink taking no plain words)
+ * and with it, words missed and then found.  Expected token
  * values are checked by the Python tests against `tokenizers`; the one
  * literal below is the reference's own unit-test example. */
 #include "tok/tok.h"

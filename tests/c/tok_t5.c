@@ -108,8 +108,8 @@ static void fuzz(hfo_tok *tok, int iters)
             b0 = 0, b1 = len;
         hfo_err e1, e2, e3;
         ra.n = rb.n = rc.n = 0;
-        /* the fused walk twice: pieces to the sink, then cached words as
-         * plain ones (hfo_tok_sink.plain) */
+        /* the fused walk twice: without the word cache (a sink taking no
+         * plain words), then with it (hfo_tok_sink.plain) */
         hfo_tok_sink sink = {.word = rec_word, .added = rec_added, .ctx = &ra};
         hfo_tok_sink sink2 = {.word = rec_word, .added = rec_added, .ctx = &rc, .plain = rec_plain};
         hfo_status s1 = hfo_walk_t5(tok, ws, &t, b0, b1, &sink, &e1);
