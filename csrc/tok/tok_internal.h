@@ -84,39 +84,63 @@ struct hfo_model {
 
 /* ---- word_cache.c -------------------------------------------------------- */
 #define HFO_WC_MAX_CHARS 16   /* a word's bytes fill at most key[2] */
-#define HFO_WC_MAX_TOK 7
-#define HFO_WC_SLOTS 8192     /* one entry each: 512 KiB per thread, mostly in L2 */
+#define HFO_WC_MAX_TOK 3      /* tokens an entry holds */
+#define HFO_WC_ID_BITS 21     /* bits of each id (ids below 2^21 only) */
+#define HFO_WC_SET_BITS 13
+#define HFO_WC_SETS (1 << HFO_WC_SET_BITS)   /* two entries each: 512 KiB per thread, mostly in L2 */
 typedef struct hfo_wc_entry {
-    uint64_t tag;             /* hfo_wc_tag(); 0: empty */
     uint64_t key[2];          /* the (normalized) word, a byte per character, zero padded */
-    int32_t id[HFO_WC_MAX_TOK];
-    uint8_t end[HFO_WC_MAX_TOK];   /* token k is [end[k - 1], end[k]) (end[-1] = 0) */
+    uint32_t tag;             /* hfo_wc_tag(); 0: empty */
     uint8_t n_tok;
+    uint8_t end[HFO_WC_MAX_TOK];   /* token k is [end[k - 1], end[k]) (end[-1] = 0) */
+    uint64_t ids;             /* token k's id in bits [21k, 21k + 21) */
 } hfo_wc_entry;
+/* A word's two possible places, one cache line: the newer entry first. */
+typedef struct hfo_wc_set {
+    hfo_wc_entry way[2];
+} hfo_wc_set;
 typedef struct hfo_wc {
     /* how this thread's lookups fared lately, for walks whose misses cost
      * more than the cache saves on hits (hfo_wc_try, hfo_wc_count) */
     uint32_t probes, hits, pause;
-    _Alignas(64) hfo_wc_entry slot[HFO_WC_SLOTS];
+    _Alignas(64) hfo_wc_set set[HFO_WC_SETS];
 } hfo_wc;
 uint64_t hfo_wc_new_tag(void);
-/* An entry's tag: the model's word_tag (< 2^57), a flag of the walk's (what
+/* An entry's tag: the model's word_tag (< 2^26), a flag of the walk's (what
  * besides the bytes the tokens depend on: T5, Metaspace's prefix) and the
  * word's length in characters (<= HFO_WC_MAX_CHARS).  Every walk uses this
  * one layout: tags of different models or flags never meet. */
-static inline uint64_t hfo_wc_tag(uint64_t word_tag, int flag, size_t n)
+static inline uint32_t hfo_wc_tag(uint64_t word_tag, int flag, size_t n)
 {
-    return word_tag << 6 | (uint64_t)(flag != 0) << 5 | n;
+    return (uint32_t)(word_tag << 6) | (uint32_t)(flag != 0) << 5 | (uint32_t)n;
 }
 /* This thread's cache, or NULL when out of memory. */
 hfo_wc *hfo_wc_table(void);
-/* The one slot a word can be kept in. */
-static inline hfo_wc_entry *hfo_wc_slot(hfo_wc *wc, uint64_t tag, const uint64_t key[2])
+/* The set a word is kept in. */
+static inline hfo_wc_set *hfo_wc_set_of(hfo_wc *wc, uint32_t tag, const uint64_t key[2])
 {
-    uint64_t h = (key[0] * 0x9E3779B97F4A7C15ULL) ^ (key[1] * 0xC2B2AE3D27D4EB4FULL) ^ tag;
-    h ^= h >> 29;
-    h *= 0xBF58476D1CE4E5B9ULL;
-    return &wc->slot[(h >> 40) & (HFO_WC_SLOTS - 1)];
+    /* multiplicative: the top bits mix all of the key */
+    uint64_t h = (key[0] ^ tag) * 0x9E3779B97F4A7C15ULL + key[1] * 0xC2B2AE3D27D4EB4FULL;
+    return &wc->set[h >> (64 - HFO_WC_SET_BITS)];
+}
+/* The entry of the set that holds this word, or NULL.  Both ways are
+ * compared without a branch: which one holds a word does not predict. */
+static inline const hfo_wc_entry *hfo_wc_find(const hfo_wc_set *s, uint32_t tag,
+                                              const uint64_t key[2])
+{
+    const hfo_wc_entry *a = &s->way[0], *b = &s->way[1];
+    uint64_t da = (a->key[0] ^ key[0]) | (a->key[1] ^ key[1]) | (a->tag ^ tag);
+    uint64_t db = (b->key[0] ^ key[0]) | (b->key[1] ^ key[1]) | (b->tag ^ tag);
+    /* masks, not branches (the compiler would otherwise test way by way) */
+    uintptr_t ma = (uintptr_t)0 - (uintptr_t)(da == 0), mb = (uintptr_t)0 - (uintptr_t)(db == 0);
+    __asm__("" : "+r"(ma), "+r"(mb));
+    return (const hfo_wc_entry *)(((uintptr_t)a & ma) | ((uintptr_t)b & mb & ~ma));
+}
+/* An entry's ids, unpacked. */
+static inline void hfo_wc_ids(const hfo_wc_entry *e, int32_t id[HFO_WC_MAX_TOK])
+{
+    for (int k = 0; k < HFO_WC_MAX_TOK; k++)
+        id[k] = (int32_t)((e->ids >> (HFO_WC_ID_BITS * k)) & ((1u << HFO_WC_ID_BITS) - 1));
 }
 /* Zero the key's bytes from n (< 16) on. */
 static inline void hfo_wc_key_cut(uint64_t key[2], size_t n)
@@ -145,14 +169,9 @@ static inline void hfo_wc_count(hfo_wc *wc, int hit)
         wc->probes = wc->hits = 0;
     }
 }
-/* The slot holds this word. */
-static inline int hfo_wc_holds(const hfo_wc_entry *e, uint64_t tag, const uint64_t key[2])
-{
-    return e->tag == tag && e->key[0] == key[0] && e->key[1] == key[1];
-}
-/* Keep what the model made of the word (n characters) in its slot, when its
- * tokens tile the word and are few enough. */
-void hfo_wc_put(hfo_wc_entry *e, uint64_t tag, const uint64_t key[2], size_t n, const hfo_pieces *p);
+/* Keep what the model made of the word (n characters) in its set, as the
+ * newer entry, when its tokens tile the word and are few and small enough. */
+void hfo_wc_put(hfo_wc_set *s, uint32_t tag, const uint64_t key[2], size_t n, const hfo_pieces *p);
 
 /* ---- added_tokens.c ------------------------------------------------------ */
 typedef struct hfo_added {

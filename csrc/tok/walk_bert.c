@@ -23,6 +23,7 @@
 #include "unicode.h"
 
 #include <pthread.h>
+#include <string.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -41,10 +42,23 @@ static inline int cls_of(uint32_t c)
 static uint8_t ascii_cls[128];
 static pthread_once_t ascii_cls_once = PTHREAD_ONCE_INIT;
 
+#if defined(__SSE2__)
+static int cls_simd_ok;
+#endif
+
 static void ascii_cls_init(void)
 {
     for (uint32_t c = 0; c < 128; c++)
         ascii_cls[c] = (uint8_t)cls_of(c);
+#if defined(__SSE2__)
+    cls_simd_ok = 1;
+    for (uint32_t c = ' '; c < 0x7F; c++) {
+        int alnum = (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+        int want = c == ' ' ? CLS_SPACE : alnum ? CLS_WORD : CLS_PUNCT;
+        if (ascii_cls[c] != want)
+            cls_simd_ok = 0;
+    }
+#endif
 }
 
 /* ASCII c stays in the word it is in (normalized: ascii[c]). */
@@ -52,31 +66,6 @@ static inline int stays_in_word(const uint8_t *ascii, uint32_t c)
 {
     return ascii[c] != HFO_BERT_DROP && ascii_cls[ascii[c]] == CLS_WORD;
 }
-
-#if defined(__SSE2__)
-/* The run of ASCII letters and digits at p[0, 16) (1-byte text): its length
- * (16: it may go on), and its bytes in key, upper case lowered when lower,
- * zero past the run.  One compare per class, no branch per character. */
-static inline size_t alnum_run16(const uint8_t *p, int lower, uint64_t key[2])
-{
-    __m128i v = _mm_loadu_si128((const __m128i *)p);
-    /* bytes >= 0x80 are negative here: in no range */
-    __m128i up = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('A' - 1)),
-                               _mm_cmplt_epi8(v, _mm_set1_epi8('Z' + 1)));
-    __m128i lo = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('a' - 1)),
-                               _mm_cmplt_epi8(v, _mm_set1_epi8('z' + 1)));
-    __m128i dg = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
-                               _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
-    unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(up, lo), dg));
-    size_t n = (size_t)__builtin_ctz(~m);   /* bit 16 of ~m is set: n <= 16 */
-    if (lower)
-        v = _mm_add_epi8(v, _mm_and_si128(up, _mm_set1_epi8(0x20)));
-    _mm_storeu_si128((__m128i *)key, v);
-    if (n < 16)
-        hfo_wc_key_cut(key, n);
-    return n;
-}
-#endif
 
 /* Hand the collected word (ws->ns) to the model and the sink; empty it. */
 static hfo_status flush(const hfo_tok *tok, hfo_ws *ws, int *mark, const hfo_tok_sink *sink,
@@ -120,27 +109,146 @@ feed(const hfo_tok *tok, hfo_ws *ws, uint32_t c, size_t i, int m, int *mark,
     return flush(tok, ws, mark, sink, err);
 }
 
-/* The plain word of n characters at input index i, its normalized bytes in
- * key: from the cache, else collected and flushed as any word (and its
- * tokens then kept).  ws->ns is empty and has room for HFO_BERT_MAX_OUT
- * characters; the sink takes plain words. */
-static hfo_status plain_word(const hfo_tok *tok, hfo_ws *ws, hfo_wc *cache,
-                             const uint64_t key[2], size_t n, size_t i, const hfo_tok_sink *sink,
-                             hfo_err *err)
+/* A plain word the cache does not hold: collected and flushed as any word,
+ * its tokens then kept in its set. */
+static __attribute__((noinline)) hfo_status
+missed_word(const hfo_tok *tok, hfo_ws *ws, hfo_wc_set *set, uint32_t tag, const uint64_t key[2],
+            size_t n, size_t i, const hfo_tok_sink *sink, hfo_err *err)
 {
-    uint64_t tag = hfo_wc_tag(tok->model->word_tag, 0, n);
-    hfo_wc_entry *e = hfo_wc_slot(cache, tag, key);
-    if (hfo_wc_holds(e, tag, key))
-        return sink->plain(sink->ctx, (uint32_t)i, e->id, e->end, e->n_tok, err);
     for (size_t q = 0; q < n; q++)
         hfo_norm_push(&ws->ns, (uint32_t)(key[q >> 3] >> (8 * (q & 7))) & 0xFF, (uint32_t)(i + q),
                       (uint32_t)(i + q + 1));
     int no_marks = 0;
     if (flush(tok, ws, &no_marks, sink, err))
         return err->code;
-    hfo_wc_put(e, tag, key, n, &ws->pieces);
+    hfo_wc_put(set, tag, key, n, &ws->pieces);
     return HFO_OK;
 }
+
+/* The plain word of n characters at input index i, its normalized bytes in
+ * key: from the cache, else as missed_word.  ws->ns is empty and has room
+ * for HFO_BERT_MAX_OUT characters; the sink takes plain words. */
+static inline hfo_status plain_word(const hfo_tok *tok, hfo_ws *ws, hfo_wc *cache,
+                                    const uint64_t key[2], size_t n, size_t i,
+                                    const hfo_tok_sink *sink, hfo_err *err)
+{
+    uint32_t tag = hfo_wc_tag(tok->model->word_tag, 0, n);
+    hfo_wc_set *set = hfo_wc_set_of(cache, tag, key);
+    const hfo_wc_entry *e = hfo_wc_find(set, tag, key);
+    if (__builtin_expect(e == NULL, 0))
+        return missed_word(tok, ws, set, tag, key, n, i, sink, err);
+    int32_t id[HFO_WC_MAX_TOK];
+    hfo_wc_ids(e, id);
+    return sink->plain(sink->ctx, (uint32_t)i, id, e->end, e->n_tok, err);
+}
+
+#if defined(__SSE2__)
+/* Printable ASCII is all the BertNormalizer leaves alone (but for lowering
+ * letters) and falls in three classes of BertPreTokenizer: letters and
+ * digits (in a word), the space (between words) and the rest (punctuation,
+ * a word of its own).  This holds for every configuration; cls_simd_ok
+ * checks the class part against the Unicode tables once. */
+
+/* Sixteen bytes' classes as bit masks (bit k: byte k), and the bytes
+ * normalized (upper case lowered when lower). */
+typedef struct cls16 {
+    unsigned word, space, punct;
+    __m128i norm;
+} cls16;
+
+static inline void classify16(__m128i v, int lower, cls16 *k)
+{
+    /* bytes >= 0x80 are negative here: in no range */
+    __m128i up = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('A' - 1)),
+                               _mm_cmplt_epi8(v, _mm_set1_epi8('Z' + 1)));
+    __m128i lo = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('a' - 1)),
+                               _mm_cmplt_epi8(v, _mm_set1_epi8('z' + 1)));
+    __m128i dg = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                               _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+    __m128i pr = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(' ')),
+                               _mm_cmplt_epi8(v, _mm_set1_epi8(0x7F)));
+    k->word = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(up, lo), dg));
+    k->space = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')));
+    k->punct = (unsigned)_mm_movemask_epi8(pr) & ~k->word;
+    k->norm = lower ? _mm_add_epi8(v, _mm_and_si128(up, _mm_set1_epi8(0x20))) : v;
+}
+
+/* 1-byte text from *at (no word open) while it is printable ASCII: spaces
+ * skipped, plain words (at most HFO_WC_MAX_CHARS letters and digits) and
+ * punctuation characters through the word cache, sixteen bytes classified
+ * at a time.  Stops at end, or at *at = the first character it does not
+ * take: another character, or a word that is longer or does not end in
+ * printable ASCII (the walk takes it character by character). */
+static hfo_status scan_bytes(const hfo_tok *tok, hfo_ws *ws, hfo_wc *cache, const uint8_t *p,
+                             size_t len, size_t *at, size_t end, int lower,
+                             const hfo_tok_sink *sink, hfo_err *err)
+{
+    /* the last bytes, read from a copy followed by zeros (no class) */
+    uint8_t tail[48];
+    size_t tail_at = len >= 16 ? len - 16 : 0, i = *at;
+    int tail_made = 0;
+    while (i < end) {
+        const uint8_t *src = p + i;
+        if (i + 16 > len) {
+            if (!tail_made) {
+                memset(tail, 0, sizeof tail);
+                memcpy(tail, p + tail_at, len - tail_at);
+                tail_made = 1;
+            }
+            src = tail + (i - tail_at);
+        }
+        cls16 k;
+        classify16(_mm_loadu_si128((const __m128i *)src), lower, &k);
+        uint8_t norm[32];   /* the bytes normalized, then zeros */
+        _mm_storeu_si128((__m128i *)norm, k.norm);
+        _mm_storeu_si128((__m128i *)(norm + 16), _mm_setzero_si128());
+        unsigned lim = end - i < 16 ? (unsigned)(end - i) : 16, pos = 0;
+        while (pos < lim) {
+            unsigned bit = 1u << pos;
+            if (k.space & bit) {
+                pos += (unsigned)__builtin_ctz(~(k.space >> pos));
+                continue;
+            }
+            uint64_t key[2];
+            unsigned n = 1;
+            if (k.word & bit) {
+                n = (unsigned)__builtin_ctz(~(k.word >> pos));   /* <= 16 - pos */
+                if (pos + n >= lim) {
+                    if (lim < 16) {
+                        n = lim - pos;   /* up to the segment's end */
+                    } else if (pos > 0) {
+                        break;   /* it may go on: read from its start */
+                    } else {
+                        /* sixteen characters: a plain word if they end it */
+                        size_t j = i + 16;
+                        uint8_t d = j < len ? p[j] : 0;
+                        int d_word = (d >= '0' && d <= '9') || ((d | 0x20) >= 'a' && (d | 0x20) <= 'z');
+                        if (j < end && (d < ' ' || d >= 0x7F || d_word)) {
+                            *at = i;
+                            return HFO_OK;
+                        }
+                    }
+                } else if (!((k.space | k.punct) >> (pos + n) & 1)) {
+                    *at = i + pos;   /* ends in another character */
+                    return HFO_OK;
+                }
+            } else if (!(k.punct & bit)) {
+                *at = i + pos;
+                return HFO_OK;
+            }
+            memcpy(key, norm + pos, 16);
+            if (n < 16)
+                hfo_wc_key_cut(key, n);
+            if (plain_word(tok, ws, cache, key, n, i + pos, sink, err))
+                return err->code;
+            pos += n;
+        }
+        i += pos;
+    }
+    *at = end;
+    return HFO_OK;
+}
+#endif
 
 static inline __attribute__((always_inline)) hfo_status
 walk(const hfo_tok *tok, hfo_ws *ws, const void *data, int kind, size_t len, size_t begin,
@@ -153,19 +261,34 @@ walk(const hfo_tok *tok, hfo_ws *ws, const void *data, int kind, size_t len, siz
     if (tok->model->word_tag && sink->plain != NULL && (cache = hfo_wc_table()) != NULL)
         pthread_once(&ascii_cls_once, ascii_cls_init);
     /* the normalizer keeps letters and digits, or lowers the letters: then
-     * 1-byte text finds its plain words sixteen bytes at a time */
+     * 1-byte text is scanned sixteen bytes at a time (scan_bytes) */
     int lower = ascii['A'] == 'a';
-    int by16 = kind == 1 && ascii['0'] == '0' && ascii['9'] == '9' && ascii['a'] == 'a' &&
-               ascii['z'] == 'z' && ascii['A'] == (lower ? 'a' : 'A') && ascii['Z'] == (lower ? 'z' : 'Z');
-    (void)lower, (void)by16, (void)len;
+    int by16 = 0;
+#if defined(__SSE2__)
+    by16 = cache != NULL && kind == 1 && cls_simd_ok && ascii['0'] == '0' && ascii['9'] == '9' &&
+           ascii['a'] == 'a' && ascii['z'] == 'z' && ascii['A'] == (lower ? 'a' : 'A') &&
+           ascii['Z'] == (lower ? 'z' : 'Z');
+#endif
+    (void)lower, (void)len;
     hfo_norm *w = &ws->ns;
     int mark = 0;
     w->len = 0;
     for (size_t i = begin; i < end; i++) {
+#if defined(__SSE2__)
+        if (by16 && w->len == 0) {
+            /* (a missed word is collected in w) */
+            if (w->cap < HFO_BERT_MAX_OUT && hfo_norm_grow(w, HFO_BERT_MAX_OUT, err))
+                return err->code;
+            if (scan_bytes(tok, ws, cache, (const uint8_t *)data, len, &i, end, lower, sink, err))
+                return err->code;
+            if (i == end)
+                break;
+        }
+#endif
         uint32_t c = AT(i);
         if (w->len + HFO_BERT_MAX_OUT > w->cap && hfo_norm_grow(w, HFO_BERT_MAX_OUT, err))
             return err->code;
-        if (c < 0x80 && cache != NULL && w->len == 0) {   /* no word open (so no marks pending) */
+        if (c < 0x80 && cache != NULL && w->len == 0 && !by16) {   /* no word open (so no marks pending) */
             if (!stays_in_word(ascii, c)) {
                 /* whitespace and removed characters end nothing, punctuation
                  * is a word of its own */
@@ -179,30 +302,16 @@ walk(const hfo_tok *tok, hfo_ws *ws, const void *data, int kind, size_t len, siz
             /* a plain word?  Its bytes, normalized, then what follows it */
             uint64_t key[2] = {ascii[c], 0};
             size_t j = i + 1;
-#if defined(__SSE2__)
-            if (by16 && i + 16 <= len) {
-                /* letters and digits; any other character in a word (a
-                 * control kept without clean_text) fails the edge below */
-                size_t n = alnum_run16((const uint8_t *)data + i, lower, key);
-                if (n > end - i) {   /* the rest is another segment's */
-                    n = end - i;
-                    hfo_wc_key_cut(key, n);
-                }
-                j = i + n;   /* n == 0 (c is no letter or digit): no plain word */
-            } else
-#endif
-            {
-                while (j < end && j - i < HFO_WC_MAX_CHARS) {
-                    uint32_t d = AT(j);
-                    if (d >= 0x80 || !stays_in_word(ascii, d))
-                        break;
-                    size_t q = j - i;
-                    key[q >> 3] |= (uint64_t)ascii[d] << (8 * (q & 7));
-                    j++;
-                }
+            while (j < end && j - i < HFO_WC_MAX_CHARS) {
+                uint32_t d = AT(j);
+                if (d >= 0x80 || !stays_in_word(ascii, d))
+                    break;
+                size_t q = j - i;
+                key[q >> 3] |= (uint64_t)ascii[d] << (8 * (q & 7));
+                j++;
             }
             uint32_t d = j < end ? AT(j) : 0;
-            if (j > i && (j == end || (d < 0x80 && ascii[d] != HFO_BERT_DROP && !stays_in_word(ascii, d)))) {
+            if (j == end || (d < 0x80 && ascii[d] != HFO_BERT_DROP && !stays_in_word(ascii, d))) {
                 if (plain_word(tok, ws, cache, key, j - i, i, sink, err))
                     return err->code;
                 i = j - 1;

@@ -108,9 +108,10 @@ static hfo_status plain_word(const t5_walk *k, hfo_wc *cache, const uint64_t key
     int pre = hfo_metaspace_prepends(k->prepend, k->repl, (uint32_t)(key[0] & 0xFF), s0);
     /* the flag says whether the prefix is in: the key alone cannot (a word
      * ending in NUL has the key of the word without it) */
-    uint64_t tag = hfo_wc_tag(k->tok->model->word_tag, pre, n);
-    hfo_wc_entry *e = hfo_wc_slot(cache, tag, key);
-    int hit = hfo_wc_holds(e, tag, key);
+    uint32_t tag = hfo_wc_tag(k->tok->model->word_tag, pre, n);
+    hfo_wc_set *set = hfo_wc_set_of(cache, tag, key);
+    const hfo_wc_entry *e = hfo_wc_find(set, tag, key);
+    int hit = e != NULL;
     /* the model keeps its own cache of words, so a miss here costs more
      * than it would in BERT's walk: where most words miss (text of many
      * languages), the walk stops asking for a while */
@@ -118,9 +119,11 @@ static hfo_status plain_word(const t5_walk *k, hfo_wc *cache, const uint64_t key
     if (hit && (!pre || e->end[0] >= 2)) {
         /* in characters: the prefix goes with the first token */
         uint8_t ends[HFO_WC_MAX_TOK];
+        int32_t id[HFO_WC_MAX_TOK];
         for (size_t q = 0; q < e->n_tok; q++)
             ends[q] = (uint8_t)(e->end[q] - (pre ? 1 : 0));
-        return k->sink->plain(k->sink->ctx, s0, e->id, ends, e->n_tok, err);
+        hfo_wc_ids(e, id);
+        return k->sink->plain(k->sink->ctx, s0, id, ends, e->n_tok, err);
     }
     if (w->cap < n + 2 && hfo_norm_grow(w, n + 2, err))
         return err->code;
@@ -132,7 +135,7 @@ static hfo_status plain_word(const t5_walk *k, hfo_wc *cache, const uint64_t key
     w->len = n + 1;
     if (flush(k, err))   /* one part: the replacement is not ASCII */
         return err->code;
-    hfo_wc_put(e, tag, key, n + (pre ? 1 : 0), &k->ws->pieces);
+    hfo_wc_put(set, tag, key, n + (pre ? 1 : 0), &k->ws->pieces);
     return HFO_OK;
 }
 

@@ -507,13 +507,16 @@ static void walk_vs_stages(int lowercase, int rounds)
     static const char *words[] = {"banana", "unaffable", "hello", "world", "HELLO", "Hello", "bananas",
                                   "ab", "a", "xxxxxxxxxxxx", "xxxxxxxxxxxxx", "bbbbbbbbbbbbbbbb",
                                   "bbbbbbbbbbbbbbbbb", "qq", "e", "Ee", "x1", "42", "i"};
+    /* the first N_BYTE_EDGES keep a text in one byte per character (the
+     * walk's sixteen-at-a-time scan); odd rounds use only those */
     static const uint32_t edges[] = {' ', ' ', ' ', '\t', '\n', '!', ',', '.', '#', 0x01, 0x7f, 0,
-                                     0xe9, 0x301, 0x4e2d, 0xa0, 0x2028, 0x200b, 0xfffd, 0x1f600};
+                                     0xe9, 0xa0, 0x301, 0x4e2d, 0x2028, 0x200b, 0xfffd, 0x1f600};
+    enum { N_BYTE_EDGES = 14 };
     hfo_err err;
     hfo_tok *tok = build_stages(lowercase);
     hfo_ws *ws = hfo_ws_new();
     rec fused = {0}, again = {0}, ref = {0};
-    long compared = 0;
+    long compared = 0, n_bytes = 0;
     for (int r = 0; r < rounds; r++) {
         uint32_t cps[256];
         size_t n = 0;
@@ -521,11 +524,12 @@ static void walk_vs_stages(int lowercase, int rounds)
             const char *w = words[rnd(sizeof words / sizeof words[0])];
             n += utf8_to_cps(w, strlen(w), cps + n);
             for (int e = (int)rnd(3); e > 0; e--)
-                cps[n++] = edges[rnd(sizeof edges / sizeof edges[0])];
+                cps[n++] = edges[rnd(r % 2 ? N_BYTE_EDGES : sizeof edges / sizeof edges[0])];
         }
         int kind;
         void *data = pack(cps, n, &kind);
         hfo_text t = {data, n, kind};
+        n_bytes += kind == 1;
         hfo_tok_sink sink = {.word = rec_word, .added = rec_added, .ctx = &fused},
                      sink2 = {.word = rec_word, .added = rec_added, .ctx = &again, .plain = rec_plain};
         fused.n = again.n = ref.n = 0;
@@ -538,9 +542,18 @@ static void walk_vs_stages(int lowercase, int rounds)
         CHECK(again.n == ref.n && (ref.n == 0 || memcmp(again.v, ref.v, ref.n * sizeof ref.v[0]) == 0),
               "round %d: the fused walk differs from the stages once its words are cached", r);
         compared += (long)ref.n;
+        /* a piece of the text, as between added tokens: words cut at its ends */
+        size_t b0 = n ? rnd(n) : 0, b1 = b0 + (n > b0 ? rnd(n - b0 + 1) : 0);
+        again.n = ref.n = 0;
+        s2 = hfo_walk_bert(tok, ws, &t, b0, b1, &sink2, &err);
+        s3 = staged(tok, &t, b0, b1, &ref, &err);
+        CHECK(s2 == HFO_OK && s3 == HFO_OK, "walk status %d %d", s2, s3);
+        CHECK(again.n == ref.n && (ref.n == 0 || memcmp(again.v, ref.v, ref.n * sizeof ref.v[0]) == 0),
+              "round %d: the fused walk of [%zu, %zu) differs from the stages", r, b0, b1);
         free(data);
     }
     CHECK(compared > 10000, "the walk comparison saw too few tokens (%ld)", compared);
+    CHECK(n_bytes > rounds / 3, "too few one-byte texts (%ld)", n_bytes);
     free(fused.v);
     free(again.v);
     free(ref.v);
