@@ -86,8 +86,8 @@ struct hfo_model {
 #define HFO_WC_MAX_CHARS 16   /* a word's bytes fill at most key[2] */
 #define HFO_WC_MAX_TOK 3      /* tokens an entry holds */
 #define HFO_WC_ID_BITS 21     /* bits of each id (ids below 2^21 only) */
-#define HFO_WC_SET_BITS 13
-#define HFO_WC_SETS (1 << HFO_WC_SET_BITS)   /* two entries each: 512 KiB per thread, mostly in L2 */
+#define HFO_WC_SET_BITS 14
+#define HFO_WC_SETS (1 << HFO_WC_SET_BITS)   /* two entries each: 1 MiB per thread */
 typedef struct hfo_wc_entry {
     uint64_t key[2];          /* the (normalized) word, a byte per character, zero padded */
     uint32_t tag;             /* hfo_wc_tag(); 0: empty */
@@ -268,6 +268,57 @@ typedef struct hfo_tok_sink {
     hfo_status (*plain)(void *ctx, uint32_t base, const int32_t *ids, const uint8_t *ends, size_t n,
                         hfo_err *err);
 } hfo_tok_sink;
+/* The encoding sink (tokenizer.c): ids with offsets into the original
+ * text, and word indices.  tokenizers numbers the splits of a text (each
+ * sink call), while a pre-tokenized word's tokens all get the word's
+ * position in the list.  Type ids and the special mask are left for the
+ * caller to fill (hfo_enc_fill_seq): every token of a sequence has the
+ * same. */
+typedef struct hfo_enc_sink {
+    hfo_encoding *out;
+    int32_t word;   /* the next split's index, or the fixed one */
+    int32_t step;   /* 1: count splits; 0: pre-tokenized word */
+} hfo_enc_sink;
+static inline void hfo_enc_push_tok(hfo_encoding *e, int32_t id, uint32_t s, uint32_t end,
+                                    int32_t word)
+{
+    size_t i = e->len++;
+    e->ids[i] = id;
+    e->offsets[2 * i] = s;
+    e->offsets[2 * i + 1] = end;
+    e->words[i] = word;
+}
+/* Its plain, whose address walks compare with a sink's to call the inline
+ * body below directly (the call per word shows in a profile). */
+hfo_status hfo_enc_plain(void *ctx, uint32_t base, const int32_t *ids, const uint8_t *ends,
+                         size_t n, hfo_err *err);
+static inline hfo_status hfo_enc_plain_inline(void *ctx, uint32_t base, const int32_t *ids,
+                                              const uint8_t *ends, size_t n, hfo_err *err)
+{
+    hfo_enc_sink *c = ctx;
+    hfo_encoding *out = c->out;
+    int32_t w = c->word;
+    c->word += c->step;
+    if (hfo_enc_reserve(out, n, err))
+        return err->code;
+    uint32_t s = base;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t e = base + ends[k];
+        hfo_enc_push_tok(out, ids[k], s, e, w);
+        s = e;
+    }
+    return HFO_OK;
+}
+/* A sink's plain word: inline for the encoding sink. */
+static inline hfo_status hfo_sink_plain(const hfo_tok_sink *sink, uint32_t base,
+                                        const int32_t *ids, const uint8_t *ends, size_t n,
+                                        hfo_err *err)
+{
+    if (sink->plain == hfo_enc_plain)
+        return hfo_enc_plain_inline(sink->ctx, base, ids, ends, n, err);
+    return sink->plain(sink->ctx, base, ids, ends, n, err);
+}
+
 /* Walk the sequence t (uses ws's scratch). */
 hfo_status hfo_tok_walk(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t, const hfo_tok_sink *sink,
                         hfo_err *err);

@@ -195,19 +195,10 @@ hfo_status hfo_tok_walk(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t, const
     return HFO_OK;
 }
 
-/* The encoding sink: ids with offsets into the original text, and word
- * indices: tokenizers numbers the splits of a text (each sink call), while a
- * pre-tokenized word's tokens all get the word's position in the list. */
-typedef struct enc_sink {
-    hfo_encoding *out;
-    int32_t word;   /* the next split's index, or the fixed one */
-    int32_t step;   /* 1: count splits; 0: pre-tokenized word */
-    int32_t type_id;
-} enc_sink;
-
+/* The encoding sink (hfo_enc_sink, tok_internal.h) */
 static hfo_status enc_word(void *ctx, const hfo_norm *ns, uint32_t a, const hfo_pieces *p, hfo_err *err)
 {
-    enc_sink *c = ctx;
+    hfo_enc_sink *c = ctx;
     hfo_encoding *out = c->out;
     int32_t w = c->word;
     c->word += c->step;
@@ -215,38 +206,35 @@ static hfo_status enc_word(void *ctx, const hfo_norm *ns, uint32_t a, const hfo_
         return err->code;
     for (size_t k = 0; k < p->len; k++) {
         uint32_t s = a + p->start[k], e = a + p->end[k];
-        hfo_enc_push(out, p->id[k], c->type_id, 0, ns->os[s], ns->oe[e - 1], w);
+        hfo_enc_push_tok(out, p->id[k], ns->os[s], ns->oe[e - 1], w);
     }
     return HFO_OK;
 }
 
-static hfo_status enc_plain(void *ctx, uint32_t base, const int32_t *ids, const uint8_t *ends, size_t n,
-                            hfo_err *err)
+hfo_status hfo_enc_plain(void *ctx, uint32_t base, const int32_t *ids, const uint8_t *ends, size_t n,
+                         hfo_err *err)
 {
-    enc_sink *c = ctx;
-    hfo_encoding *out = c->out;
-    int32_t w = c->word;
-    c->word += c->step;
-    if (hfo_enc_reserve(out, n, err))
-        return err->code;
-    uint32_t s = base;
-    for (size_t k = 0; k < n; k++) {
-        uint32_t e = base + ends[k];
-        hfo_enc_push(out, ids[k], c->type_id, 0, s, e, w);
-        s = e;
-    }
-    return HFO_OK;
+    return hfo_enc_plain_inline(ctx, base, ids, ends, n, err);
 }
 
 static hfo_status enc_added(void *ctx, int32_t id, uint32_t os, uint32_t oe, hfo_err *err)
 {
-    enc_sink *c = ctx;
+    hfo_enc_sink *c = ctx;
     int32_t w = c->word;
     c->word += c->step;
     if (hfo_enc_reserve(c->out, 1, err))
         return err->code;
-    hfo_enc_push(c->out, id, c->type_id, 0, os, oe, w);
+    hfo_enc_push_tok(c->out, id, os, oe, w);
     return HFO_OK;
+}
+
+/* Every token of out is of sequence type type_id, none special. */
+static void enc_fill_seq(hfo_encoding *out, int32_t type_id)
+{
+    for (size_t i = 0; i < out->len; i++)
+        out->type_ids[i] = type_id;
+    if (out->len)
+        memset(out->special, 0, out->len);
 }
 
 /* One sequence of an item: a text, or a pre-tokenized list of words. */
@@ -263,9 +251,12 @@ static hfo_status encode_seq(const hfo_tok *tok, hfo_ws *ws, const seq_in *in, i
     if (in->text) {
         if (hfo_enc_reserve(out, in->text->len / 2 + 8, err))
             return err->code;
-        enc_sink c = {out, 0, 1, type_id};
-        hfo_tok_sink sink = {.word = enc_word, .added = enc_added, .ctx = &c, .plain = enc_plain};
-        return hfo_tok_walk(tok, ws, in->text, &sink, err);
+        hfo_enc_sink c = {out, 0, 1};
+        hfo_tok_sink sink = {.word = enc_word, .added = enc_added, .ctx = &c, .plain = hfo_enc_plain};
+        if (hfo_tok_walk(tok, ws, in->text, &sink, err))
+            return err->code;
+        enc_fill_seq(out, type_id);
+        return HFO_OK;
     }
     /* tokenizers' encode_single_sequence on a PreTokenized input: each word
      * encoded alone with word index = its position, the encodings merged
@@ -279,14 +270,15 @@ static hfo_status encode_seq(const hfo_tok *tok, hfo_ws *ws, const seq_in *in, i
     if (hfo_enc_reserve(out, total / 2 + 8, err))
         return err->code;
     for (size_t i = 0; i < w->n; i++) {
-        enc_sink c = {out, (int32_t)i, 0, type_id};
-        hfo_tok_sink sink = {.word = enc_word, .added = enc_added, .ctx = &c, .plain = enc_plain};
+        hfo_enc_sink c = {out, (int32_t)i, 0};
+        hfo_tok_sink sink = {.word = enc_word, .added = enc_added, .ctx = &c, .plain = hfo_enc_plain};
         if (hfo_tok_walk(tok, ws, &w->w[i], &sink, err)) {
             char msg[sizeof err->msg];
             memcpy(msg, err->msg, sizeof msg);
             return hfo_err_set(err, err->code, "word %zu: %s", i, msg);
         }
     }
+    enc_fill_seq(out, type_id);
     return HFO_OK;
 }
 

@@ -139,7 +139,7 @@ static inline hfo_status plain_word(const hfo_tok *tok, hfo_ws *ws, hfo_wc *cach
         return missed_word(tok, ws, set, tag, key, n, i, sink, err);
     int32_t id[HFO_WC_MAX_TOK];
     hfo_wc_ids(e, id);
-    return sink->plain(sink->ctx, (uint32_t)i, id, e->end, e->n_tok, err);
+    return hfo_sink_plain(sink, (uint32_t)i, id, e->end, e->n_tok, err);
 }
 
 #if defined(__SSE2__)
@@ -173,20 +173,54 @@ static inline void classify16(__m128i v, int lower, cls16 *k)
     k->norm = lower ? _mm_add_epi8(v, _mm_and_si128(up, _mm_set1_epi8(0x20))) : v;
 }
 
+/* Where scan_bytes puts a cached word's tokens: straight into the encoding
+ * sink's arrays (out != NULL, its length and word count kept here and
+ * written back before anything else sees the encoding), or through the
+ * sink's plain. */
+typedef struct emitter {
+    hfo_enc_sink *es;
+    hfo_encoding *out;
+    size_t len;
+    int32_t word, step;
+} emitter;
+
+static inline void emit_sync(emitter *em)
+{
+    if (em->out) {
+        em->out->len = em->len;
+        em->es->word = em->word;
+    }
+}
+
+static inline void emit_load(emitter *em)
+{
+    if (em->out) {
+        em->len = em->out->len;
+        em->word = em->es->word;
+    }
+}
+
 /* 1-byte text from *at (no word open) while it is printable ASCII: spaces
  * skipped, plain words (at most HFO_WC_MAX_CHARS letters and digits) and
  * punctuation characters through the word cache, sixteen bytes classified
  * at a time.  Stops at end, or at *at = the first character it does not
  * take: another character, or a word that is longer or does not end in
- * printable ASCII (the walk takes it character by character). */
-static hfo_status scan_bytes(const hfo_tok *tok, hfo_ws *ws, hfo_wc *cache, const uint8_t *p,
-                             size_t len, size_t *at, size_t end, int lower,
-                             const hfo_tok_sink *sink, hfo_err *err)
+ * printable ASCII (the walk takes it character by character).  direct:
+ * the sink is the encoding sink. */
+static inline __attribute__((always_inline)) hfo_status
+scan_bytes_as(const hfo_tok *tok, hfo_ws *ws, hfo_wc *cache, const uint8_t *p, size_t len,
+              size_t *at, size_t end, int lower, const hfo_tok_sink *sink, int direct,
+              hfo_err *err)
 {
+    emitter em = {direct ? sink->ctx : NULL, direct ? ((hfo_enc_sink *)sink->ctx)->out : NULL,
+                  0, 0, direct ? ((hfo_enc_sink *)sink->ctx)->step : 0};
+    emit_load(&em);
+    const uint32_t tag0 = hfo_wc_tag(tok->model->word_tag, 0, 0);
     /* the last bytes, read from a copy followed by zeros (no class) */
     uint8_t tail[48];
     size_t tail_at = len >= 16 ? len - 16 : 0, i = *at;
     int tail_made = 0;
+    hfo_status st = HFO_OK;
     while (i < end) {
         const uint8_t *src = p + i;
         if (i + 16 > len) {
@@ -196,6 +230,12 @@ static hfo_status scan_bytes(const hfo_tok *tok, hfo_ws *ws, hfo_wc *cache, cons
                 tail_made = 1;
             }
             src = tail + (i - tail_at);
+        }
+        /* room for sixteen words' tokens */
+        if (direct && em.len + 16 * HFO_WC_MAX_TOK > em.out->cap) {
+            emit_sync(&em);
+            if ((st = hfo_enc_reserve(em.out, 16 * HFO_WC_MAX_TOK, err)))
+                return st;
         }
         cls16 k;
         classify16(_mm_loadu_si128((const __m128i *)src), lower, &k);
@@ -225,28 +265,74 @@ static hfo_status scan_bytes(const hfo_tok *tok, hfo_ws *ws, hfo_wc *cache, cons
                         int d_word = (d >= '0' && d <= '9') || ((d | 0x20) >= 'a' && (d | 0x20) <= 'z');
                         if (j < end && (d < ' ' || d >= 0x7F || d_word)) {
                             *at = i;
+                            emit_sync(&em);
                             return HFO_OK;
                         }
                     }
                 } else if (!((k.space | k.punct) >> (pos + n) & 1)) {
                     *at = i + pos;   /* ends in another character */
+                    emit_sync(&em);
                     return HFO_OK;
                 }
             } else if (!(k.punct & bit)) {
                 *at = i + pos;
+                emit_sync(&em);
                 return HFO_OK;
             }
             memcpy(key, norm + pos, 16);
             if (n < 16)
                 hfo_wc_key_cut(key, n);
-            if (plain_word(tok, ws, cache, key, n, i + pos, sink, err))
-                return err->code;
+            uint32_t tag = tag0 | n, start = (uint32_t)(i + pos);
+            hfo_wc_set *set = hfo_wc_set_of(cache, tag, key);
+            const hfo_wc_entry *e = hfo_wc_find(set, tag, key);
+            if (__builtin_expect(e == NULL, 0)) {
+                emit_sync(&em);
+                if ((st = missed_word(tok, ws, set, tag, key, n, start, sink, err)))
+                    return st;
+                emit_load(&em);
+                /* (each word, hit or missed, makes at most three tokens per
+                 * character: the room above holds; kept plainly true) */
+                if (direct && em.len + 16 * HFO_WC_MAX_TOK > em.out->cap &&
+                    (st = hfo_enc_reserve(em.out, 16 * HFO_WC_MAX_TOK, err)))
+                    return st;
+            } else if (direct) {
+                hfo_encoding *o = em.out;
+                size_t t = em.len;
+                uint64_t ids = e->ids;
+                uint32_t s0 = start;
+                for (unsigned q = 0; q < e->n_tok; q++, t++) {
+                    uint32_t s1 = start + e->end[q];
+                    o->ids[t] = (int32_t)(ids & ((1u << HFO_WC_ID_BITS) - 1));
+                    o->offsets[2 * t] = s0;
+                    o->offsets[2 * t + 1] = s1;
+                    o->words[t] = em.word;
+                    ids >>= HFO_WC_ID_BITS;
+                    s0 = s1;
+                }
+                em.len = t;
+                em.word += em.step;
+            } else {
+                int32_t id[HFO_WC_MAX_TOK];
+                hfo_wc_ids(e, id);
+                if ((st = sink->plain(sink->ctx, start, id, e->end, e->n_tok, err)))
+                    return st;
+            }
             pos += n;
         }
         i += pos;
     }
     *at = end;
+    emit_sync(&em);
     return HFO_OK;
+}
+
+static hfo_status scan_bytes(const hfo_tok *tok, hfo_ws *ws, hfo_wc *cache, const uint8_t *p,
+                             size_t len, size_t *at, size_t end, int lower,
+                             const hfo_tok_sink *sink, hfo_err *err)
+{
+    if (sink->plain == hfo_enc_plain)
+        return scan_bytes_as(tok, ws, cache, p, len, at, end, lower, sink, 1, err);
+    return scan_bytes_as(tok, ws, cache, p, len, at, end, lower, sink, 0, err);
 }
 #endif
 

@@ -6,7 +6,7 @@
  * normalization and the model's search by one probe.
  *
  * The table: HFO_WC_SETS sets of two 32-byte entries, a set per cache line
- * (512 KiB per thread, made on the thread's first plain word).  A word's
+ * (1 MiB per thread, made on the thread's first plain word).  A word's
  * set is given by its hash; a new word goes first in its set and moves the
  * one there second, so the older of the two is replaced.  Both entries are
  * compared without a branch (which one holds a word does not predict).  In
