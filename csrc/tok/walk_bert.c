@@ -173,6 +173,45 @@ static inline void classify16(__m128i v, int lower, cls16 *k)
     k->norm = lower ? _mm_add_epi8(v, _mm_and_si128(up, _mm_set1_epi8(0x20))) : v;
 }
 
+/* The sixteen bytes of p (len bytes) from i: those from len on are zero.
+ * Near the end they are put together in registers from loads inside the
+ * text: a copy to a padded buffer read straight back stalls, the load
+ * waiting for the smaller stores before it. */
+static inline __m128i load16_at(const uint8_t *p, size_t i, size_t len)
+{
+    if (i + 16 <= len)
+        return _mm_loadu_si128((const __m128i *)(p + i));
+    /* the last min(len, 16) bytes, as two words, from byte base on */
+    uint64_t lo = 0, hi = 0;
+    size_t base = len >= 16 ? len - 16 : 0;
+    if (len >= 16) {
+        memcpy(&lo, p + base, 8);
+        memcpy(&hi, p + base + 8, 8);
+    } else if (len > 8) {
+        memcpy(&lo, p, 8);
+        memcpy(&hi, p + len - 8, 8);
+        hi >>= 8 * (16 - len);
+    } else if (len >= 4) {
+        uint32_t a, b;
+        memcpy(&a, p, 4);
+        memcpy(&b, p + len - 4, 4);
+        lo = a | (uint64_t)b << (8 * (len - 4));
+    } else {
+        for (size_t k = 0; k < len; k++)
+            lo |= (uint64_t)p[k] << (8 * k);
+    }
+    /* shifted down to byte i */
+    unsigned bits = 8 * (unsigned)(i - base);
+    if (bits >= 64) {
+        lo = hi >> (bits - 64);
+        hi = 0;
+    } else if (bits > 0) {
+        lo = lo >> bits | hi << (64 - bits);
+        hi >>= bits;
+    }
+    return _mm_set_epi64x((long long)hi, (long long)lo);
+}
+
 /* Where scan_bytes puts a cached word's tokens: straight into the encoding
  * sink's arrays (out != NULL, its length and word count kept here and
  * written back before anything else sees the encoding), or through the
@@ -216,21 +255,9 @@ scan_bytes_as(const hfo_tok *tok, hfo_ws *ws, hfo_wc *cache, const uint8_t *p, s
                   0, 0, direct ? ((hfo_enc_sink *)sink->ctx)->step : 0};
     emit_load(&em);
     const uint32_t tag0 = hfo_wc_tag(tok->model->word_tag, 0, 0);
-    /* the last bytes, read from a copy followed by zeros (no class) */
-    uint8_t tail[48];
-    size_t tail_at = len >= 16 ? len - 16 : 0, i = *at;
-    int tail_made = 0;
+    size_t i = *at;
     hfo_status st = HFO_OK;
     while (i < end) {
-        const uint8_t *src = p + i;
-        if (i + 16 > len) {
-            if (!tail_made) {
-                memset(tail, 0, sizeof tail);
-                memcpy(tail, p + tail_at, len - tail_at);
-                tail_made = 1;
-            }
-            src = tail + (i - tail_at);
-        }
         /* room for sixteen words' tokens */
         if (direct && em.len + 16 * HFO_WC_MAX_TOK > em.out->cap) {
             emit_sync(&em);
@@ -238,7 +265,7 @@ scan_bytes_as(const hfo_tok *tok, hfo_ws *ws, hfo_wc *cache, const uint8_t *p, s
                 return st;
         }
         cls16 k;
-        classify16(_mm_loadu_si128((const __m128i *)src), lower, &k);
+        classify16(load16_at(p, i, len), lower, &k);
         uint8_t norm[32];   /* the bytes normalized, then zeros */
         _mm_storeu_si128((__m128i *)norm, k.norm);
         _mm_storeu_si128((__m128i *)(norm + 16), _mm_setzero_si128());
