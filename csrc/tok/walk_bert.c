@@ -18,7 +18,10 @@
  * text's edge to the next, or an ASCII punctuation character, is looked up
  * in this thread's word cache (word_cache.c) by its normalized bytes first:
  * its characters map one to one, so a hit gives its tokens and their
- * offsets without normalizing the word or asking the model. */
+ * offsets without normalizing the word or asking the model.  Text of one
+ * byte per character (Latin-1, which holds ASCII) is read sixty-four bytes
+ * at a time as bit masks of character classes (scan_bytes); a hit for the
+ * encoding sink writes its tokens into the encoding there and then. */
 #include "tok_internal.h"
 #include "unicode.h"
 
@@ -181,6 +184,8 @@ static inline __m128i load16_at(const uint8_t *p, size_t i, size_t len)
 {
     if (i + 16 <= len)
         return _mm_loadu_si128((const __m128i *)(p + i));
+    if (i >= len)
+        return _mm_setzero_si128();
     /* the last min(len, 16) bytes, as two words, from byte base on */
     uint64_t lo = 0, hi = 0;
     size_t base = len >= 16 ? len - 16 : 0;
@@ -212,6 +217,14 @@ static inline __m128i load16_at(const uint8_t *p, size_t i, size_t len)
     return _mm_set_epi64x((long long)hi, (long long)lo);
 }
 
+/* The bytes of a key of n characters (0 <= n <= 16) */
+#define KM(n) {(n) >= 8 ? ~0ULL : (1ULL << (8 * (n))) - 1, \
+               (n) >= 16 ? ~0ULL : (n) <= 8 ? 0 : (1ULL << (8 * ((n) - 8))) - 1}
+static const uint64_t key_mask[17][2] = {KM(0), KM(1), KM(2), KM(3), KM(4), KM(5), KM(6), KM(7),
+                                         KM(8), KM(9), KM(10), KM(11), KM(12), KM(13), KM(14),
+                                         KM(15), KM(16)};
+#undef KM
+
 /* Where scan_bytes puts a cached word's tokens: straight into the encoding
  * sink's arrays (out != NULL, its length and word count kept here and
  * written back before anything else sees the encoding), or through the
@@ -241,11 +254,16 @@ static inline void emit_load(emitter *em)
 
 /* 1-byte text from *at (no word open) while it is printable ASCII: spaces
  * skipped, plain words (at most HFO_WC_MAX_CHARS letters and digits) and
- * punctuation characters through the word cache, sixteen bytes classified
- * at a time.  Stops at end, or at *at = the first character it does not
- * take: another character, or a word that is longer or does not end in
- * printable ASCII (the walk takes it character by character).  direct:
- * the sink is the encoding sink. */
+ * punctuation characters through the word cache.  Sixty-four bytes at a
+ * time become bit masks of their classes, from which the words to look up
+ * and where to stop are worked out with bit operations; the words are
+ * then taken one set bit after another, so that a branch mispredicted per
+ * word (is it punctuation, does it reach the end of the bytes read, does
+ * another follow) becomes one per sixty-four bytes.  Stops at end, or at
+ * *at = the first character it does not take: another character, or a
+ * word that is longer or does not end in printable ASCII (the walk takes
+ * it character by character).  direct: the sink is the encoding sink. */
+#define WIN 64
 static inline __attribute__((always_inline)) hfo_status
 scan_bytes_as(const hfo_tok *tok, hfo_ws *ws, hfo_wc *cache, const uint8_t *p, size_t len,
               size_t *at, size_t end, int lower, const hfo_tok_sink *sink, int direct,
@@ -258,57 +276,75 @@ scan_bytes_as(const hfo_tok *tok, hfo_ws *ws, hfo_wc *cache, const uint8_t *p, s
     size_t i = *at;
     hfo_status st = HFO_OK;
     while (i < end) {
-        /* room for sixteen words' tokens */
-        if (direct && em.len + 16 * HFO_WC_MAX_TOK > em.out->cap) {
+        /* room for every word's tokens */
+        if (direct && em.len + WIN * HFO_WC_MAX_TOK > em.out->cap) {
             emit_sync(&em);
-            if ((st = hfo_enc_reserve(em.out, 16 * HFO_WC_MAX_TOK, err)))
+            if ((st = hfo_enc_reserve(em.out, WIN * HFO_WC_MAX_TOK, err)))
                 return st;
         }
-        cls16 k;
-        classify16(load16_at(p, i, len), lower, &k);
-        uint8_t norm[32];   /* the bytes normalized, then zeros */
-        _mm_storeu_si128((__m128i *)norm, k.norm);
-        _mm_storeu_si128((__m128i *)(norm + 16), _mm_setzero_si128());
-        unsigned lim = end - i < 16 ? (unsigned)(end - i) : 16, pos = 0;
-        while (pos < lim) {
-            unsigned bit = 1u << pos;
-            if (k.space & bit) {
-                pos += (unsigned)__builtin_ctz(~(k.space >> pos));
-                continue;
+        /* classes (bits from lim on cleared) and normalized bytes */
+        unsigned lim = end - i < WIN ? (unsigned)(end - i) : WIN;
+        uint64_t word = 0, space = 0, punct = 0, nb[WIN / 8 + 2];
+        for (unsigned q = 0; q < WIN / 16; q++) {
+            cls16 k;
+            classify16(load16_at(p, i + 16 * q, len), lower, &k);
+            word |= (uint64_t)k.word << (16 * q);
+            space |= (uint64_t)k.space << (16 * q);
+            punct |= (uint64_t)k.punct << (16 * q);
+            _mm_storeu_si128((__m128i *)&nb[2 * q], k.norm);
+        }
+        nb[WIN / 8] = nb[WIN / 8 + 1] = 0;
+        uint64_t valid = lim == WIN ? ~0ULL : (1ULL << lim) - 1;
+        word &= valid;
+        space &= valid;
+        punct &= valid;
+        uint64_t other = valid & ~(word | space | punct);
+        uint64_t starts = word & ~(word << 1), ends = word & ~(word >> 1);
+        /* a word must be followed by a space or punctuation, or end the
+         * segment; the last one read may go on past lim == WIN */
+        uint64_t edge = 1ULL << (lim - 1);
+        uint64_t bad = ends & ~((space | punct) >> 1) & ~edge;
+        /* words and punctuation before stop are taken; then the segment
+         * (or these bytes) ends, or the last word read may go on past
+         * them, or the walk takes over (another character, a word not
+         * ending in a space or punctuation) */
+        enum { AT_END, GO_ON, HALT } why = AT_END;
+        unsigned stop = lim;
+        if (lim == WIN && (word >> (WIN - 1) & 1)) {
+            stop = 63 - (unsigned)__builtin_clzll(starts);
+            why = GO_ON;
+        }
+        if (other && (unsigned)__builtin_ctzll(other) < stop) {
+            stop = (unsigned)__builtin_ctzll(other);
+            why = HALT;
+        }
+        if (bad) {
+            unsigned e = (unsigned)__builtin_ctzll(bad);   /* < 63: bit 63 is in edge */
+            unsigned s0 = 63 - (unsigned)__builtin_clzll(starts & ((2ULL << e) - 1));
+            if (s0 < stop) {
+                stop = s0;
+                why = HALT;
             }
-            uint64_t key[2];
-            unsigned n = 1;
-            if (k.word & bit) {
-                n = (unsigned)__builtin_ctz(~(k.word >> pos));   /* <= 16 - pos */
-                if (pos + n >= lim) {
-                    if (lim < 16) {
-                        n = lim - pos;   /* up to the segment's end */
-                    } else if (pos > 0) {
-                        break;   /* it may go on: read from its start */
-                    } else {
-                        /* sixteen characters: a plain word if they end it */
-                        size_t j = i + 16;
-                        uint8_t d = j < len ? p[j] : 0;
-                        int d_word = (d >= '0' && d <= '9') || ((d | 0x20) >= 'a' && (d | 0x20) <= 'z');
-                        if (j < end && (d < ' ' || d >= 0x7F || d_word)) {
-                            *at = i;
-                            emit_sync(&em);
-                            return HFO_OK;
-                        }
-                    }
-                } else if (!((k.space | k.punct) >> (pos + n) & 1)) {
-                    *at = i + pos;   /* ends in another character */
-                    emit_sync(&em);
-                    return HFO_OK;
-                }
-            } else if (!(k.punct & bit)) {
+        }
+        uint64_t todo = (starts | punct) & (stop == WIN ? ~0ULL : (1ULL << stop) - 1);
+        while (todo) {
+            unsigned pos = (unsigned)__builtin_ctzll(todo);
+            todo &= todo - 1;
+            unsigned n = (unsigned)__builtin_ctzll(~(word >> pos));
+            if (__builtin_expect(n > HFO_WC_MAX_CHARS, 0)) {
+                /* too long for the cache */
                 *at = i + pos;
                 emit_sync(&em);
                 return HFO_OK;
             }
-            memcpy(key, norm + pos, 16);
-            if (n < 16)
-                hfo_wc_key_cut(key, n);
+            n += n == 0;   /* punctuation */
+            /* the key: bytes [pos, pos + n) */
+            unsigned q = pos >> 3, r = 8 * (pos & 7);
+            uint64_t key[2];
+            key[0] = r ? nb[q] >> r | nb[q + 1] << (64 - r) : nb[q];
+            key[1] = r ? nb[q + 1] >> r | nb[q + 2] << (64 - r) : nb[q + 1];
+            key[0] &= key_mask[n][0];
+            key[1] &= key_mask[n][1];
             uint32_t tag = tag0 | n, start = (uint32_t)(i + pos);
             hfo_wc_set *set = hfo_wc_set_of(cache, tag, key);
             const hfo_wc_entry *e = hfo_wc_find(set, tag, key);
@@ -319,16 +355,16 @@ scan_bytes_as(const hfo_tok *tok, hfo_ws *ws, hfo_wc *cache, const uint8_t *p, s
                 emit_load(&em);
                 /* (each word, hit or missed, makes at most three tokens per
                  * character: the room above holds; kept plainly true) */
-                if (direct && em.len + 16 * HFO_WC_MAX_TOK > em.out->cap &&
-                    (st = hfo_enc_reserve(em.out, 16 * HFO_WC_MAX_TOK, err)))
+                if (direct && em.len + WIN * HFO_WC_MAX_TOK > em.out->cap &&
+                    (st = hfo_enc_reserve(em.out, WIN * HFO_WC_MAX_TOK, err)))
                     return st;
             } else if (direct) {
                 hfo_encoding *o = em.out;
                 size_t t = em.len;
                 uint64_t ids = e->ids;
                 uint32_t s0 = start;
-                for (unsigned q = 0; q < e->n_tok; q++, t++) {
-                    uint32_t s1 = start + e->end[q];
+                for (unsigned k = 0; k < e->n_tok; k++, t++) {
+                    uint32_t s1 = start + e->end[k];
                     o->ids[t] = (int32_t)(ids & ((1u << HFO_WC_ID_BITS) - 1));
                     o->offsets[2 * t] = s0;
                     o->offsets[2 * t + 1] = s1;
@@ -344,14 +380,20 @@ scan_bytes_as(const hfo_tok *tok, hfo_ws *ws, hfo_wc *cache, const uint8_t *p, s
                 if ((st = sink->plain(sink->ctx, start, id, e->end, e->n_tok, err)))
                     return st;
             }
-            pos += n;
         }
-        i += pos;
+        if (why == HALT || (why == GO_ON && stop == 0)) {
+            /* (a word filling all the bytes read is too long) */
+            *at = i + stop;
+            emit_sync(&em);
+            return HFO_OK;
+        }
+        i += stop;
     }
     *at = end;
     emit_sync(&em);
     return HFO_OK;
 }
+#undef WIN
 
 static hfo_status scan_bytes(const hfo_tok *tok, hfo_ws *ws, hfo_wc *cache, const uint8_t *p,
                              size_t len, size_t *at, size_t end, int lower,
@@ -374,7 +416,7 @@ walk(const hfo_tok *tok, hfo_ws *ws, const void *data, int kind, size_t len, siz
     if (tok->model->word_tag && sink->plain != NULL && (cache = hfo_wc_table()) != NULL)
         pthread_once(&ascii_cls_once, ascii_cls_init);
     /* the normalizer keeps letters and digits, or lowers the letters: then
-     * 1-byte text is scanned sixteen bytes at a time (scan_bytes) */
+     * 1-byte text is scanned sixty-four bytes at a time (scan_bytes) */
     int lower = ascii['A'] == 'a';
     int by16 = 0;
 #if defined(__SSE2__)

@@ -507,29 +507,34 @@ static void walk_vs_stages(int lowercase, int rounds)
     static const char *words[] = {"banana", "unaffable", "hello", "world", "HELLO", "Hello", "bananas",
                                   "ab", "a", "xxxxxxxxxxxx", "xxxxxxxxxxxxx", "bbbbbbbbbbbbbbbb",
                                   "bbbbbbbbbbbbbbbbb", "qq", "e", "Ee", "x1", "42", "i"};
-    /* the first N_BYTE_EDGES keep a text in one byte per character (the
-     * walk's sixteen-at-a-time scan); odd rounds use only those */
-    static const uint32_t edges[] = {' ', ' ', ' ', '\t', '\n', '!', ',', '.', '#', 0x01, 0x7f, 0,
+    /* the first N_PRINTABLE_EDGES keep a text in printable ASCII (the
+     * walk's scan of sixty-four bytes at a time goes on to their end), the
+     * first N_BYTE_EDGES in one byte per character (where the scan runs):
+     * rounds take edges from the first N_PRINTABLE_EDGES, N_BYTE_EDGES or
+     * all in turn */
+    static const uint32_t edges[] = {' ', ' ', ' ', '!', ',', '.', '#', '\t', '\n', 0x01, 0x7f, 0,
                                      0xe9, 0xa0, 0x301, 0x4e2d, 0x2028, 0x200b, 0xfffd, 0x1f600};
-    enum { N_BYTE_EDGES = 14 };
+    enum { N_PRINTABLE_EDGES = 7, N_BYTE_EDGES = 14 };
+    const size_t n_edges[3] = {N_PRINTABLE_EDGES, N_BYTE_EDGES, sizeof edges / sizeof edges[0]};
     hfo_err err;
     hfo_tok *tok = build_stages(lowercase);
     hfo_ws *ws = hfo_ws_new();
     rec fused = {0}, again = {0}, ref = {0};
-    long compared = 0, n_bytes = 0;
+    long compared = 0, n_bytes = 0, n_long = 0;
     for (int r = 0; r < rounds; r++) {
         uint32_t cps[256];
         size_t n = 0;
-        for (int k = 0, m = (int)rnd(12); k < m && n < 200; k++) {
+        for (int k = 0, m = (int)rnd(r % 3 == 0 ? 30 : 12); k < m && n < 200; k++) {
             const char *w = words[rnd(sizeof words / sizeof words[0])];
             n += utf8_to_cps(w, strlen(w), cps + n);
             for (int e = (int)rnd(3); e > 0; e--)
-                cps[n++] = edges[rnd(r % 2 ? N_BYTE_EDGES : sizeof edges / sizeof edges[0])];
+                cps[n++] = edges[rnd(n_edges[r % 3])];
         }
         int kind;
         void *data = pack(cps, n, &kind);
         hfo_text t = {data, n, kind};
         n_bytes += kind == 1;
+        n_long += kind == 1 && n > 128;
         hfo_tok_sink sink = {.word = rec_word, .added = rec_added, .ctx = &fused},
                      sink2 = {.word = rec_word, .added = rec_added, .ctx = &again, .plain = rec_plain};
         fused.n = again.n = ref.n = 0;
@@ -554,6 +559,7 @@ static void walk_vs_stages(int lowercase, int rounds)
     }
     CHECK(compared > 10000, "the walk comparison saw too few tokens (%ld)", compared);
     CHECK(n_bytes > rounds / 3, "too few one-byte texts (%ld)", n_bytes);
+    CHECK(n_long > rounds / 10, "too few one-byte texts over 128 characters (%ld)", n_long);
     free(fused.v);
     free(again.v);
     free(ref.v);
