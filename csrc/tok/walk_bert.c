@@ -327,26 +327,37 @@ scan_bytes_as(const hfo_tok *tok, hfo_ws *ws, hfo_wc *cache, const uint8_t *p, s
             }
         }
         uint64_t todo = (starts | punct) & (stop == WIN ? ~0ULL : (1ULL << stop) - 1);
-        while (todo) {
-            unsigned pos = (unsigned)__builtin_ctzll(todo);
-            todo &= todo - 1;
+        /* first every word's key and set, the set fetched from memory
+         * meanwhile; then the lookups, which then wait on memory together */
+        struct { uint64_t key[2]; hfo_wc_set *set; } w[WIN];
+        uint8_t wn[WIN];
+        unsigned m = 0;
+        for (uint64_t t = todo; t; t &= t - 1) {
+            unsigned pos = (unsigned)__builtin_ctzll(t);
             unsigned n = (unsigned)__builtin_ctzll(~(word >> pos));
             if (__builtin_expect(n > HFO_WC_MAX_CHARS, 0)) {
-                /* too long for the cache */
-                *at = i + pos;
-                emit_sync(&em);
-                return HFO_OK;
+                /* too long for the cache: the walk takes it */
+                todo &= (1ULL << pos) - 1;
+                stop = pos;
+                why = HALT;
+                break;
             }
             n += n == 0;   /* punctuation */
             /* the key: bytes [pos, pos + n) */
             unsigned q = pos >> 3, r = 8 * (pos & 7);
-            uint64_t key[2];
-            key[0] = r ? nb[q] >> r | nb[q + 1] << (64 - r) : nb[q];
-            key[1] = r ? nb[q + 1] >> r | nb[q + 2] << (64 - r) : nb[q + 1];
-            key[0] &= key_mask[n][0];
-            key[1] &= key_mask[n][1];
+            uint64_t k0 = r ? nb[q] >> r | nb[q + 1] << (64 - r) : nb[q];
+            uint64_t k1 = r ? nb[q + 1] >> r | nb[q + 2] << (64 - r) : nb[q + 1];
+            w[m].key[0] = k0 & key_mask[n][0];
+            w[m].key[1] = k1 & key_mask[n][1];
+            w[m].set = hfo_wc_set_of(cache, tag0 | n, w[m].key);
+            __builtin_prefetch(w[m].set);
+            wn[m++] = (uint8_t)n;
+        }
+        for (unsigned v = 0; todo; todo &= todo - 1, v++) {
+            unsigned pos = (unsigned)__builtin_ctzll(todo), n = wn[v];
+            const uint64_t *key = w[v].key;
+            hfo_wc_set *set = w[v].set;
             uint32_t tag = tag0 | n, start = (uint32_t)(i + pos);
-            hfo_wc_set *set = hfo_wc_set_of(cache, tag, key);
             const hfo_wc_entry *e = hfo_wc_find(set, tag, key);
             if (__builtin_expect(e == NULL, 0)) {
                 emit_sync(&em);
