@@ -13,13 +13,29 @@
 #include "tok_internal.h"
 #include "unicode.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 
 typedef struct bert_norm {
     hfo_normalizer base;
     int clean_text, chinese, strip_accents, lowercase;
     uint8_t ascii[128];   /* what each ASCII character becomes, or HFO_BERT_DROP */
+    /* What hfo_bert_norm_char made of each code point below 0x10000 so far
+     * (memo_*), or NULL: the per-character Unicode lookups (decomposition,
+     * case, combining class) cost more than the rest of the walk in text
+     * of other scripts.  Threads fill it as they meet characters; a slot
+     * is written whole, with the same value by whoever computes it. */
+    _Atomic uint64_t *memo;
 } bert_norm;
+
+/* A memo slot: known; too long to keep (call again); else the output's
+ * length (at most 2), *mark's bits, and each output code point in 22 bits
+ * (21 of the code point, then HFO_MARK_STRIP). */
+#define MEMO_KNOWN (1ULL << 63)
+#define MEMO_CALL (1ULL << 62)
+#define MEMO_N_SHIFT 60
+#define MEMO_MARK_SHIFT 58
+#define MEMO_CP_BITS 22
 
 static hfo_status bert_run(const hfo_normalizer *self_, const hfo_text *t, size_t begin,
                            size_t end, hfo_norm *out, hfo_err *err);
@@ -117,7 +133,7 @@ void hfo_norm_reorder_marks(hfo_norm *ns, size_t from, int marks)
  * canonical ordering may move and strip_accents removes come out flagged
  * HFO_MARK_STRIP (hfo_norm_reorder_marks removes them; hfo_uc_flags of a
  * flagged value is 0, a word character), and *mark gets HFO_MARKS_* bits. */
-size_t hfo_bert_norm_char(const hfo_normalizer *self_, uint32_t c, uint32_t *out, int *mark)
+size_t hfo_bert_norm_char_direct(const hfo_normalizer *self_, uint32_t c, uint32_t *out, int *mark)
 {
     const bert_norm *self = (const bert_norm *)self_;
     unsigned f = hfo_uc_flags(c);
@@ -160,6 +176,39 @@ size_t hfo_bert_norm_char(const hfo_normalizer *self_, uint32_t c, uint32_t *out
     return n;
 }
 
+size_t hfo_bert_norm_char(const hfo_normalizer *self_, uint32_t c, uint32_t *out, int *mark)
+{
+    const bert_norm *self = (const bert_norm *)self_;
+    if (c >= 0x10000 || self->memo == NULL)
+        return hfo_bert_norm_char_direct(self_, c, out, mark);
+    uint64_t m = atomic_load_explicit(&self->memo[c], memory_order_relaxed);
+    if ((m & (MEMO_KNOWN | MEMO_CALL)) == MEMO_KNOWN) {
+        size_t n = (size_t)(m >> MEMO_N_SHIFT & 3);
+        *mark |= (int)(m >> MEMO_MARK_SHIFT & 3);
+        for (size_t k = 0; k < n; k++) {
+            uint32_t v = (uint32_t)(m >> (MEMO_CP_BITS * k));
+            out[k] = (v & 0x1FFFFF) | (v & 0x200000 ? HFO_MARK_STRIP : 0);
+        }
+        return n;
+    }
+    int mk = 0;
+    size_t n = hfo_bert_norm_char_direct(self_, c, out, &mk);
+    *mark |= mk;
+    if (!(m & MEMO_KNOWN)) {
+        m = MEMO_KNOWN;
+        if (n <= 2 && mk <= 3) {
+            m |= (uint64_t)n << MEMO_N_SHIFT | (uint64_t)mk << MEMO_MARK_SHIFT;
+            for (size_t k = 0; k < n; k++)
+                m |= (uint64_t)((out[k] & 0x1FFFFF) | (out[k] & HFO_MARK_STRIP ? 0x200000 : 0))
+                     << (MEMO_CP_BITS * k);
+        } else {
+            m |= MEMO_CALL;
+        }
+        atomic_store_explicit(&self->memo[c], m, memory_order_relaxed);
+    }
+    return n;
+}
+
 const uint8_t *hfo_bert_norm_ascii(const hfo_normalizer *self)
 {
     return self->run == bert_run ? ((const bert_norm *)self)->ascii : NULL;
@@ -195,6 +244,7 @@ static hfo_status bert_run(const hfo_normalizer *self_, const hfo_text *t, size_
 
 static void bert_free(hfo_normalizer *self)
 {
+    free((void *)((bert_norm *)self)->memo);
     free(self);
 }
 
@@ -210,6 +260,7 @@ hfo_normalizer *hfo_normalizer_bert_new(int clean_text, int handle_chinese_chars
     n->chinese = handle_chinese_chars;
     n->strip_accents = strip_accents;
     n->lowercase = lowercase;
+    n->memo = calloc(0x10000, sizeof *n->memo);   /* NULL: no memo; pages made as they are met */
     for (uint32_t c = 0; c < 128; c++) {
         /* ASCII: no NFD, no CJK, simple lowercase */
         unsigned f = hfo_uc_flags(c);

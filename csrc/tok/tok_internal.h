@@ -345,8 +345,11 @@ hfo_status hfo_template_apply(const hfo_template *t, hfo_encoding *a, hfo_encodi
 #define HFO_BERT_DROP 0xFF     /* hfo_bert_norm_ascii: the character is removed */
 /* What each ASCII character becomes, or NULL when n is not a BertNormalizer. */
 const uint8_t *hfo_bert_norm_ascii(const hfo_normalizer *n);
-/* One non-ASCII, non-surrogate character's output (see normalizer_bert.c). */
+/* One non-ASCII, non-surrogate character's output (see normalizer_bert.c),
+ * remembered per code point below 0x10000; _direct: worked out afresh
+ * (what the memo holds, for tests). */
 size_t hfo_bert_norm_char(const hfo_normalizer *n, uint32_t c, uint32_t *out, int *mark);
+size_t hfo_bert_norm_char_direct(const hfo_normalizer *n, uint32_t c, uint32_t *out, int *mark);
 /* In hfo_bert_norm_char's output: a mark strip_accents removes, kept until
  * canonical ordering (it moves the marks around it) has run. */
 #define HFO_MARK_STRIP 0x80000000u

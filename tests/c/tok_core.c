@@ -567,9 +567,37 @@ static void walk_vs_stages(int lowercase, int rounds)
     hfo_tok_free(tok);
 }
 
+/* The BertNormalizer remembers each BMP code point's output: the memo must
+ * give what working it out does, on the first call (which fills it) and on
+ * later ones, in every configuration. */
+static void norm_memo(void)
+{
+    long compared = 0;
+    for (int cfg = 0; cfg < 16; cfg++) {
+        hfo_normalizer *nz = hfo_normalizer_bert_new(cfg & 1, cfg >> 1 & 1, cfg >> 2 & 1, cfg >> 3 & 1);
+        CHECK(nz != NULL, "normalizer");
+        for (int round = 0; round < 2; round++) {
+            for (uint32_t c = 0x80; c < 0x10000; c += cfg % 4 == 0 ? 1 : 7) {
+                if (c >= 0xD800 && c <= 0xDFFF)
+                    continue;
+                uint32_t want[HFO_BERT_MAX_OUT], got[HFO_BERT_MAX_OUT];
+                int mw = 0, mg = 0;
+                size_t nw = hfo_bert_norm_char_direct(nz, c, want, &mw);
+                size_t ng = hfo_bert_norm_char(nz, c, got, &mg);
+                CHECK(nw == ng && mw == mg && memcmp(want, got, nw * sizeof want[0]) == 0,
+                      "config %d, U+%04X, call %d: the memo differs", cfg, (unsigned)c, round + 1);
+                compared++;
+            }
+        }
+        nz->free(nz);
+    }
+    CHECK(compared > 300000, "the memo comparison saw too few characters (%ld)", compared);
+}
+
 int main(void)
 {
     arena_blocks();
+    norm_memo();
     walk_vs_stages(0, 3000);
     walk_vs_stages(1, 3000);
     for (int lower = 0; lower < 2; lower++) {
