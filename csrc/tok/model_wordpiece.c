@@ -58,6 +58,10 @@ typedef struct wordpiece {
      * stays in cache): most candidate lengths WordPiece tries are absent,
      * and this answers "absent" without touching the big table. */
     uint64_t *bloom;
+    /* The longest key (of each kind) starting with each BMP code point, at
+     * most 255 (255: look at max_piece): in most scripts a character starts
+     * few long pieces, and a word is tried at the lengths that can match. */
+    uint8_t first_max[2][1 << 16];
 } wordpiece;
 
 #define WP_BLOOM_BITS (1u << 20)
@@ -177,6 +181,8 @@ static hfo_status wp_insert(wordpiece *wp, uint32_t cont, uint32_t off, uint32_t
     wp->count++;
     if (len > wp->max_piece[cont])
         wp->max_piece[cont] = len;
+    if (cps[0] < (1u << 16) && wp->first_max[cont][cps[0]] < (len < 255 ? len : 255))
+        wp->first_max[cont][cps[0]] = (uint8_t)(len < 255 ? len : 255);
     return HFO_OK;
 }
 
@@ -236,6 +242,13 @@ static hfo_status wp_tokenize(const hfo_model *self, const uint32_t *cps, size_t
         uint32_t cont = start > 0 && wp->prefix_len > 0;
         /* When there is no prefix, continuation pieces are looked up literally. */
         size_t maxlen = wp->max_piece[cont];
+        if (cps[start] < (1u << 16)) {
+            size_t fm = wp->first_max[cont][cps[start]];
+            if (fm == 0)
+                goto unk;   /* no piece starts with it */
+            if (fm < 255 && fm < maxlen)
+                maxlen = fm;
+        }
         size_t end = n - start < maxlen ? n : start + maxlen;
         if (end - start > 128)
             end = start + 128;
