@@ -315,6 +315,9 @@ class BatchEncoding(collections.UserDict):
         if tensor_type is None:
             return self
         tensor_type = str(getattr(tensor_type, "value", tensor_type))
+        if tensor_type == "np" and not prepend_batch_axis and all(
+                type(v) is np.ndarray for v in self.data.values()):
+            return self  # the C side's padded output: arrays already
         if tensor_type == "pt":
             import torch
 

@@ -182,6 +182,7 @@ static int core_init(PyObject *self_, PyObject *args, PyObject *kwds)
         goto error;
     if (add_entries(st, added, 1, wp, tok, &max_id) < 0)   /* added tokens: (content, id, flags) */
         goto error;
+    hfo_wordpiece_finish(wp);
     /* templates: list of (seq, type_id, ids) */
     PyObject *tpls[2] = {single, pair};
     for (int t = 0; t < 2; t++) {

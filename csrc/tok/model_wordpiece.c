@@ -205,7 +205,10 @@ hfo_status hfo_wordpiece_add(hfo_model *m, const uint32_t *cps, size_t n, int32_
     if (n)
         memcpy(wp->pool + off, cps, n * 4);
     wp->pool_len += n;
-    wp->base.word_tag = hfo_wc_new_tag();   /* words cached before this addition are stale */
+    /* words cached before this addition are stale: no caching until
+     * hfo_wordpiece_finish (a tag per entry would use 2^26 tags up in a few
+     * thousand vocabularies) */
+    wp->base.word_tag = 0;
     if (wp_insert(wp, 0, off, (uint32_t)n, id, err))
         return err->code;
     if (wp->prefix_len && n >= wp->prefix_len && memcmp(cps, wp->prefix, wp->prefix_len * 4) == 0)
@@ -297,6 +300,12 @@ static void wp_free(hfo_model *self)
     free(wp->table);
     free(wp->bloom);
     free(wp);
+}
+
+void hfo_wordpiece_finish(hfo_model *m)
+{
+    if (m->word_tag == 0)
+        m->word_tag = hfo_wc_new_tag();
 }
 
 hfo_model *hfo_wordpiece_new(int32_t unk_id, size_t max_input_chars_per_word,

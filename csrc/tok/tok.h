@@ -15,6 +15,7 @@
  *     hfo_tok_set_pretok(tok, hfo_pretok_bert_new());
  *     hfo_model *wp = hfo_wordpiece_new(100, 100, "##"); // unk id, max chars, prefix
  *     hfo_wordpiece_add(wp, cps, n, id, &err);           // once per vocab entry
+ *     hfo_wordpiece_finish(wp);                          // words may be cached
  *     hfo_tok_set_model(tok, wp);                        // tok owns wp from here
  *     hfo_tok_set_template(tok, 0, pieces, n_pieces, &err);
  *     hfo_text t = {"hello world", 11, 1};
@@ -128,6 +129,9 @@ hfo_model *hfo_wordpiece_new(int32_t unk_id, size_t max_input_chars_per_word,
                              const uint32_t *prefix, size_t prefix_len);
 /* Add one vocabulary entry (code points, not NUL terminated). */
 hfo_status hfo_wordpiece_add(hfo_model *m, const uint32_t *cps, size_t n, int32_t id, hfo_err *err);
+/* After the entries: the walks may cache words' tokens again (an addition
+ * turns that off). */
+void hfo_wordpiece_finish(hfo_model *m);
 
 /* Tokenizer. Caller frees with hfo_tok_free (which frees the stages). */
 hfo_tok *hfo_tok_new(void);

@@ -150,7 +150,9 @@ static inline hfo_status plain_word(const hfo_tok *tok, hfo_ws *ws, hfo_wc *cach
  * letters) and falls in three classes of BertPreTokenizer: letters and
  * digits (in a word), the space (between words) and the rest (punctuation,
  * a word of its own).  This holds for every configuration; cls_simd_ok
- * checks the class part against the Unicode tables once. */
+ * checks the class part against the Unicode tables once.  Tab, line feed
+ * and carriage return are whitespace too, kept or made a space (clean_text):
+ * the walk checks the normalizer's table for them (by16). */
 
 /* Sixteen bytes' classes as bit masks (bit k: byte k), and the bytes
  * normalized (upper case lowered when lower). */
@@ -171,7 +173,10 @@ static inline void classify16(__m128i v, int lower, cls16 *k)
     __m128i pr = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(' ')),
                                _mm_cmplt_epi8(v, _mm_set1_epi8(0x7F)));
     k->word = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(up, lo), dg));
-    k->space = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')));
+    __m128i sp = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\t')));
+    sp = _mm_or_si128(sp, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')),
+                                       _mm_cmpeq_epi8(v, _mm_set1_epi8('\r'))));
+    k->space = (unsigned)_mm_movemask_epi8(sp);
     k->punct = (unsigned)_mm_movemask_epi8(pr) & ~k->word;
     k->norm = lower ? _mm_add_epi8(v, _mm_and_si128(up, _mm_set1_epi8(0x20))) : v;
 }
@@ -433,7 +438,9 @@ walk(const hfo_tok *tok, hfo_ws *ws, const void *data, int kind, size_t len, siz
 #if defined(__SSE2__)
     by16 = cache != NULL && kind == 1 && cls_simd_ok && ascii['0'] == '0' && ascii['9'] == '9' &&
            ascii['a'] == 'a' && ascii['z'] == 'z' && ascii['A'] == (lower ? 'a' : 'A') &&
-           ascii['Z'] == (lower ? 'z' : 'Z');
+           ascii['Z'] == (lower ? 'z' : 'Z') && ascii[' '] == ' ';
+    for (const char *ws_c = "\t\n\r"; by16 && *ws_c; ws_c++)
+        by16 = ascii[(uint8_t)*ws_c] != HFO_BERT_DROP && ascii_cls[ascii[(uint8_t)*ws_c]] == CLS_SPACE;
 #endif
     (void)lower, (void)len;
     hfo_norm *w = &ws->ns;

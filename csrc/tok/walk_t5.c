@@ -135,7 +135,8 @@ static hfo_status plain_word(const t5_walk *k, hfo_wc *cache, const uint64_t key
     w->len = n + 1;
     if (flush(k, err))   /* one part: the replacement is not ASCII */
         return err->code;
-    hfo_wc_put(set, tag, key, n + (pre ? 1 : 0), &k->ws->pieces);
+    if (!hit)   /* (a hit it could not use is in the set already) */
+        hfo_wc_put(set, tag, key, n + (pre ? 1 : 0), &k->ws->pieces);
     return HFO_OK;
 }
 

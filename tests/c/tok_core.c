@@ -50,6 +50,9 @@ static hfo_tok *build_stages(int lowercase)
         size_t n = utf8_to_cps(VOCAB[i], strlen(VOCAB[i]), buf);
         CHECK(hfo_wordpiece_add(wp, buf, n, (int32_t)i, &err) == HFO_OK, "add %s", VOCAB[i]);
     }
+    CHECK(wp->word_tag == 0, "a vocabulary being built is not cached");
+    hfo_wordpiece_finish(wp);
+    CHECK(wp->word_tag != 0, "a finished vocabulary is cached");
     hfo_tok_set_model(tok, wp);
     return tok;
 }
@@ -512,9 +515,9 @@ static void walk_vs_stages(int lowercase, int rounds)
      * first N_BYTE_EDGES in one byte per character (where the scan runs):
      * rounds take edges from the first N_PRINTABLE_EDGES, N_BYTE_EDGES or
      * all in turn */
-    static const uint32_t edges[] = {' ', ' ', ' ', '!', ',', '.', '#', '\t', '\n', 0x01, 0x7f, 0,
-                                     0xe9, 0xa0, 0x301, 0x4e2d, 0x2028, 0x200b, 0xfffd, 0x1f600};
-    enum { N_PRINTABLE_EDGES = 7, N_BYTE_EDGES = 14 };
+    static const uint32_t edges[] = {' ', ' ', ' ', '!', ',', '.', '#', '\t', '\n', '\r', 0x01, 0x7f,
+                                     0, 0xe9, 0xa0, 0x301, 0x4e2d, 0x2028, 0x200b, 0xfffd, 0x1f600};
+    enum { N_PRINTABLE_EDGES = 7, N_BYTE_EDGES = 15 };
     const size_t n_edges[3] = {N_PRINTABLE_EDGES, N_BYTE_EDGES, sizeof edges / sizeof edges[0]};
     hfo_err err;
     hfo_tok *tok = build_stages(lowercase);
@@ -567,6 +570,19 @@ static void walk_vs_stages(int lowercase, int rounds)
     hfo_tok_free(tok);
 }
 
+/* Building a vocabulary takes a bounded number of word-cache tags (the tags
+ * have 26 bits: one per entry ran out after a few thousand vocabularies,
+ * and the cache was then off for good). */
+static void tags_per_build(void)
+{
+    uint64_t before = hfo_wc_new_tag();
+    for (int k = 0; k < 50; k++)
+        hfo_tok_free(build_stages(k & 1));
+    uint64_t after = hfo_wc_new_tag();
+    CHECK(after > before && after - before <= 2 * 50 + 1,
+          "50 vocabularies took %llu word-cache tags", (unsigned long long)(after - before));
+}
+
 /* The BertNormalizer remembers each BMP code point's output: the memo must
  * give what working it out does, on the first call (which fills it) and on
  * later ones, in every configuration. */
@@ -597,6 +613,7 @@ static void norm_memo(void)
 int main(void)
 {
     arena_blocks();
+    tags_per_build();
     norm_memo();
     walk_vs_stages(0, 3000);
     walk_vs_stages(1, 3000);
