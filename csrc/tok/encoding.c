@@ -28,10 +28,12 @@ void hfo_enc_free(hfo_encoding *e)
 
 void hfo_enc_reset(hfo_encoding *e)
 {
-    for (size_t i = 0; i < e->n_overflow; i++)
-        hfo_enc_free(&e->overflow[i]);
-    free(e->overflow);
-    e->overflow = NULL;
+    if (e->overflow != NULL) {
+        for (size_t i = 0; i < e->n_overflow; i++)
+            hfo_enc_free(&e->overflow[i]);
+        free(e->overflow);
+        e->overflow = NULL;
+    }
     e->n_overflow = e->cap_overflow = 0;
     e->len = 0;
     e->seq_set = 0;

@@ -110,9 +110,12 @@ hfo_status hfo_template_apply(const hfo_template *t, hfo_encoding *a, hfo_encodi
         if (simple) {
             /* what merging the piece would give: its tokens, and its range */
             size_t start = out->len, m = src->len;
+            /* (a sequence's own tokens are not special; their type ids
+             * are the piece's: the sequence's own arrays of these are not
+             * filled unless the call truncates) */
             if (m) {
                 memcpy(out->ids + start, src->ids, m * 4);
-                memcpy(out->special + start, src->special, m);
+                memset(out->special + start, 0, m);
                 memcpy(out->offsets + 2 * start, src->offsets, m * 8);
                 memcpy(out->words + start, src->words, m * 4);
                 for (size_t k = 0; k < m; k++)

@@ -228,7 +228,9 @@ static hfo_status enc_added(void *ctx, int32_t id, uint32_t os, uint32_t oe, hfo
     return HFO_OK;
 }
 
-/* Every token of out is of sequence type type_id, none special. */
+/* Every token of out is of sequence type type_id, none special: what
+ * truncation's overflowing parts keep (the template's simple case sets
+ * both itself), so only a call that truncates fills them. */
 static void enc_fill_seq(hfo_encoding *out, int32_t type_id)
 {
     for (size_t i = 0; i < out->len; i++)
@@ -245,7 +247,7 @@ typedef struct seq_in {
 
 /* Steps 1-5 for one sequence */
 static hfo_status encode_seq(const hfo_tok *tok, hfo_ws *ws, const seq_in *in, int32_t type_id,
-                             hfo_encoding *out, hfo_err *err)
+                             int fill, hfo_encoding *out, hfo_err *err)
 {
     hfo_enc_reset(out);
     if (in->text) {
@@ -255,7 +257,8 @@ static hfo_status encode_seq(const hfo_tok *tok, hfo_ws *ws, const seq_in *in, i
         hfo_tok_sink sink = {.word = enc_word, .added = enc_added, .ctx = &c, .plain = hfo_enc_plain};
         if (hfo_tok_walk(tok, ws, in->text, &sink, err))
             return err->code;
-        enc_fill_seq(out, type_id);
+        if (fill)
+            enc_fill_seq(out, type_id);
         return HFO_OK;
     }
     /* tokenizers' encode_single_sequence on a PreTokenized input: each word
@@ -278,7 +281,8 @@ static hfo_status encode_seq(const hfo_tok *tok, hfo_ws *ws, const seq_in *in, i
             return hfo_err_set(err, err->code, "word %zu: %s", i, msg);
         }
     }
-    enc_fill_seq(out, type_id);
+    if (fill)
+        enc_fill_seq(out, type_id);
     return HFO_OK;
 }
 
@@ -292,9 +296,10 @@ static hfo_status encode_item(const hfo_tok *tok, hfo_ws *ws, const seq_in *a, c
         return hfo_err_set(err, HFO_ERR_CONFIG, "tokenizer has no model");
     /* each sequence with its type id as the reference encodes it (0, 1);
      * the template overrides it, except in overflowing parts (set_type_ids) */
-    if (encode_seq(tok, ws, a, 0, ea, err))
+    int fill = call->truncation != HFO_TRUNC_NONE;
+    if (encode_seq(tok, ws, a, 0, fill, ea, err))
         goto fail;
-    if (b && encode_seq(tok, ws, b, 1, eb, err))
+    if (b && encode_seq(tok, ws, b, 1, fill, eb, err))
         goto fail;
     const hfo_template *tpl = b ? &tok->pair : &tok->single;
     if (call->truncation != HFO_TRUNC_NONE) {
