@@ -20,6 +20,7 @@ typedef struct bert_norm {
     hfo_normalizer base;
     int clean_text, chinese, strip_accents, lowercase;
     uint8_t ascii[128];   /* what each ASCII character becomes, or HFO_BERT_DROP */
+    int scan_ok;          /* hfo_bert_norm_scan_ok */
     /* What hfo_bert_norm_char made of each code point below 0x10000 so far
      * (memo_*), or NULL: the per-character Unicode lookups (decomposition,
      * case, combining class) cost more than the rest of the walk in text
@@ -209,6 +210,11 @@ size_t hfo_bert_norm_char(const hfo_normalizer *self_, uint32_t c, uint32_t *out
     return n;
 }
 
+int hfo_bert_norm_scan_ok(const hfo_normalizer *self)
+{
+    return self->run == bert_run && ((const bert_norm *)self)->scan_ok;
+}
+
 const uint8_t *hfo_bert_norm_ascii(const hfo_normalizer *self)
 {
     return self->run == bert_run ? ((const bert_norm *)self)->ascii : NULL;
@@ -273,5 +279,16 @@ hfo_normalizer *hfo_normalizer_bert_new(int clean_text, int handle_chinese_chars
             o = c + 32;
         n->ascii[c] = (uint8_t)o;
     }
+    /* letters and digits kept (or the letters lowered), the space kept, tab,
+     * line feed and carriage return kept as or made whitespace */
+    int ok = n->ascii[' '] == ' ';
+    for (uint32_t c = '0'; c <= '9'; c++)
+        ok &= n->ascii[c] == c;
+    for (uint32_t c = 'a'; c <= 'z'; c++)
+        ok &= n->ascii[c] == c && n->ascii[c - 32] == (lowercase ? c : c - 32);
+    for (const char *w = "\t\n\r"; *w; w++)
+        ok &= n->ascii[(uint8_t)*w] != HFO_BERT_DROP &&
+              (hfo_uc_flags(n->ascii[(uint8_t)*w]) & HFO_UC_WHITESPACE) != 0;
+    n->scan_ok = ok;
     return &n->base;
 }

@@ -345,6 +345,10 @@ hfo_status hfo_template_apply(const hfo_template *t, hfo_encoding *a, hfo_encodi
 #define HFO_BERT_DROP 0xFF     /* hfo_bert_norm_ascii: the character is removed */
 /* What each ASCII character becomes, or NULL when n is not a BertNormalizer. */
 const uint8_t *hfo_bert_norm_ascii(const hfo_normalizer *n);
+/* n is a BertNormalizer that keeps ASCII letters and digits (or lowers all
+ * the letters), the space, and tab, line feed and carriage return as (or
+ * as) whitespace: what walk_bert.c's 64-byte scan relies on. */
+int hfo_bert_norm_scan_ok(const hfo_normalizer *n);
 /* One non-ASCII, non-surrogate character's output (see normalizer_bert.c),
  * remembered per code point below 0x10000; _direct: worked out afresh
  * (what the memo holds, for tests). */

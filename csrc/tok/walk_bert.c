@@ -152,7 +152,7 @@ static inline hfo_status plain_word(const hfo_tok *tok, hfo_ws *ws, hfo_wc *cach
  * a word of its own).  This holds for every configuration; cls_simd_ok
  * checks the class part against the Unicode tables once.  Tab, line feed
  * and carriage return are whitespace too, kept or made a space (clean_text):
- * the walk checks the normalizer's table for them (by16). */
+ * the normalizer says whether it keeps all this (hfo_bert_norm_scan_ok). */
 
 /* Sixteen bytes' classes as bit masks (bit k: byte k), and the bytes
  * normalized (upper case lowered when lower). */
@@ -436,11 +436,7 @@ walk(const hfo_tok *tok, hfo_ws *ws, const void *data, int kind, size_t len, siz
     int lower = ascii['A'] == 'a';
     int by16 = 0;
 #if defined(__SSE2__)
-    by16 = cache != NULL && kind == 1 && cls_simd_ok && ascii['0'] == '0' && ascii['9'] == '9' &&
-           ascii['a'] == 'a' && ascii['z'] == 'z' && ascii['A'] == (lower ? 'a' : 'A') &&
-           ascii['Z'] == (lower ? 'z' : 'Z') && ascii[' '] == ' ';
-    for (const char *ws_c = "\t\n\r"; by16 && *ws_c; ws_c++)
-        by16 = ascii[(uint8_t)*ws_c] != HFO_BERT_DROP && ascii_cls[ascii[(uint8_t)*ws_c]] == CLS_SPACE;
+    by16 = cache != NULL && kind == 1 && cls_simd_ok && hfo_bert_norm_scan_ok(tok->normalizer);
 #endif
     (void)lower, (void)len;
     hfo_norm *w = &ws->ns;
