@@ -436,15 +436,14 @@ def test_word_cache_cold_and_warm(folders, model):
     texts = _cache_texts()
     ours = hfonnx.BertTokenizer.from_pretrained(folders[model])   # its own words: a cold cache
     ref = pair_of(folders, model)[1]
-    kw = KEYS
-    expect = as_lists(ref(texts, **kw))
+    expect = as_lists(ref(texts, **KEYS))
     before = hfonnx.get_num_threads()
     for threads in (1, 2):
         hfonnx.set_num_threads(threads)
         try:
             for _ in range(2):
-                assert as_lists(ours(texts, **kw)) == expect
+                assert as_lists(ours(texts, **KEYS)) == expect
             for t in texts[:200]:
-                assert as_lists(ours(t, **kw)) == as_lists(ref(t, **kw)), repr(t)
+                assert as_lists(ours(t, **KEYS)) == as_lists(ref(t, **KEYS)), repr(t)
         finally:
             hfonnx.set_num_threads(before)

@@ -62,7 +62,6 @@ typedef struct unigram {
     ug_da *da;
     int32_t *pid;           /* by slot: the piece ending there (when UG_PIECE) */
     size_t n_da;
-    uint64_t cache_tag;     /* identifies this model in the per-thread caches */
 } unigram;
 
 static inline uint32_t ug_sym(const unigram *u, uint32_t c)
@@ -464,9 +463,6 @@ static int32_t ug_lookup(const unigram *u, const uint32_t *cps, size_t n)
     return n && (u->da[p].check & UG_PIECE) ? u->pid[p] : -1;
 }
 
-static uint64_t next_tag = 1;
-static pthread_mutex_t tag_lock = PTHREAD_MUTEX_INITIALIZER;
-
 hfo_status hfo_unigram_finish(hfo_model *m, hfo_err *err)
 {
     unigram *u = (unigram *)m;
@@ -489,10 +485,9 @@ hfo_status hfo_unigram_finish(hfo_model *m, hfo_err *err)
         return hfo_err_set(err, HFO_ERR_CONFIG,
                            "Unigram: unk_id %d is outside the vocabulary (%zu pieces)",
                            u->unk_id, u->n_pieces);
-    pthread_mutex_lock(&tag_lock);
-    u->cache_tag = next_tag < (1ULL << 56) ? next_tag++ : 0;   /* 0: never cached */
-    pthread_mutex_unlock(&tag_lock);
     u->finished = 1;
+    /* identifies this state of the model in its own per-thread cache and in
+     * word_cache.c's (0: never cached) */
     u->base.word_tag = hfo_wc_new_tag();
     return HFO_OK;
 }
@@ -965,7 +960,7 @@ UC_INLINE hfo_status ug_cached(const unigram *u, const uc_shape *sh, unsigned ch
     uint64_t w[UC_MAX_NW];
     if (!uc_pack(cps, n, w, sh->n_w))
         return ug_viterbi(u, cps, n, out, err);
-    uint64_t key = u->cache_tag << 8 | n;
+    uint64_t key = u->base.word_tag << 8 | n;
     size_t slot;
     uint16_t tag;
     const unsigned char *e = uc_find(sh, t, w, key, &slot, &tag);
@@ -986,7 +981,7 @@ static hfo_status ug_tokenize(const hfo_model *self, const uint32_t *cps, size_t
         return HFO_OK;
     if (!u->finished)
         return hfo_err_set(err, HFO_ERR_CONFIG, "Unigram model used before hfo_unigram_finish");
-    unsigned char *t = n <= 4 * UC_LONG.n_w && u->cache_tag ? uc_tables() : NULL;
+    unsigned char *t = n <= 4 * UC_LONG.n_w && u->base.word_tag ? uc_tables() : NULL;
     if (t == NULL)
         return ug_viterbi(u, cps, n, out, err);
     if (n <= 4 * UC_SHORT.n_w)

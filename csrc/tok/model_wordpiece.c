@@ -315,8 +315,7 @@ hfo_model *hfo_wordpiece_new(int32_t unk_id, size_t max_input_chars_per_word,
     if (wp == NULL)
         return NULL;
     wp->base.tokenize = wp_tokenize;
-    wp->base.free = wp_free;
-    wp->base.word_tag = hfo_wc_new_tag();
+    wp->base.free = wp_free;   /* word_tag 0: cached once finished */
     wp->unk_id = unk_id;
     wp->max_chars = max_input_chars_per_word;
     if (prefix_len) {

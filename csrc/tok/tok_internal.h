@@ -78,7 +78,7 @@ struct hfo_model {
                            hfo_err *err);
     void (*free)(hfo_model *self);
     /* Its words' tokens may be kept in word_cache.c under this tag (a fresh
-     * hfo_wc_new_tag() whenever the vocabulary changes); 0: never. */
+     * hfo_wc_new_tag() each time the vocabulary is finished); 0: never. */
     uint64_t word_tag;
 };
 
@@ -142,12 +142,18 @@ static inline void hfo_wc_ids(const hfo_wc_entry *e, int32_t id[HFO_WC_MAX_TOK])
     for (int k = 0; k < HFO_WC_MAX_TOK; k++)
         id[k] = (int32_t)((e->ids >> (HFO_WC_ID_BITS * k)) & ((1u << HFO_WC_ID_BITS) - 1));
 }
-/* Zero the key's bytes from n (< 16) on. */
+/* Zero the key's bytes from n (<= 16) on, without a branch. */
+#define HFO_WC_KM(n) {(n) >= 8 ? ~0ULL : (1ULL << (8 * (n))) - 1, \
+                      (n) >= 16 ? ~0ULL : (n) <= 8 ? 0 : (1ULL << (8 * ((n) - 8))) - 1}
+static const uint64_t hfo_wc_key_mask[HFO_WC_MAX_CHARS + 1][2] = {
+    HFO_WC_KM(0), HFO_WC_KM(1), HFO_WC_KM(2), HFO_WC_KM(3), HFO_WC_KM(4), HFO_WC_KM(5),
+    HFO_WC_KM(6), HFO_WC_KM(7), HFO_WC_KM(8), HFO_WC_KM(9), HFO_WC_KM(10), HFO_WC_KM(11),
+    HFO_WC_KM(12), HFO_WC_KM(13), HFO_WC_KM(14), HFO_WC_KM(15), HFO_WC_KM(16)};
+#undef HFO_WC_KM
 static inline void hfo_wc_key_cut(uint64_t key[2], size_t n)
 {
-    if (n < 8)
-        key[0] &= (1ULL << (8 * n)) - 1;
-    key[1] = n <= 8 ? 0 : key[1] & ((1ULL << (8 * (n - 8))) - 1);
+    key[0] &= hfo_wc_key_mask[n][0];
+    key[1] &= hfo_wc_key_mask[n][1];
 }
 /* Whether to look the next word up: after HFO_WC_SAMPLE lookups of which
  * fewer than half hit, the next HFO_WC_PAUSE words go without. */
@@ -271,53 +277,17 @@ typedef struct hfo_tok_sink {
 /* The encoding sink (tokenizer.c): ids with offsets into the original
  * text, and word indices.  tokenizers numbers the splits of a text (each
  * sink call), while a pre-tokenized word's tokens all get the word's
- * position in the list.  Type ids and the special mask are left for the
- * caller to fill (hfo_enc_fill_seq): every token of a sequence has the
- * same. */
+ * position in the list.  Type ids and the special mask are left to the
+ * caller (tokenizer.c fills them when a call truncates; the template sets
+ * them otherwise).  walk_bert.c writes cached words straight into `out`
+ * when a sink's plain is hfo_enc_plain. */
 typedef struct hfo_enc_sink {
     hfo_encoding *out;
     int32_t word;   /* the next split's index, or the fixed one */
     int32_t step;   /* 1: count splits; 0: pre-tokenized word */
 } hfo_enc_sink;
-static inline void hfo_enc_push_tok(hfo_encoding *e, int32_t id, uint32_t s, uint32_t end,
-                                    int32_t word)
-{
-    size_t i = e->len++;
-    e->ids[i] = id;
-    e->offsets[2 * i] = s;
-    e->offsets[2 * i + 1] = end;
-    e->words[i] = word;
-}
-/* Its plain, whose address walks compare with a sink's to call the inline
- * body below directly (the call per word shows in a profile). */
 hfo_status hfo_enc_plain(void *ctx, uint32_t base, const int32_t *ids, const uint8_t *ends,
                          size_t n, hfo_err *err);
-static inline hfo_status hfo_enc_plain_inline(void *ctx, uint32_t base, const int32_t *ids,
-                                              const uint8_t *ends, size_t n, hfo_err *err)
-{
-    hfo_enc_sink *c = ctx;
-    hfo_encoding *out = c->out;
-    int32_t w = c->word;
-    c->word += c->step;
-    if (hfo_enc_reserve(out, n, err))
-        return err->code;
-    uint32_t s = base;
-    for (size_t k = 0; k < n; k++) {
-        uint32_t e = base + ends[k];
-        hfo_enc_push_tok(out, ids[k], s, e, w);
-        s = e;
-    }
-    return HFO_OK;
-}
-/* A sink's plain word: inline for the encoding sink. */
-static inline hfo_status hfo_sink_plain(const hfo_tok_sink *sink, uint32_t base,
-                                        const int32_t *ids, const uint8_t *ends, size_t n,
-                                        hfo_err *err)
-{
-    if (sink->plain == hfo_enc_plain)
-        return hfo_enc_plain_inline(sink->ctx, base, ids, ends, n, err);
-    return sink->plain(sink->ctx, base, ids, ends, n, err);
-}
 
 /* Walk the sequence t (uses ws's scratch). */
 hfo_status hfo_tok_walk(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t, const hfo_tok_sink *sink,

@@ -196,6 +196,15 @@ hfo_status hfo_tok_walk(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t, const
 }
 
 /* The encoding sink (hfo_enc_sink, tok_internal.h) */
+static inline void enc_push(hfo_encoding *e, int32_t id, uint32_t s, uint32_t end, int32_t word)
+{
+    size_t i = e->len++;
+    e->ids[i] = id;
+    e->offsets[2 * i] = s;
+    e->offsets[2 * i + 1] = end;
+    e->words[i] = word;
+}
+
 static hfo_status enc_word(void *ctx, const hfo_norm *ns, uint32_t a, const hfo_pieces *p, hfo_err *err)
 {
     hfo_enc_sink *c = ctx;
@@ -206,7 +215,7 @@ static hfo_status enc_word(void *ctx, const hfo_norm *ns, uint32_t a, const hfo_
         return err->code;
     for (size_t k = 0; k < p->len; k++) {
         uint32_t s = a + p->start[k], e = a + p->end[k];
-        hfo_enc_push_tok(out, p->id[k], ns->os[s], ns->oe[e - 1], w);
+        enc_push(out, p->id[k], ns->os[s], ns->oe[e - 1], w);
     }
     return HFO_OK;
 }
@@ -214,7 +223,19 @@ static hfo_status enc_word(void *ctx, const hfo_norm *ns, uint32_t a, const hfo_
 hfo_status hfo_enc_plain(void *ctx, uint32_t base, const int32_t *ids, const uint8_t *ends, size_t n,
                          hfo_err *err)
 {
-    return hfo_enc_plain_inline(ctx, base, ids, ends, n, err);
+    hfo_enc_sink *c = ctx;
+    hfo_encoding *out = c->out;
+    int32_t w = c->word;
+    c->word += c->step;
+    if (hfo_enc_reserve(out, n, err))
+        return err->code;
+    uint32_t s = base;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t e = base + ends[k];
+        enc_push(out, ids[k], s, e, w);
+        s = e;
+    }
+    return HFO_OK;
 }
 
 static hfo_status enc_added(void *ctx, int32_t id, uint32_t os, uint32_t oe, hfo_err *err)
@@ -224,7 +245,7 @@ static hfo_status enc_added(void *ctx, int32_t id, uint32_t os, uint32_t oe, hfo
     c->word += c->step;
     if (hfo_enc_reserve(c->out, 1, err))
         return err->code;
-    hfo_enc_push_tok(c->out, id, os, oe, w);
+    enc_push(c->out, id, os, oe, w);
     return HFO_OK;
 }
 
@@ -294,8 +315,9 @@ static hfo_status encode_item(const hfo_tok *tok, hfo_ws *ws, const seq_in *a, c
     ws->split_special = call->split_special;
     if (tok->model == NULL)
         return hfo_err_set(err, HFO_ERR_CONFIG, "tokenizer has no model");
-    /* each sequence with its type id as the reference encodes it (0, 1);
-     * the template overrides it, except in overflowing parts (set_type_ids) */
+    /* each sequence with its type id as the reference encodes it (0, 1):
+     * only overflowing parts keep it (the template sets its own), so only a
+     * call that truncates fills it in */
     int fill = call->truncation != HFO_TRUNC_NONE;
     if (encode_seq(tok, ws, a, 0, fill, ea, err))
         goto fail;

@@ -142,7 +142,7 @@ static inline hfo_status plain_word(const hfo_tok *tok, hfo_ws *ws, hfo_wc *cach
         return missed_word(tok, ws, set, tag, key, n, i, sink, err);
     int32_t id[HFO_WC_MAX_TOK];
     hfo_wc_ids(e, id);
-    return hfo_sink_plain(sink, (uint32_t)i, id, e->end, e->n_tok, err);
+    return sink->plain(sink->ctx, (uint32_t)i, id, e->end, e->n_tok, err);
 }
 
 #if defined(__SSE2__)
@@ -222,37 +222,28 @@ static inline __m128i load16_at(const uint8_t *p, size_t i, size_t len)
     return _mm_set_epi64x((long long)hi, (long long)lo);
 }
 
-/* The bytes of a key of n characters (0 <= n <= 16) */
-#define KM(n) {(n) >= 8 ? ~0ULL : (1ULL << (8 * (n))) - 1, \
-               (n) >= 16 ? ~0ULL : (n) <= 8 ? 0 : (1ULL << (8 * ((n) - 8))) - 1}
-static const uint64_t key_mask[17][2] = {KM(0), KM(1), KM(2), KM(3), KM(4), KM(5), KM(6), KM(7),
-                                         KM(8), KM(9), KM(10), KM(11), KM(12), KM(13), KM(14),
-                                         KM(15), KM(16)};
-#undef KM
-
 /* Where scan_bytes puts a cached word's tokens: straight into the encoding
- * sink's arrays (out != NULL, its length and word count kept here and
- * written back before anything else sees the encoding), or through the
+ * sink's arrays (es != NULL, the encoding's length and the word count kept
+ * here and written back before anything else sees them), or through the
  * sink's plain. */
 typedef struct emitter {
     hfo_enc_sink *es;
-    hfo_encoding *out;
     size_t len;
-    int32_t word, step;
+    int32_t word;
 } emitter;
 
 static inline void emit_sync(emitter *em)
 {
-    if (em->out) {
-        em->out->len = em->len;
+    if (em->es) {
+        em->es->out->len = em->len;
         em->es->word = em->word;
     }
 }
 
 static inline void emit_load(emitter *em)
 {
-    if (em->out) {
-        em->len = em->out->len;
+    if (em->es) {
+        em->len = em->es->out->len;
         em->word = em->es->word;
     }
 }
@@ -274,17 +265,16 @@ scan_bytes_as(const hfo_tok *tok, hfo_ws *ws, hfo_wc *cache, const uint8_t *p, s
               size_t *at, size_t end, int lower, const hfo_tok_sink *sink, int direct,
               hfo_err *err)
 {
-    emitter em = {direct ? sink->ctx : NULL, direct ? ((hfo_enc_sink *)sink->ctx)->out : NULL,
-                  0, 0, direct ? ((hfo_enc_sink *)sink->ctx)->step : 0};
+    emitter em = {direct ? sink->ctx : NULL, 0, 0};
     emit_load(&em);
     const uint32_t tag0 = hfo_wc_tag(tok->model->word_tag, 0, 0);
     size_t i = *at;
     hfo_status st = HFO_OK;
     while (i < end) {
         /* room for every word's tokens */
-        if (direct && em.len + WIN * HFO_WC_MAX_TOK > em.out->cap) {
+        if (direct && em.len + WIN * HFO_WC_MAX_TOK > em.es->out->cap) {
             emit_sync(&em);
-            if ((st = hfo_enc_reserve(em.out, WIN * HFO_WC_MAX_TOK, err)))
+            if ((st = hfo_enc_reserve(em.es->out, WIN * HFO_WC_MAX_TOK, err)))
                 return st;
         }
         /* classes (bits from lim on cleared) and normalized bytes */
@@ -352,8 +342,9 @@ scan_bytes_as(const hfo_tok *tok, hfo_ws *ws, hfo_wc *cache, const uint8_t *p, s
             unsigned q = pos >> 3, r = 8 * (pos & 7);
             uint64_t k0 = r ? nb[q] >> r | nb[q + 1] << (64 - r) : nb[q];
             uint64_t k1 = r ? nb[q + 1] >> r | nb[q + 2] << (64 - r) : nb[q + 1];
-            w[m].key[0] = k0 & key_mask[n][0];
-            w[m].key[1] = k1 & key_mask[n][1];
+            w[m].key[0] = k0;
+            w[m].key[1] = k1;
+            hfo_wc_key_cut(w[m].key, n);
             w[m].set = hfo_wc_set_of(cache, tag0 | n, w[m].key);
             __builtin_prefetch(w[m].set);
             wn[m++] = (uint8_t)n;
@@ -371,11 +362,11 @@ scan_bytes_as(const hfo_tok *tok, hfo_ws *ws, hfo_wc *cache, const uint8_t *p, s
                 emit_load(&em);
                 /* (each word, hit or missed, makes at most three tokens per
                  * character: the room above holds; kept plainly true) */
-                if (direct && em.len + WIN * HFO_WC_MAX_TOK > em.out->cap &&
-                    (st = hfo_enc_reserve(em.out, WIN * HFO_WC_MAX_TOK, err)))
+                if (direct && em.len + WIN * HFO_WC_MAX_TOK > em.es->out->cap &&
+                    (st = hfo_enc_reserve(em.es->out, WIN * HFO_WC_MAX_TOK, err)))
                     return st;
             } else if (direct) {
-                hfo_encoding *o = em.out;
+                hfo_encoding *o = em.es->out;
                 size_t t = em.len;
                 uint64_t ids = e->ids;
                 uint32_t s0 = start;
@@ -389,7 +380,7 @@ scan_bytes_as(const hfo_tok *tok, hfo_ws *ws, hfo_wc *cache, const uint8_t *p, s
                     s0 = s1;
                 }
                 em.len = t;
-                em.word += em.step;
+                em.word += em.es->step;
             } else {
                 int32_t id[HFO_WC_MAX_TOK];
                 hfo_wc_ids(e, id);
@@ -434,9 +425,9 @@ walk(const hfo_tok *tok, hfo_ws *ws, const void *data, int kind, size_t len, siz
     /* the normalizer keeps letters and digits, or lowers the letters: then
      * 1-byte text is scanned sixty-four bytes at a time (scan_bytes) */
     int lower = ascii['A'] == 'a';
-    int by16 = 0;
+    int scan = 0;
 #if defined(__SSE2__)
-    by16 = cache != NULL && kind == 1 && cls_simd_ok && hfo_bert_norm_scan_ok(tok->normalizer);
+    scan = cache != NULL && kind == 1 && cls_simd_ok && hfo_bert_norm_scan_ok(tok->normalizer);
 #endif
     (void)lower, (void)len;
     hfo_norm *w = &ws->ns;
@@ -444,7 +435,7 @@ walk(const hfo_tok *tok, hfo_ws *ws, const void *data, int kind, size_t len, siz
     w->len = 0;
     for (size_t i = begin; i < end; i++) {
 #if defined(__SSE2__)
-        if (by16 && w->len == 0) {
+        if (scan && w->len == 0) {
             /* (a missed word is collected in w) */
             if (w->cap < HFO_BERT_MAX_OUT && hfo_norm_grow(w, HFO_BERT_MAX_OUT, err))
                 return err->code;
@@ -457,7 +448,7 @@ walk(const hfo_tok *tok, hfo_ws *ws, const void *data, int kind, size_t len, siz
         uint32_t c = AT(i);
         if (w->len + HFO_BERT_MAX_OUT > w->cap && hfo_norm_grow(w, HFO_BERT_MAX_OUT, err))
             return err->code;
-        if (c < 0x80 && cache != NULL && w->len == 0 && !by16) {   /* no word open (so no marks pending) */
+        if (c < 0x80 && cache != NULL && w->len == 0 && !scan) {   /* no word open (so no marks pending) */
             if (!stays_in_word(ascii, c)) {
                 /* whitespace and removed characters end nothing, punctuation
                  * is a word of its own */

@@ -123,7 +123,7 @@ static hfo_status plain_word(const t5_walk *k, hfo_wc *cache, const uint64_t key
         for (size_t q = 0; q < e->n_tok; q++)
             ends[q] = (uint8_t)(e->end[q] - (pre ? 1 : 0));
         hfo_wc_ids(e, id);
-        return hfo_sink_plain(k->sink, s0, id, ends, e->n_tok, err);
+        return k->sink->plain(k->sink->ctx, s0, id, ends, e->n_tok, err);
     }
     if (w->cap < n + 2 && hfo_norm_grow(w, n + 2, err))
         return err->code;
