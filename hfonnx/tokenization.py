@@ -844,11 +844,20 @@ class PreTrainedTokenizerBase:
             if unknown:
                 raise TypeError(f"unsupported arguments: {', '.join(sorted(unknown))}")
             return self._call(text, text_pair, text_target, text_pair_target, max_target_length, **args)
-        return self._call(text, text_pair, text_target, text_pair_target, None, add_special_tokens, padding,
-                          truncation, max_length, stride, is_split_into_words, pad_to_multiple_of,
-                          padding_side, return_tensors, return_token_type_ids, return_attention_mask,
-                          return_overflowing_tokens, return_special_tokens_mask, return_offsets_mapping,
-                          return_length, verbose)
+        if text_target is not None or text_pair_target is not None or text is None:
+            return self._call(text, text_pair, text_target, text_pair_target, None, add_special_tokens,
+                              padding, truncation, max_length, stride, is_split_into_words,
+                              pad_to_multiple_of, padding_side, return_tensors, return_token_type_ids,
+                              return_attention_mask, return_overflowing_tokens,
+                              return_special_tokens_mask, return_offsets_mapping, return_length, verbose)
+        # the common call (inputs only, the tokenizer's split_special_tokens): _call's work inline
+        pad_mode, trunc_mode, max_length, pad_id = self._strategies(padding, truncation, max_length,
+                                                                    pad_to_multiple_of, verbose)
+        return self._encode_texts(text, text_pair, pad_mode, trunc_mode, max_length, pad_id,
+                                  add_special_tokens, stride, is_split_into_words, pad_to_multiple_of,
+                                  padding_side, return_tensors, return_token_type_ids,
+                                  return_attention_mask, return_overflowing_tokens,
+                                  return_special_tokens_mask, return_offsets_mapping, return_length, False)
 
     def _call(self, text, text_pair, text_target, text_pair_target, max_target_length,
               add_special_tokens=True, padding=False, truncation=None, max_length=None, stride=0,
@@ -858,24 +867,25 @@ class PreTrainedTokenizerBase:
               verbose=True, split_special_tokens=None) -> BatchEncoding:
         if text is None and text_target is None:
             raise ValueError("You need to specify either `text` or `text_target`.")
-        pad_mode, trunc_mode, max_length = self._strategies(padding, truncation, max_length,
-                                                            pad_to_multiple_of, verbose)
+        pad_mode, trunc_mode, max_length, pad_id = self._strategies(padding, truncation, max_length,
+                                                                    pad_to_multiple_of, verbose)
         rest = (add_special_tokens, stride, is_split_into_words, pad_to_multiple_of, padding_side, return_tensors,
                 return_token_type_ids, return_attention_mask, return_overflowing_tokens,
                 return_special_tokens_mask, return_offsets_mapping, return_length,
                 self._split_special(split_special_tokens))
         if text_target is None:
-            return self._encode_texts(text, text_pair, pad_mode, trunc_mode, max_length, *rest)
+            return self._encode_texts(text, text_pair, pad_mode, trunc_mode, max_length, pad_id, *rest)
         target = self._encode_texts(text_target, text_pair_target, pad_mode, trunc_mode,
-                                    max_target_length if max_target_length is not None else max_length, *rest)
+                                    max_target_length if max_target_length is not None else max_length,
+                                    pad_id, *rest)
         if text is None:
             return target
-        enc = self._encode_texts(text, text_pair, pad_mode, trunc_mode, max_length, *rest)
+        enc = self._encode_texts(text, text_pair, pad_mode, trunc_mode, max_length, pad_id, *rest)
         enc["labels"] = target["input_ids"]
         return enc
 
     def _encode_texts(self, text, text_pair, pad_mode: int, trunc_mode: int, max_length: int | None,
-                      add_special_tokens: bool = True, stride: int = 0, is_split_into_words: bool = False,
+                      pad_id: int, add_special_tokens: bool = True, stride: int = 0, is_split_into_words: bool = False,
                       pad_to_multiple_of: int | None = None, padding_side: str | None = None,
                       return_tensors: str | None = None, return_token_type_ids: bool | None = None,
                       return_attention_mask: bool | None = None, return_overflowing_tokens: bool = False,
@@ -897,8 +907,9 @@ class PreTrainedTokenizerBase:
                 | (_WANT_OFFSETS if return_offsets_mapping else 0)
                 | (_WANT_LENGTH if return_length else 0)
                 | (_WANT_OVERFLOW if return_overflowing_tokens else 0))
-        if return_tensors is not None:
+        if return_tensors is not None and return_tensors.__class__ is not str:   # a TensorType
             return_tensors = str(getattr(return_tensors, "value", return_tensors))
+        if return_tensors is not None:
             if return_tensors not in ("np", "pt"):
                 raise TokenizerError(f"return_tensors={return_tensors!r} is not supported "
                                      "(use None, 'np' or 'pt')")
@@ -921,7 +932,6 @@ class PreTrainedTokenizerBase:
                     "all of the previous one")
         if self.truncation_side not in ("left", "right"):
             raise ValueError(f"truncation_side must be 'left' or 'right', got {self.truncation_side!r}")
-        pad_id = self.pad_token_id if pad_mode else 0
         out = self._core.encode_batch(
             texts, pairs, bool(add_special_tokens), trunc_mode,
             int(max_length) if (trunc_mode and max_length is not None) else 0, stride,
@@ -930,7 +940,8 @@ class PreTrainedTokenizerBase:
             want, return_tensors is not None, 0, self.truncation_side == "left", pretok,
             split_special_tokens)
         enc = BatchEncoding(*out, self)
-        if return_tensors is not None:
+        if return_tensors is not None and not (return_tensors == "np"
+                                               and out[0]["input_ids"].__class__ is np.ndarray):
             # arrays from C are kept (np) or wrapped (pt); rows of different
             # lengths came back as lists: numpy object arrays, or torch's refusal
             enc.convert_to_tensors(return_tensors)
@@ -1033,7 +1044,8 @@ class PreTrainedTokenizerBase:
         return text, text_pair, True, 1
 
     def _strategies(self, padding, truncation, max_length, pad_to_multiple_of, verbose: bool = True):
-        """transformers' _get_padding_truncation_strategies, as modes for the core."""
+        """transformers' _get_padding_truncation_strategies, as modes for the
+        core: (pad_mode, trunc_mode, max_length, the padding id or 0)."""
         if max_length is not None and padding is False and truncation is None:
             truncation = "longest_first"
         if (padding is True and verbose and max_length is not None
@@ -1077,16 +1089,20 @@ class PreTrainedTokenizerBase:
         if pad_to_multiple_of is not None and (not isinstance(pad_to_multiple_of, (int, np.integer))
                                                or pad_to_multiple_of < 0):
             raise ValueError(f"pad_to_multiple_of must be a non-negative int, got {pad_to_multiple_of!r}")
+        pad_id = 0
         if pad_mode:
-            pad_id = self.pad_token_id
-            if self.pad_token is None or pad_id is None or pad_id < 0:
+            pad_token = self._pad_token
+            pad_id = None if pad_token is None else self._token_to_id(pad_token)
+            if pad_id is None:
+                pad_id = self.pad_token_id   # an unknown pad token: unk's id, as transformers
+            if pad_token is None or pad_id is None or pad_id < 0:
                 raise ValueError("Asking to pad but the tokenizer does not have a padding token.")
         if (trunc_mode and pad_mode and pad_to_multiple_of is not None and max_length is not None
                 and pad_to_multiple_of and max_length % pad_to_multiple_of != 0):
             raise ValueError("Truncation and padding are both activated but truncation length "
                              f"({max_length}) is not a multiple of pad_to_multiple_of "
                              f"({pad_to_multiple_of}).")
-        return pad_mode, trunc_mode, max_length
+        return pad_mode, trunc_mode, max_length, pad_id
 
     def encode(self, text, text_pair=None, add_special_tokens: bool = True, **kwargs) -> list[int]:
         """``input_ids`` of one text (or pair)."""
@@ -1214,7 +1230,7 @@ class PreTrainedTokenizerBase:
                 raise ValueError(f"type of {first} unknown: {type(first)}. "
                                  "Should be one of a python, numpy, or pytorch object.")
             encoded_inputs = {k: _to_py_obj(v) for k, v in encoded_inputs.items()}
-        pad_mode, _, max_length = self._strategies(padding, None, max_length, None, verbose)
+        pad_mode, _, max_length, _ = self._strategies(padding, None, max_length, None, verbose)
         pad_args = (pad_to_multiple_of, padding_side, return_attention_mask)
         required = encoded_inputs[main]
         if required and not isinstance(required[0], (list, tuple)):
