@@ -972,12 +972,15 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
         }
     }
     n = (size_t)ta->n;
-    info->encs = PyMem_Calloc(n ? n : 1, sizeof *info->encs);
+    /* Not zeroed: the batch initialises each item on the worker that encodes
+     * it (memory this thread cleared would have to travel to the other
+     * workers' caches before they could write it); info->n counts them
+     * once the batch has run. */
+    info->encs = PyMem_Malloc((n ? n : 1) * sizeof *info->encs);
     if (info->encs == NULL) {
         PyErr_NoMemory();
         goto error;
     }
-    info->n = n;
     hfo_encoding *encs = info->encs;
     /* Lists whose length is known before encoding (no padding to the
      * longest, no overflow rows) are built while the batch is encoded. */
@@ -1015,6 +1018,7 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
     if (streaming)
         stream_turn(&ls, 1);   /* the rest */
     PyEval_RestoreThread(ls.ts);
+    info->n = n;
     if (ls.failed && !rc)
         goto error;
     if (rc) {
