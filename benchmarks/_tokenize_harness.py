@@ -23,6 +23,19 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
 
+def best_of(f, repeat):
+    """The best wall time of `repeat` calls of f after one untimed call,
+    each after a collector pass."""
+    f()
+    best = float("inf")
+    for _ in range(repeat):
+        gc.collect()
+        t0 = time.perf_counter()
+        f()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
 def read_lines(path):
     with open(path, encoding="utf-8", newline="") as f:
         return f.read().split("\n")

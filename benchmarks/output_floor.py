@@ -37,17 +37,6 @@ sys.path.insert(0, os.path.dirname(HERE))
 import _tokenize_harness as harness  # noqa: E402
 
 
-def best_of(f, repeat):
-    f()
-    best = float("inf")
-    for _ in range(repeat):
-        gc.collect()
-        t0 = time.perf_counter()
-        f()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=os.path.join(harness.REPO, "..", "shared", "data"))
@@ -83,11 +72,11 @@ def main():
             return [t5(lines[i:i + 256], padding=True, return_tensors="np")["input_ids"]
                     for i in range(0, len(lines), 256)]
 
-        t_sp = best_of(lambda: sp.encode(lines), args.repeat)
-        t_np = best_of(np_output, args.repeat)
-        t_list = best_of(lambda: [r[:] for r in ids], args.repeat)
-        t_ours_np = best_of(t5_np, args.repeat)
-        t_ours_ids = best_of(lambda: t5(lines, return_attention_mask=False), args.repeat)
+        t_sp = harness.best_of(lambda: sp.encode(lines), args.repeat)
+        t_np = harness.best_of(np_output, args.repeat)
+        t_list = harness.best_of(lambda: [r[:] for r in ids], args.repeat)
+        t_ours_np = harness.best_of(t5_np, args.repeat)
+        t_ours_ids = harness.best_of(lambda: t5(lines, return_attention_mask=False), args.repeat)
         mb = sum(len(s.encode("utf-8")) for s in lines) / 1e6
         print(f"\n== {name}: {len(lines)} lines, {mb:.1f} MB, one core")
         print(f"  sentencepiece encode        {t_sp * 1e3:8.1f} ms")
@@ -99,7 +88,7 @@ def main():
         # BERT's three lists: one-thread call time, and the part only the
         # GIL's thread can do (freeing the result; lists Python itself made
         # cost the same to free)
-        t_call = best_of(lambda: bert(lines), args.repeat)
+        t_call = harness.best_of(lambda: bert(lines), args.repeat)
         out = dict(bert(lines))
         copies = {k: [r[:] for r in v] for k, v in out.items()}
         del out

@@ -17,23 +17,12 @@ its rows).
 import argparse
 import os
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
 import _tokenize_harness as harness  # noqa: E402
-
-
-def best_of(f, repeat):
-    f()
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        f()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def worker(args):
@@ -52,13 +41,13 @@ def worker(args):
         def calls():
             for _ in range(1000):
                 tok(["a"], padding=True, return_tensors="np")
-        print(best_of(calls, args.repeat) * 1e3)   # us per call
+        print(harness.best_of(calls, args.repeat) * 1e3)   # us per call
         return
 
     def run():
         return [tok(lines[i:i + rows], padding=True, return_tensors="np")["input_ids"]
                 for i in range(0, len(lines), rows)]
-    print(sum(len(s.encode("utf-8")) for s in lines) / 1e6 / best_of(run, args.repeat))
+    print(sum(len(s.encode("utf-8")) for s in lines) / 1e6 / harness.best_of(run, args.repeat))
 
 
 def main():
