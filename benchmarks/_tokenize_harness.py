@@ -98,7 +98,10 @@ def shared_runner(name, mode, folder, threads, hfonnx_class, transformers_class)
         sys.path.insert(0, REPO)
         import hfonnx
         hfonnx.set_num_threads(threads)
-        return hf_style(getattr(hfonnx, hfonnx_class).from_pretrained(folder), mode)
+        tok = getattr(hfonnx, hfonnx_class).from_pretrained(folder)
+        if mode == "ragged":   # every line's ids in one flat array (nanotoken's encode_batch's output)
+            return tok.encode_batch_ragged, (lambda out: out.to_list()), True
+        return hf_style(tok, mode)
     if name == "transformers":
         import transformers
         return hf_style(getattr(transformers, transformers_class).from_pretrained(folder), mode)
@@ -161,7 +164,7 @@ def worker(args, make_runner):
         print(json.dumps(res))
         return
     out = run(lines)
-    if args.name in HF_STYLE and args.mode != "np":
+    if args.name in HF_STYLE and args.mode not in ("np", "ragged"):
         got = dict(out)
         expect = ref["offsets"] if args.mode == "offsets" else ref["plain"]
         if args.mode == "ids-only":

@@ -13,7 +13,10 @@ the Rust libraries one thread), with 1 thread and with all threads:
                     without return_offsets_mapping; "ids-only": only the
                     input_ids lists (return_token_type_ids/attention_mask
                     False), the output of the ids-only libraries below; and
-                    return_tensors="np" in batches of 256 with padding
+                    return_tensors="np" in batches of 256 with padding;
+                    "ragged": encode_batch_ragged(lines), every line's ids
+                    in one flat numpy array with row offsets (the output of
+                    nanotoken's encode_batch)
   transformers      BertTokenizerFast.__call__, same calls
   tokenizers        Tokenizer.encode_batch (offsets are always computed)
   nanotoken         if importable: "ids" is its encode_batch (RaggedIds: flat
@@ -45,6 +48,7 @@ import _tokenize_harness as harness  # noqa: E402  (beside this script)
 CONTENDERS = [  # (name, mode) ; modes: "ids" = no offsets, "offsets", "np" (batches of 256, padded)
     ("tokenizers", "offsets"),
     ("hfonnx", "ids"), ("hfonnx", "ids-only"), ("hfonnx", "offsets"), ("hfonnx", "np"),
+    ("hfonnx", "ragged"),
     ("transformers", "ids"), ("transformers", "offsets"), ("transformers", "np"),
     ("nanotoken", "ids"), ("nanotoken", "lists"), ("nanotoken-hf", "ids"), ("nanotoken-hf", "np"),
     ("flash-tokenizer", "ids"), ("tokie", "ids"), ("tokie", "lists"),

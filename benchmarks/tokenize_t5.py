@@ -14,7 +14,9 @@ the Rust libraries one thread), with 1 thread and with all threads:
                     without return_offsets_mapping; "ids-only": only the
                     input_ids lists (return_attention_mask=False), the
                     output of the ids-only libraries below; and
-                    return_tensors="np" in batches of 256 with padding
+                    return_tensors="np" in batches of 256 with padding;
+                    "ragged": encode_batch_ragged(lines), every line's ids
+                    in one flat numpy array with row offsets
   transformers      T5TokenizerFast.__call__, same calls
   tokenizers        Tokenizer.encode_batch (offsets are always computed)
   sentencepiece     SentencePieceProcessor.encode(lines, num_threads=N) (+ </s>)
@@ -48,6 +50,7 @@ import _tokenize_harness as harness  # noqa: E402  (beside this script)
 CONTENDERS = [  # (name, mode) ; modes: "ids" = no offsets, "offsets", "np" (batches of 256, padded)
     ("tokenizers", "offsets"), ("sentencepiece", "ids"),
     ("hfonnx", "ids"), ("hfonnx", "ids-only"), ("hfonnx", "offsets"), ("hfonnx", "np"),
+    ("hfonnx", "ragged"),
     ("transformers", "ids"), ("transformers", "offsets"),
     ("gigatoken", "ids"), ("tokie", "ids"), ("tokie", "lists"), ("kitoken", "ids"),
 ]

@@ -98,6 +98,10 @@ class _TokenizerCore:
                      pad_to_multiple_of: int, pad_left: bool, pad_id: int, pad_type_id: int, want: int,
                      as_numpy: bool, nthreads: int, truncate_left: bool = ...,
                      pretok: int = ..., split_special: bool = ...) -> tuple[dict[str, Any], _Encodings]: ...
+    # (ids, offsets): every row's ids in one int32 array, row r being ids[offsets[r]:offsets[r + 1]]
+    def encode_ragged(self, texts: Sequence[Any], pairs: Sequence[Any] | None, add_special_tokens: bool,
+                      truncation: int, max_length: int, truncate_left: bool, pretok: int,
+                      split_special: bool, nthreads: int) -> tuple[Any, Any]: ...
     # [(id, text, is_added_token)] of one sequence (a text, or a list of words with pretok)
     def strings(self, text: str | Sequence[str], pretok: bool,
                 split_special: bool = ...) -> list[tuple[int, str, bool]]: ...

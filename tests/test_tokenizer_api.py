@@ -925,3 +925,63 @@ def test_ids_and_tokens_out_of_type(tok, ref, call, exc):
         call(ref)
     with pytest.raises(exc):
         call(tok)
+
+
+# --- ragged output -----------------------------------------------------------------
+RAGGED_CALLS = [  # (texts, pairs, kwargs for both)
+    ("lines", None, {}),
+    ("lines", None, dict(add_special_tokens=False)),
+    ("lines", "shifted", dict(truncation=True, max_length=24)),
+    ("lines", "short", dict(truncation="only_first", max_length=30)),
+    ("many", None, dict(truncation=True, max_length=16)),   # more rows than a chunk (2048)
+    ("words", None, dict(is_split_into_words=True)),
+    ("one", None, {}),
+    ("none", None, {}),
+]
+
+
+@pytest.mark.parametrize("texts,pairs,kw", RAGGED_CALLS)
+def test_ragged_ids_are_the_calls_input_ids(tok, ref, texts, pairs, kw):
+    """encode_batch_ragged gives transformers' input_ids, rows one after the
+    other in one int32 array with int64 row offsets, on one thread and two."""
+    lines = [t for t in _lines() if t.strip()]
+    inputs = {"lines": lines, "shifted": lines[7:] + lines[:7], "short": [t[:10] for t in lines],
+              "many": lines * 12,
+              "words": [t.split() for t in lines], "one": lines[3], "none": []}
+    text, pair = inputs[texts], inputs[pairs] if pairs else None
+    expect = ref(text, pair, **kw)["input_ids"] if text != [] else []
+    if isinstance(text, str):
+        expect = [expect]
+    before = hfonnx.get_num_threads()
+    try:
+        for threads in (1, 2):
+            hfonnx.set_num_threads(threads)
+            got = tok.encode_batch_ragged(text, pair, **kw)
+            assert got.ids.dtype == np.int32 and got.offsets.dtype == np.int64
+            assert got.offsets[0] == 0 and got.offsets[-1] == len(got.ids) and len(got.offsets) == len(expect) + 1
+            assert got.to_list() == expect
+            assert got.lengths.tolist() == [len(r) for r in expect]
+    finally:
+        hfonnx.set_num_threads(before)
+
+
+def test_ragged_arrays_outlive_the_tokenizer_and_pickle():
+    tok = hfonnx.BertTokenizer.from_pretrained(UNCASED)
+    got = tok.encode_batch_ragged(["hello world", "a b"])
+    rows = got.to_list()
+    del tok
+    import gc
+    gc.collect()
+    assert got.to_list() == rows
+    assert pickle.loads(pickle.dumps(got)).to_list() == rows
+
+
+@pytest.mark.parametrize("args,kw,exc,msg", [
+    ((["ok", 3],), {}, TypeError, r"text\[1\]"),
+    ((["a", "b"], ["c"]), {}, ValueError, "batch length"),
+    ((["fine"] * 3000 + ["x\udfffy"],), {}, hfonnx.TokenizerError, "batch index 3000"),
+    ((["x y z"],), {"truncation": True, "max_length": 1}, hfonnx.TokenizerError, "special tokens"),
+])
+def test_ragged_bad_input(tok, args, kw, exc, msg):
+    with pytest.raises(exc, match=msg):
+        tok.encode_batch_ragged(*args, **kw)

@@ -305,3 +305,12 @@ def test_newer_grapheme_clusters(tok, ref, text):
     kw = dict(return_offsets_mapping=True, return_special_tokens_mask=True)
     assert dict(tok(text, **kw)) == dict(ref(text, **kw))
     assert tok.tokenize(text) == ref.tokenize(text)
+
+
+@pytest.mark.parametrize("kw", [{}, dict(add_special_tokens=False), dict(truncation=True, max_length=12)])
+def test_ragged_ids(tok, ref, kw):
+    """encode_batch_ragged: transformers' input_ids, as one flat array, also
+    for more rows than a chunk of the C side (2048)."""
+    lines = [t for t in MIXED if t.strip()] * 6
+    got = tok.encode_batch_ragged(lines, **kw)
+    assert got.to_list() == ref(lines, **kw)["input_ids"]
