@@ -941,7 +941,7 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
     size_t bad = 0, n, n_rows = 0, r = 0, L = 0;
     hfo_status rc;
     hfo_call call = {add_special, (hfo_trunc)trunc, (size_t)max_length, (size_t)stride, trunc_left,
-                     split_special};
+                     split_special, 0};
     int has_pair = pairs != Py_None;
     if ((want & WANT_OFFSETS) && !as_numpy && self->pairs == NULL &&
         (self->pairs = PyMem_Calloc(PAIR_STARTS * PAIR_LENS, sizeof *self->pairs)) == NULL)
@@ -1249,7 +1249,7 @@ static PyObject *core_encode_ragged(PyObject *self_, PyObject *args)
         goto done;
     }
     int64_t *o = PyArray_DATA((PyArrayObject *)offsets);
-    hfo_call call = {add_special, (hfo_trunc)trunc, (size_t)max_length, 0, trunc_left, split_special};
+    hfo_call call = {add_special, (hfo_trunc)trunc, (size_t)max_length, 0, trunc_left, split_special, 1};
     hfo_err err = {HFO_OK, ""};
     hfo_status rc = HFO_OK;
     size_t bad = 0;

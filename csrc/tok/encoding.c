@@ -26,7 +26,7 @@ void hfo_enc_free(hfo_encoding *e)
     hfo_enc_init(e);
 }
 
-void hfo_enc_reset(hfo_encoding *e)
+void hfo_enc_drop_overflow(hfo_encoding *e)
 {
     if (e->overflow != NULL) {
         for (size_t i = 0; i < e->n_overflow; i++)
@@ -35,6 +35,11 @@ void hfo_enc_reset(hfo_encoding *e)
         e->overflow = NULL;
     }
     e->n_overflow = e->cap_overflow = 0;
+}
+
+void hfo_enc_reset(hfo_encoding *e)
+{
+    hfo_enc_drop_overflow(e);
     e->len = 0;
     e->seq_set = 0;
 }

@@ -142,3 +142,47 @@ done:
         hfo_enc_free(out);
     return st;
 }
+
+hfo_status hfo_template_apply_ids(const hfo_template *t, hfo_encoding *a, hfo_encoding *b,
+                                  int add_special_tokens, hfo_arena *arena, hfo_encoding *out,
+                                  hfo_err *err)
+{
+    size_t total = t->copies[0] * a->len + (b ? t->copies[1] * b->len : 0) +
+                   (add_special_tokens ? t->n_special : 0);
+    int32_t *ids = arena ? hfo_arena_alloc_raw(arena, (total ? total : 1) * 4) : NULL;
+    int in_arena = ids != NULL;
+    if (ids == NULL && (ids = malloc((total ? total : 1) * 4)) == NULL) {
+        hfo_enc_reset(a);
+        if (b)
+            hfo_enc_reset(b);
+        return hfo_err_set(err, HFO_ERR_NOMEM, "out of memory");
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        const hfo_piece *p = &t->pieces[i];
+        if (p->seq < 0) {
+            if (add_special_tokens && p->n_ids) {
+                memcpy(ids + n, p->ids, p->n_ids * 4);
+                n += p->n_ids;
+            }
+            continue;
+        }
+        hfo_encoding *src = p->seq == 0 ? a : b;
+        if (src == NULL)
+            continue;
+        if (src->len)
+            memcpy(ids + n, src->ids, src->len * 4);
+        out->seq_start[p->seq] = n;
+        n += src->len;
+        out->seq_end[p->seq] = n;
+        out->seq_set |= 1u << p->seq;
+    }
+    out->ids = ids;
+    out->len = n;
+    out->cap = total;
+    out->in_arena = (unsigned char)in_arena;
+    hfo_enc_reset(a);
+    if (b)
+        hfo_enc_reset(b);
+    return HFO_OK;
+}

@@ -109,9 +109,13 @@ typedef struct hfo_call {
     size_t stride;
     int truncate_left;   /* truncation_side="left": keep the end of each sequence */
     int split_special;   /* split_special_tokens: special added tokens in the text are plain text */
+    /* Only the ids are wanted (a ragged output): the encodings of the call
+     * get ids and the sequences' ranges only; their other arrays are not
+     * written (and NULL when nothing overflowed). */
+    int ids_only;
 } hfo_call;
 
-#define HFO_CALL_DEFAULT ((hfo_call){1, HFO_TRUNC_NONE, 0, 0, 0, 0})
+#define HFO_CALL_DEFAULT ((hfo_call){1, HFO_TRUNC_NONE, 0, 0, 0, 0, 0})
 
 /* Stage handles (opaque; see tok_internal.h). */
 typedef struct hfo_normalizer hfo_normalizer;

@@ -230,6 +230,8 @@ static inline hfo_status hfo_enc_reserve(hfo_encoding *e, size_t extra, hfo_err 
 }
 /* Empty e (and free its overflowings) but keep its arrays for reuse. */
 void hfo_enc_reset(hfo_encoding *e);
+/* Free e's overflowing parts only. */
+void hfo_enc_drop_overflow(hfo_encoding *e);
 static inline void hfo_enc_push(hfo_encoding *e, int32_t id, int32_t type_id, uint8_t special,
                                 uint32_t s, uint32_t end, int32_t word)
 {
@@ -285,6 +287,7 @@ typedef struct hfo_enc_sink {
     hfo_encoding *out;
     int32_t word;   /* the next split's index, or the fixed one */
     int32_t step;   /* 1: count splits; 0: pre-tokenized word */
+    int ids_only;   /* hfo_call.ids_only: offsets and word indices are not written */
 } hfo_enc_sink;
 hfo_status hfo_enc_plain(void *ctx, uint32_t base, const int32_t *ids, const uint8_t *ends,
                          size_t n, hfo_err *err);
@@ -309,6 +312,12 @@ size_t hfo_template_n_special(const hfo_template *t);
 hfo_status hfo_template_apply(const hfo_template *t, hfo_encoding *a, hfo_encoding *b,
                               int add_special_tokens, hfo_arena *arena, hfo_encoding *out,
                               hfo_err *err);
+/* The same for hfo_call.ids_only when nothing overflowed: out gets the ids
+ * (a block of 4 bytes a token from arena, when not NULL) and the sequences'
+ * ranges, its other arrays NULL. */
+hfo_status hfo_template_apply_ids(const hfo_template *t, hfo_encoding *a, hfo_encoding *b,
+                                  int add_special_tokens, hfo_arena *arena, hfo_encoding *out,
+                                  hfo_err *err);
 
 /* ---- normalizer_bert.c: pieces the fused BERT walk (walk_bert.c) shares */
 #define HFO_BERT_MAX_OUT 32    /* most code points one input character becomes */

@@ -196,10 +196,13 @@ hfo_status hfo_tok_walk(const hfo_tok *tok, hfo_ws *ws, const hfo_text *t, const
 }
 
 /* The encoding sink (hfo_enc_sink, tok_internal.h) */
-static inline void enc_push(hfo_encoding *e, int32_t id, uint32_t s, uint32_t end, int32_t word)
+static inline void enc_push(const hfo_enc_sink *c, hfo_encoding *e, int32_t id, uint32_t s, uint32_t end,
+                            int32_t word)
 {
     size_t i = e->len++;
     e->ids[i] = id;
+    if (c->ids_only)
+        return;
     e->offsets[2 * i] = s;
     e->offsets[2 * i + 1] = end;
     e->words[i] = word;
@@ -215,7 +218,7 @@ static hfo_status enc_word(void *ctx, const hfo_norm *ns, uint32_t a, const hfo_
         return err->code;
     for (size_t k = 0; k < p->len; k++) {
         uint32_t s = a + p->start[k], e = a + p->end[k];
-        enc_push(out, p->id[k], ns->os[s], ns->oe[e - 1], w);
+        enc_push(c, out, p->id[k], ns->os[s], ns->oe[e - 1], w);
     }
     return HFO_OK;
 }
@@ -232,7 +235,7 @@ hfo_status hfo_enc_plain(void *ctx, uint32_t base, const int32_t *ids, const uin
     uint32_t s = base;
     for (size_t k = 0; k < n; k++) {
         uint32_t e = base + ends[k];
-        enc_push(out, ids[k], s, e, w);
+        enc_push(c, out, ids[k], s, e, w);
         s = e;
     }
     return HFO_OK;
@@ -245,7 +248,7 @@ static hfo_status enc_added(void *ctx, int32_t id, uint32_t os, uint32_t oe, hfo
     c->word += c->step;
     if (hfo_enc_reserve(c->out, 1, err))
         return err->code;
-    enc_push(c->out, id, os, oe, w);
+    enc_push(c, c->out, id, os, oe, w);
     return HFO_OK;
 }
 
@@ -268,13 +271,13 @@ typedef struct seq_in {
 
 /* Steps 1-5 for one sequence */
 static hfo_status encode_seq(const hfo_tok *tok, hfo_ws *ws, const seq_in *in, int32_t type_id,
-                             int fill, hfo_encoding *out, hfo_err *err)
+                             int fill, int ids_only, hfo_encoding *out, hfo_err *err)
 {
     hfo_enc_reset(out);
     if (in->text) {
         if (hfo_enc_reserve(out, in->text->len / 2 + 8, err))
             return err->code;
-        hfo_enc_sink c = {out, 0, 1};
+        hfo_enc_sink c = {out, 0, 1, ids_only};
         hfo_tok_sink sink = {.word = enc_word, .added = enc_added, .ctx = &c, .plain = hfo_enc_plain};
         if (hfo_tok_walk(tok, ws, in->text, &sink, err))
             return err->code;
@@ -294,7 +297,7 @@ static hfo_status encode_seq(const hfo_tok *tok, hfo_ws *ws, const seq_in *in, i
     if (hfo_enc_reserve(out, total / 2 + 8, err))
         return err->code;
     for (size_t i = 0; i < w->n; i++) {
-        hfo_enc_sink c = {out, (int32_t)i, 0};
+        hfo_enc_sink c = {out, (int32_t)i, 0, ids_only};
         hfo_tok_sink sink = {.word = enc_word, .added = enc_added, .ctx = &c, .plain = hfo_enc_plain};
         if (hfo_tok_walk(tok, ws, &w->w[i], &sink, err)) {
             char msg[sizeof err->msg];
@@ -319,9 +322,9 @@ static hfo_status encode_item(const hfo_tok *tok, hfo_ws *ws, const seq_in *a, c
      * only overflowing parts keep it (the template sets its own), so only a
      * call that truncates fills it in */
     int fill = call->truncation != HFO_TRUNC_NONE;
-    if (encode_seq(tok, ws, a, 0, fill, ea, err))
+    if (encode_seq(tok, ws, a, 0, fill, call->ids_only, ea, err))
         goto fail;
-    if (b && encode_seq(tok, ws, b, 1, fill, eb, err))
+    if (b && encode_seq(tok, ws, b, 1, fill, call->ids_only, eb, err))
         goto fail;
     const hfo_template *tpl = b ? &tok->pair : &tok->single;
     if (call->truncation != HFO_TRUNC_NONE) {
@@ -336,6 +339,12 @@ static hfo_status encode_item(const hfo_tok *tok, hfo_ws *ws, const seq_in *a, c
         if (hfo_enc_truncate_pair_dir(ea, b ? eb : NULL, call->truncation, max_length - n_added,
                                       call->stride, call->truncate_left, err))
             goto fail;
+    }
+    if (call->ids_only) {   /* the rows only: what truncation cut off is not wanted */
+        hfo_enc_drop_overflow(ea);
+        hfo_enc_drop_overflow(eb);
+        return hfo_template_apply_ids(tpl, ea, b ? eb : NULL, call->add_special_tokens, ws->arena, out,
+                                      err);
     }
     if (hfo_template_apply(tpl, ea, b ? eb : NULL, call->add_special_tokens, ws->arena, out, err))
         return err->code;  /* apply emptied ea, eb and cleans out on failure */

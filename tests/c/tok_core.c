@@ -261,11 +261,33 @@ static void fuzz(hfo_tok *tok, int rounds)
         hfo_status bst = hfo_tok_encode_batch_ex(tok, ta, with_pair ? tb : NULL, N_ITEMS, &call,
                                                  2 + rnd(3), batch, rnd(2) ? &arena : NULL, NULL,
                                                  NULL, NULL, &bad, &berr);
+        /* the same batch for ids only (a ragged output): the same ids and ranges */
+        hfo_call ids_call = call;
+        ids_call.ids_only = 1;
+        hfo_encoding ids_batch[N_ITEMS];
+        hfo_err ierr;
+        size_t ibad = 0;
+        hfo_arena ids_arena = {0};
+        hfo_status ist = hfo_tok_encode_batch_ex(tok, ta, with_pair ? tb : NULL, N_ITEMS, &ids_call,
+                                                 1 + rnd(3), ids_batch, rnd(2) ? &ids_arena : NULL,
+                                                 NULL, NULL, NULL, &ibad, &ierr);
+        CHECK(ist == bst && (ist == HFO_OK || ibad == bad), "ids only: status %d (item %zu), full %d (%zu)",
+              ist, ibad, bst, bad);
         size_t first_bad = N_ITEMS;
         for (int i = 0; i < N_ITEMS; i++) {
             hfo_encoding one;
             hfo_err err;
             hfo_status st = hfo_tok_encode(tok, ws, &ta[i], with_pair ? &tb[i] : NULL, &call, &one, &err);
+            if (st == HFO_OK && ist == HFO_OK) {
+                const hfo_encoding *e = &ids_batch[i];
+                CHECK(e->len == one.len && (one.len == 0 || memcmp(e->ids, one.ids, one.len * 4) == 0),
+                      "ids only: item %d's ids differ", i);
+                CHECK(e->n_overflow == 0 && e->seq_set == one.seq_set, "ids only: item %d's ranges", i);
+                for (int q = 0; q < 2; q++)
+                    CHECK(!(one.seq_set & (1u << q)) ||
+                          (e->seq_start[q] == one.seq_start[q] && e->seq_end[q] == one.seq_end[q]),
+                          "ids only: item %d's range of sequence %d", i, q);
+            }
             if (st == HFO_OK) {
                 n_ok++;
                 n_tokens += (long)one.len;
@@ -289,10 +311,12 @@ static void fuzz(hfo_tok *tok, int rounds)
             CHECK(first_bad == N_ITEMS, "batch succeeded but item %zu fails alone", first_bad);
         for (int i = 0; i < N_ITEMS; i++) {
             hfo_enc_free(&batch[i]);
+            hfo_enc_free(&ids_batch[i]);
             free(bufs[0][i]);
             free(bufs[1][i]);
         }
         hfo_arena_free(&arena);
+        hfo_arena_free(&ids_arena);
     }
     hfo_ws_free(ws);
 }
