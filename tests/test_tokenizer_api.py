@@ -985,3 +985,23 @@ def test_ragged_arrays_outlive_the_tokenizer_and_pickle():
 def test_ragged_bad_input(tok, args, kw, exc, msg):
     with pytest.raises(exc, match=msg):
         tok.encode_batch_ragged(*args, **kw)
+
+
+@pytest.mark.parametrize("kw", [dict(padding=True), dict(padding="max_length", max_length=40, truncation=True),
+                                dict(padding=True, truncation=True, max_length=12, stride=2,
+                                     return_overflowing_tokens=True)])
+def test_numpy_rows_map_back_to_the_text(tok, ref, kw):
+    """A numpy call without offset_mapping keeps no offsets or word indices
+    (docs/tokenizers.md); asking a row for them encodes the batch again,
+    whole: word_ids, tokens, sequence ids and the char maps of every row are
+    still transformers', also for overflowing rows and pairs."""
+    lines = [t for t in _lines() if t.strip()][:120]
+    pairs = lines[::-1]
+    ours, theirs = tok(lines, pairs, return_tensors="np", **kw), ref(lines, pairs, return_tensors="np", **kw)
+    assert as_lists(ours) == as_lists(theirs)
+    for i in range(len(theirs["input_ids"])):
+        assert ours.word_ids(i) == theirs.word_ids(i)
+        assert ours.tokens(i) == theirs.tokens(i)
+        assert ours.sequence_ids(i) == theirs.sequence_ids(i)
+        assert [ours.token_to_chars(i, t) for t in range(4)] == [theirs.token_to_chars(i, t) for t in range(4)]
+        assert ours.char_to_token(i, 2) == theirs.char_to_token(i, 2)

@@ -709,6 +709,7 @@ typedef struct {
     int padding, pad_left;
     int split_special;       /* the call's split_special_tokens, for walking an item again */
     input_batch ia, ib;      /* ib.n == 0: no pairs */
+    hfo_call call;           /* the call; call.no_offsets: encs lack offsets and word indices */
 } EncodingsObject;
 
 static void encodings_dealloc(PyObject *self_)
@@ -730,6 +731,57 @@ static void encodings_dealloc(PyObject *self_)
 static Py_ssize_t encodings_len(PyObject *self_)
 {
     return (Py_ssize_t)((EncodingsObject *)self_)->n_rows;
+}
+
+/* A call that left offsets and word indices out (hfo_call.no_offsets: numpy
+ * output without offset_mapping, where they are rarely asked for) encodes
+ * its items again, whole, the first time a row's words, offsets or tokens
+ * are asked for; the rows then point at the new encodings.  The GIL is kept
+ * throughout, so no thread holds a row of the old ones (every reader of a
+ * row calls this first).  0, or -1 with an exception. */
+static int encodings_complete(EncodingsObject *self)
+{
+    if (!self->call.no_offsets)
+        return 0;
+    hfo_tok *tok = hfo_py_core_tok(self->core);
+    if (tok == NULL)
+        return -1;
+    size_t n = self->n, bad = 0;
+    hfo_call call = self->call;
+    call.no_offsets = 0;
+    hfo_encoding *encs = PyMem_Malloc((n ? n : 1) * sizeof *encs);
+    if (encs == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    hfo_arena arena = {0};
+    hfo_err err = {HFO_OK, ""};
+    hfo_status rc = self->ia.words
+        ? hfo_tok_encode_words_batch(tok, self->ia.words, self->ib.n ? self->ib.words : NULL, n, &call,
+                                     0, encs, &arena, NULL, NULL, NULL, &bad, &err)
+        : hfo_tok_encode_batch_ex(tok, self->ia.texts, self->ib.n ? self->ib.texts : NULL, n, &call, 0,
+                                  encs, &arena, NULL, NULL, NULL, &bad, &err);
+    if (rc) {
+        for (size_t i = 0; i < n; i++)
+            hfo_enc_release(&encs[i]);
+        PyMem_Free(encs);
+        hfo_arena_free(&arena);
+        raise_err(state_of(self->core), &err);
+        return -1;
+    }
+    for (size_t r = 0; r < self->n_rows; r++) {
+        size_t i = (size_t)self->rows[r].sample;
+        const hfo_encoding *old = self->rows[r].enc;
+        self->rows[r].enc = old == &self->encs[i] ? &encs[i] : &encs[i].overflow[old - self->encs[i].overflow];
+    }
+    for (size_t i = 0; i < n; i++)
+        hfo_enc_release(&self->encs[i]);
+    PyMem_Free(self->encs);
+    hfo_arena_free(&self->arena);
+    self->encs = encs;
+    self->arena = arena;
+    self->call.no_offsets = 0;
+    return 0;
 }
 
 /* Row r's encoding, its padding (in front when pad_left) and padded length. */
@@ -759,6 +811,8 @@ static PyObject *encodings_row_info(PyObject *self_, PyObject *arg)
 {
     EncodingsObject *self = (EncodingsObject *)self_;
     size_t r, front, total;
+    if (encodings_complete(self) < 0)
+        return NULL;
     const hfo_encoding *e = encodings_row(self, arg, &r, &front, &total);
     if (e == NULL)
         return NULL;
@@ -826,6 +880,8 @@ static PyObject *encodings_tokens(PyObject *self_, PyObject *args)
     PyObject *arg;
     int text_tokens;
     if (!PyArg_ParseTuple(args, "Op", &arg, &text_tokens))
+        return NULL;
+    if (encodings_complete(self) < 0)
         return NULL;
     size_t r, front, total;
     const hfo_encoding *e = encodings_row(self, arg, &r, &front, &total);
@@ -940,8 +996,11 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
     hfo_err err = {HFO_OK, ""};
     size_t bad = 0, n, n_rows = 0, r = 0, L = 0;
     hfo_status rc;
+    /* numpy output of texts without offset_mapping: offsets and word
+     * indices are left out until a row's are asked for (encodings_complete;
+     * pre-tokenized input keeps them: its word_ids() are what it is for) */
     hfo_call call = {add_special, (hfo_trunc)trunc, (size_t)max_length, (size_t)stride, trunc_left,
-                     split_special, 0};
+                     split_special, 0, as_numpy && !(want & WANT_OFFSETS) && !pretok};
     int has_pair = pairs != Py_None;
     if ((want & WANT_OFFSETS) && !as_numpy && self->pairs == NULL &&
         (self->pairs = PyMem_Calloc(PAIR_STARTS * PAIR_LENS, sizeof *self->pairs)) == NULL)
@@ -956,6 +1015,7 @@ static PyObject *core_encode_batch(PyObject *self_, PyObject *args)
     memset((char *)info + sizeof(PyObject), 0, sizeof *info - sizeof(PyObject));
     info->core = Py_NewRef(self_);
     info->split_special = split_special;
+    info->call = call;
     input_batch *ta = &info->ia, *tb = &info->ib;
     int acquired = pretok ? input_words(texts, "text", pretok == 2, ta) : input_texts(texts, "text", ta);
     if (acquired < 0)
@@ -1249,7 +1309,7 @@ static PyObject *core_encode_ragged(PyObject *self_, PyObject *args)
         goto done;
     }
     int64_t *o = PyArray_DATA((PyArrayObject *)offsets);
-    hfo_call call = {add_special, (hfo_trunc)trunc, (size_t)max_length, 0, trunc_left, split_special, 1};
+    hfo_call call = {add_special, (hfo_trunc)trunc, (size_t)max_length, 0, trunc_left, split_special, 1, 0};
     hfo_err err = {HFO_OK, ""};
     hfo_status rc = HFO_OK;
     size_t bad = 0;

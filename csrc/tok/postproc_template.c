@@ -70,7 +70,7 @@ static void set_type_ids(hfo_encoding *e, int32_t type_id)
 }
 
 hfo_status hfo_template_apply(const hfo_template *t, hfo_encoding *a, hfo_encoding *b,
-                              int add_special_tokens, hfo_arena *arena, hfo_encoding *out,
+                              int add_special_tokens, int lean, hfo_arena *arena, hfo_encoding *out,
                               hfo_err *err)
 {
     hfo_status st = HFO_OK;
@@ -116,8 +116,10 @@ hfo_status hfo_template_apply(const hfo_template *t, hfo_encoding *a, hfo_encodi
             if (m) {
                 memcpy(out->ids + start, src->ids, m * 4);
                 memset(out->special + start, 0, m);
-                memcpy(out->offsets + 2 * start, src->offsets, m * 8);
-                memcpy(out->words + start, src->words, m * 4);
+                if (!lean) {
+                    memcpy(out->offsets + 2 * start, src->offsets, m * 8);
+                    memcpy(out->words + start, src->words, m * 4);
+                }
                 for (size_t k = 0; k < m; k++)
                     out->type_ids[start + k] = p->type_id;
             }

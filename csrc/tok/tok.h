@@ -113,9 +113,12 @@ typedef struct hfo_call {
      * get ids and the sequences' ranges only; their other arrays are not
      * written (and NULL when nothing overflowed). */
     int ids_only;
+    /* Offsets and word indices are not wanted: those two arrays of the
+     * encodings are not written (the rest is as usual). */
+    int no_offsets;
 } hfo_call;
 
-#define HFO_CALL_DEFAULT ((hfo_call){1, HFO_TRUNC_NONE, 0, 0, 0, 0, 0})
+#define HFO_CALL_DEFAULT ((hfo_call){1, HFO_TRUNC_NONE, 0, 0, 0, 0, 0, 0})
 
 /* Stage handles (opaque; see tok_internal.h). */
 typedef struct hfo_normalizer hfo_normalizer;

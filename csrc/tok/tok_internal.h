@@ -287,7 +287,7 @@ typedef struct hfo_enc_sink {
     hfo_encoding *out;
     int32_t word;   /* the next split's index, or the fixed one */
     int32_t step;   /* 1: count splits; 0: pre-tokenized word */
-    int ids_only;   /* hfo_call.ids_only: offsets and word indices are not written */
+    int lean;       /* hfo_call.ids_only or no_offsets: offsets and word indices are not written */
 } hfo_enc_sink;
 hfo_status hfo_enc_plain(void *ctx, uint32_t base, const int32_t *ids, const uint8_t *ends,
                          size_t n, hfo_err *err);
@@ -308,9 +308,11 @@ void hfo_template_free(hfo_template *t);
 hfo_status hfo_template_init(hfo_template *t, const hfo_piece *pieces, size_t n, hfo_err *err);
 size_t hfo_template_n_special(const hfo_template *t);
 /* Apply: result in out (initialised by the caller, empty; its block from
- * arena when not NULL); a (and b) are left empty (hfo_enc_reset). */
+ * arena when not NULL); a (and b) are left empty (hfo_enc_reset).  lean:
+ * a's and b's offsets and word indices were not written (hfo_call.no_offsets)
+ * and out's are left unwritten too. */
 hfo_status hfo_template_apply(const hfo_template *t, hfo_encoding *a, hfo_encoding *b,
-                              int add_special_tokens, hfo_arena *arena, hfo_encoding *out,
+                              int add_special_tokens, int lean, hfo_arena *arena, hfo_encoding *out,
                               hfo_err *err);
 /* The same for hfo_call.ids_only when nothing overflowed: out gets the ids
  * (a block of 4 bytes a token from arena, when not NULL) and the sequences'

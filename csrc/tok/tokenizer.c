@@ -201,7 +201,7 @@ static inline void enc_push(const hfo_enc_sink *c, hfo_encoding *e, int32_t id, 
 {
     size_t i = e->len++;
     e->ids[i] = id;
-    if (c->ids_only)
+    if (c->lean)
         return;
     e->offsets[2 * i] = s;
     e->offsets[2 * i + 1] = end;
@@ -271,13 +271,13 @@ typedef struct seq_in {
 
 /* Steps 1-5 for one sequence */
 static hfo_status encode_seq(const hfo_tok *tok, hfo_ws *ws, const seq_in *in, int32_t type_id,
-                             int fill, int ids_only, hfo_encoding *out, hfo_err *err)
+                             int fill, int lean, hfo_encoding *out, hfo_err *err)
 {
     hfo_enc_reset(out);
     if (in->text) {
         if (hfo_enc_reserve(out, in->text->len / 2 + 8, err))
             return err->code;
-        hfo_enc_sink c = {out, 0, 1, ids_only};
+        hfo_enc_sink c = {out, 0, 1, lean};
         hfo_tok_sink sink = {.word = enc_word, .added = enc_added, .ctx = &c, .plain = hfo_enc_plain};
         if (hfo_tok_walk(tok, ws, in->text, &sink, err))
             return err->code;
@@ -297,7 +297,7 @@ static hfo_status encode_seq(const hfo_tok *tok, hfo_ws *ws, const seq_in *in, i
     if (hfo_enc_reserve(out, total / 2 + 8, err))
         return err->code;
     for (size_t i = 0; i < w->n; i++) {
-        hfo_enc_sink c = {out, (int32_t)i, 0, ids_only};
+        hfo_enc_sink c = {out, (int32_t)i, 0, lean};
         hfo_tok_sink sink = {.word = enc_word, .added = enc_added, .ctx = &c, .plain = hfo_enc_plain};
         if (hfo_tok_walk(tok, ws, &w->w[i], &sink, err)) {
             char msg[sizeof err->msg];
@@ -322,9 +322,10 @@ static hfo_status encode_item(const hfo_tok *tok, hfo_ws *ws, const seq_in *a, c
      * only overflowing parts keep it (the template sets its own), so only a
      * call that truncates fills it in */
     int fill = call->truncation != HFO_TRUNC_NONE;
-    if (encode_seq(tok, ws, a, 0, fill, call->ids_only, ea, err))
+    int lean = call->ids_only || call->no_offsets;
+    if (encode_seq(tok, ws, a, 0, fill, lean, ea, err))
         goto fail;
-    if (b && encode_seq(tok, ws, b, 1, fill, call->ids_only, eb, err))
+    if (b && encode_seq(tok, ws, b, 1, fill, lean, eb, err))
         goto fail;
     const hfo_template *tpl = b ? &tok->pair : &tok->single;
     if (call->truncation != HFO_TRUNC_NONE) {
@@ -346,7 +347,7 @@ static hfo_status encode_item(const hfo_tok *tok, hfo_ws *ws, const seq_in *a, c
         return hfo_template_apply_ids(tpl, ea, b ? eb : NULL, call->add_special_tokens, ws->arena, out,
                                       err);
     }
-    if (hfo_template_apply(tpl, ea, b ? eb : NULL, call->add_special_tokens, ws->arena, out, err))
+    if (hfo_template_apply(tpl, ea, b ? eb : NULL, call->add_special_tokens, lean, ws->arena, out, err))
         return err->code;  /* apply emptied ea, eb and cleans out on failure */
     return HFO_OK;
 fail:

@@ -373,7 +373,7 @@ scan_bytes_as(const hfo_tok *tok, hfo_ws *ws, hfo_wc *cache, const uint8_t *p, s
                 for (unsigned k = 0; k < e->n_tok; k++, t++) {
                     uint32_t s1 = start + e->end[k];
                     o->ids[t] = (int32_t)(ids & ((1u << HFO_WC_ID_BITS) - 1));
-                    if (!em.es->ids_only) {
+                    if (!em.es->lean) {
                         o->offsets[2 * t] = s0;
                         o->offsets[2 * t + 1] = s1;
                         o->words[t] = em.word;
