@@ -772,7 +772,8 @@ static int encodings_complete(EncodingsObject *self)
     for (size_t r = 0; r < self->n_rows; r++) {
         size_t i = (size_t)self->rows[r].sample;
         const hfo_encoding *old = self->rows[r].enc;
-        self->rows[r].enc = old == &self->encs[i] ? &encs[i] : &encs[i].overflow[old - self->encs[i].overflow];
+        self->rows[r].enc = old == &self->encs[i] ? &encs[i]
+                                                  : &encs[i].overflow[old - self->encs[i].overflow];
     }
     for (size_t i = 0; i < n; i++)
         hfo_enc_release(&self->encs[i]);
