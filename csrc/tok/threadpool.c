@@ -32,17 +32,31 @@ static int stopping;           /* workers exit at the next wake-up (hfo_pool_shu
 static int n_started;          /* background threads running (workers 1..n_started) */
 static int configured;         /* 0: default */
 static unsigned long generation;
-static hfo_pool_fn job_fn;
-static void *job_ctx;
-static size_t job_n;
-static int job_workers;        /* workers taking part, caller included */
 static int job_pending;        /* background workers still busy with the job */
-static atomic_size_t job_next;
+/* What a job is: written when it starts, then only read.  The words the
+ * threads write while a job runs (the ranges' counters, wake_seq,
+ * job_active) each have a cache line of their own, apart from it and from
+ * each other: a thread polling one of them then does not pull away the line
+ * another thread is about to write. */
+static _Alignas(64) struct {
+    hfo_pool_fn fn;
+    void *ctx;
+    size_t n;
+    int workers;               /* workers taking part, caller included */
+    int in_order;              /* one range for all (hfo_pool_run_in_order) */
+} job;
+/* The items of worker w (run_items) */
+typedef struct {
+    _Alignas(64) atomic_size_t next;
+    size_t end;
+} pool_range;
+static pool_range ranges[HFO_POOL_MAX + 1];
 /* Bumped with every job and on shutdown: idle workers spin on it for a
  * moment before sleeping, so a caller tokenizing batch after batch does not
  * pay a wake-up per batch. */
-static atomic_ulong wake_seq;
-static atomic_int job_active;  /* background workers still running items: the caller spins on it */
+static _Alignas(64) atomic_ulong wake_seq;
+/* background workers still running items: the caller spins on it */
+static _Alignas(64) atomic_int job_active;
 
 #define SPIN_NS 150000   /* how long an idle worker spins before sleeping */
 
@@ -82,27 +96,42 @@ static void spin_wait(int seq_wait, unsigned long seq)
     }
 }
 
-/* Items are claimed in runs (guided scheduling): a quarter of each
- * worker's share of what is left, at most CLAIM_MAX, at least one.  One item
- * per claim made the workers fight over job_next's cache line, and
- * neighbouring items (whose outputs share cache lines) alternate between
- * them; small runs at the end keep the workers finishing together. */
+/* Each worker has a contiguous range of the items, [w n / W, (w + 1) n / W),
+ * with a counter on a cache line of its own: it claims its items from the
+ * front of its range in runs (a quarter of what is left there, at most
+ * CLAIM_MAX, at least one), then helps the others, claiming from the fronts
+ * of their ranges.  A worker thus takes the same rows of every job: the fill
+ * of a batch's arrays runs on the core that encoded the rows, and memory a
+ * worker wrote in one call (its rows' output, malloc'd again at the same
+ * place) is still in its cache in the next.  With one counter for all
+ * (rows going to whichever worker came first), English numpy calls on two
+ * threads ran 10% slower.  Jobs whose items are consumed from the front
+ * while they run (hfo_pool_run_in_order) keep one range that all share, in
+ * runs of a quarter of each worker's share of what is left. */
 #define CLAIM_MAX 32
+
+static void run_range(pool_range *r, size_t share, int worker, hfo_pool_fn fn, void *ctx)
+{
+    size_t end = r->end;
+    for (;;) {
+        size_t seen = atomic_load_explicit(&r->next, memory_order_relaxed);
+        if (seen >= end)
+            return;
+        size_t run = (end - seen) / share;
+        run = run < 1 ? 1 : run > CLAIM_MAX ? CLAIM_MAX : run;
+        size_t i = atomic_fetch_add_explicit(&r->next, run, memory_order_relaxed);
+        size_t stop = i + run < end ? i + run : end;
+        for (; i < stop; i++)
+            fn(ctx, i, worker);
+    }
+}
 
 static void run_items(int worker)
 {
-    size_t n = job_n, share = 4 * (size_t)job_workers;
-    for (;;) {
-        size_t seen = atomic_load_explicit(&job_next, memory_order_relaxed);
-        if (seen >= n)
-            break;
-        size_t run = (n - seen) / share;
-        run = run < 1 ? 1 : run > CLAIM_MAX ? CLAIM_MAX : run;
-        size_t i = atomic_fetch_add_explicit(&job_next, run, memory_order_relaxed);
-        size_t end = i + run < n ? i + run : n;
-        for (; i < end; i++)
-            job_fn(job_ctx, i, worker);
-    }
+    int w = job.workers, ranges_used = job.in_order ? 1 : w;
+    size_t share = job.in_order ? 4 * (size_t)w : 4;
+    for (int k = 0; k < ranges_used; k++)
+        run_range(&ranges[(worker + k) % ranges_used], share, worker, job.fn, job.ctx);
 }
 
 static void *worker_main(void *arg)
@@ -125,7 +154,7 @@ static void *worker_main(void *arg)
         if (stopping)
             break;
         seen = generation;
-        if (me >= job_workers)
+        if (me >= job.workers)
             continue;
         pthread_mutex_unlock(&lock);
         run_items(me);
@@ -214,7 +243,7 @@ int hfo_pool_get_threads(void)
     return n > 0 ? n : hfo_pool_default_threads();
 }
 
-void hfo_pool_run(size_t n, int nthreads, hfo_pool_fn fn, void *ctx)
+static void pool_run(size_t n, int nthreads, hfo_pool_fn fn, void *ctx, int in_order)
 {
     pthread_once(&once, init_once);
     if (nthreads > 1 && (size_t)nthreads > n)
@@ -237,13 +266,20 @@ void hfo_pool_run(size_t n, int nthreads, hfo_pool_fn fn, void *ctx)
     }
     if (nthreads - 1 > n_started)
         nthreads = n_started + 1;
-    job_fn = fn;
-    job_ctx = ctx;
-    job_n = n;
-    job_workers = nthreads;
+    job.fn = fn;
+    job.ctx = ctx;
+    job.n = n;
+    job.workers = nthreads;
+    job.in_order = in_order;
     job_pending = nthreads - 1;
     atomic_store(&job_active, nthreads - 1);
-    atomic_store(&job_next, 0);
+    int n_ranges = in_order ? 1 : nthreads;
+    size_t per = n / (size_t)n_ranges, extra = n % (size_t)n_ranges, start = 0;
+    for (int w = 0; w < n_ranges; w++) {
+        atomic_store_explicit(&ranges[w].next, start, memory_order_relaxed);
+        start += per + ((size_t)w < extra);
+        ranges[w].end = start;
+    }
     generation++;
     atomic_fetch_add_explicit(&wake_seq, 1, memory_order_release);
     pthread_cond_broadcast(&cv_work);
@@ -255,4 +291,14 @@ void hfo_pool_run(size_t n, int nthreads, hfo_pool_fn fn, void *ctx)
         pthread_cond_wait(&cv_done, &lock);
     pthread_mutex_unlock(&lock);
     pthread_mutex_unlock(&busy);
+}
+
+void hfo_pool_run(size_t n, int nthreads, hfo_pool_fn fn, void *ctx)
+{
+    pool_run(n, nthreads, fn, ctx, 0);
+}
+
+void hfo_pool_run_in_order(size_t n, int nthreads, hfo_pool_fn fn, void *ctx)
+{
+    pool_run(n, nthreads, fn, ctx, 1);
 }

@@ -264,9 +264,13 @@ void hfo_tok_strings_align(const hfo_tok_strings *s, const hfo_encoding *e, size
 /* Thread pool (threadpool.c): fn(ctx, i) is called once for every i < n,
  * spread over up to nthreads threads (the caller's included). Safe to call
  * from several threads (a busy pool runs the job on the caller alone) and
- * after fork() (the child builds a fresh pool). */
+ * after fork() (the child builds a fresh pool).  hfo_pool_run gives worker
+ * w mostly the same part of the items, [w n / W, (w + 1) n / W), job after
+ * job; hfo_pool_run_in_order starts the items about in index order, for a
+ * caller that uses the finished items from the front while the job runs. */
 typedef void (*hfo_pool_fn)(void *ctx, size_t i, int worker);
 void hfo_pool_run(size_t n, int nthreads, hfo_pool_fn fn, void *ctx);
+void hfo_pool_run_in_order(size_t n, int nthreads, hfo_pool_fn fn, void *ctx);
 int hfo_pool_default_threads(void);
 /* Stop and join the workers (waits for a running job); the next
  * hfo_pool_run starts new ones. */

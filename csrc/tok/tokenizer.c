@@ -442,7 +442,11 @@ static hfo_status run_batch(batch_job *job, size_t n, int nthreads, size_t *bad_
         }
         job->ws[w]->arena = job->arenas ? &job->arenas[w] : NULL;
     }
-    hfo_pool_run(n, nthreads, batch_item, job);
+    /* lists built while the batch runs take finished rows from the front */
+    if (job->progress)
+        hfo_pool_run_in_order(n, nthreads, batch_item, job);
+    else
+        hfo_pool_run(n, nthreads, batch_item, job);
     ran = 1;
     size_t first_bad = atomic_load(&job->bad_index);
     if (first_bad != SIZE_MAX) {
