@@ -206,6 +206,27 @@ def test_threads_give_identical_output(tok):
         hfonnx.set_num_threads(before)
 
 
+def test_pool_splits_every_batch_size(tok):
+    """Batches of 0 to 13 rows, on 2, 3 and 5 threads, call after call: each
+    worker's range of rows, the rows the others take from it, and the end of
+    a job (the caller must not return before the last row is written) give
+    what one thread gives, as numpy and as lists (streamed in row order)."""
+    lines = [ln for ln in _lines() if ln][:13]
+    before = hfonnx.get_num_threads()
+    try:
+        hfonnx.set_num_threads(1)
+        expected = {n: (as_lists(tok(lines[:n], padding=True, return_tensors="np")),
+                        as_lists(tok(lines[:n], **KEYS))) for n in range(len(lines) + 1)}
+        for threads in (2, 3, 5):
+            hfonnx.set_num_threads(threads)
+            for _ in range(20):
+                for n, (np_rows, list_rows) in expected.items():
+                    assert as_lists(tok(lines[:n], padding=True, return_tensors="np")) == np_rows, (threads, n)
+                    assert as_lists(tok(lines[:n], **KEYS)) == list_rows, (threads, n)
+    finally:
+        hfonnx.set_num_threads(before)
+
+
 @pytest.mark.parametrize("kw", [{}, {"padding": True}, KEYS,
                                 dict(truncation=True, max_length=8, stride=2, return_overflowing_tokens=True)])
 def test_result_lists_stay_out_of_the_gc(tok, ref, kw):

@@ -143,30 +143,32 @@ static void *worker_main(void *arg)
      * is ours too */
     seen = start_gen[me];
     for (;;) {
-        if (generation == seen && !stopping) {
-            unsigned long seq = atomic_load_explicit(&wake_seq, memory_order_relaxed);
-            pthread_mutex_unlock(&lock);
-            spin_wait(1, seq);
-            pthread_mutex_lock(&lock);
-        }
         while (generation == seen && !stopping)
             pthread_cond_wait(&cv_work, &lock);
         if (stopping)
             break;
         seen = generation;
-        if (me >= job.workers)
-            continue;
+        int mine = me < job.workers;
+        if (mine) {
+            pthread_mutex_unlock(&lock);
+            run_items(me);
+            pthread_mutex_lock(&lock);
+            if (--job_pending == 0)
+                pthread_cond_signal(&cv_done);
+        }
+        /* Done: the lock is let go before the caller (spinning on
+         * job_active) can see it, so that the caller does not find it
+         * taken and sleep on it; then wait for the next job spinning. */
+        unsigned long seq = atomic_load_explicit(&wake_seq, memory_order_relaxed);
         pthread_mutex_unlock(&lock);
-        run_items(me);
-        atomic_fetch_sub_explicit(&job_active, 1, memory_order_release);
+        if (mine)
+            atomic_fetch_sub_explicit(&job_active, 1, memory_order_release);
+        spin_wait(1, seq);
         pthread_mutex_lock(&lock);
-        if (--job_pending == 0)
-            pthread_cond_signal(&cv_done);
     }
     pthread_mutex_unlock(&lock);
     return NULL;
 }
-
 
 static void atfork_prepare(void)
 {
@@ -281,15 +283,23 @@ static void pool_run(size_t n, int nthreads, hfo_pool_fn fn, void *ctx, int in_o
         ranges[w].end = start;
     }
     generation++;
-    atomic_fetch_add_explicit(&wake_seq, 1, memory_order_release);
     pthread_cond_broadcast(&cv_work);
     pthread_mutex_unlock(&lock);
+    /* after the lock is let go: a spinning worker that sees this takes the
+     * lock without finding it held */
+    atomic_fetch_add_explicit(&wake_seq, 1, memory_order_release);
     run_items(0);
     spin_wait(0, 0);
-    pthread_mutex_lock(&lock);
-    while (job_pending > 0)
-        pthread_cond_wait(&cv_done, &lock);
-    pthread_mutex_unlock(&lock);
+    if (atomic_load_explicit(&job_active, memory_order_acquire) != 0) {
+        pthread_mutex_lock(&lock);
+        while (job_pending > 0)
+            pthread_cond_wait(&cv_done, &lock);
+        pthread_mutex_unlock(&lock);
+        /* each worker is between its unlock and its job_active decrement,
+         * which must land before the next job resets job_active */
+        while (atomic_load_explicit(&job_active, memory_order_acquire) != 0)
+            sched_yield();
+    }
     pthread_mutex_unlock(&busy);
 }
 
