@@ -293,6 +293,48 @@ def test_concurrent_python_threads(tok):
     assert len(results) == 12 and all(r == expected for r in results)
 
 
+def test_fork_while_another_thread_streams_lists():
+    """fork() from one Python thread while another is inside a call whose
+    lists are built as the batch runs (that call takes the GIL between rows,
+    and the forking thread holds it): neither the fork nor the child waits
+    for the job.  Holding the pool's job lock across fork() hung here
+    within a few forks."""
+    script = (
+        "import os, sys, threading\n"
+        "import hfonnx\n"
+        "tok = hfonnx.BertTokenizer.from_pretrained(sys.argv[1])\n"
+        "with open(sys.argv[2], encoding='utf-8') as f:\n"
+        "    lines = [l for l in f.read().split('\\n') if l] * 8\n"
+        "hfonnx.set_num_threads(2)\n"
+        "expected = tok(lines)['input_ids']\n"
+        "stop, wrong = threading.Event(), []\n"
+        "def stream():\n"
+        "    while not stop.is_set():\n"
+        "        if tok(lines)['input_ids'] != expected:\n"
+        "            wrong.append(1)\n"
+        "th = threading.Thread(target=stream)\n"
+        "th.start()\n"
+        "try:\n"
+        "    for _ in range(40):\n"
+        "        pid = os.fork()\n"
+        "        if pid == 0:\n"
+        "            os._exit(0 if tok(lines)['input_ids'] == expected else 3)\n"
+        "        _, status = os.waitpid(pid, 0)\n"
+        "        assert os.waitstatus_to_exitcode(status) == 0, status\n"
+        "finally:\n"
+        "    stop.set()\n"
+        "    th.join()\n"
+        "assert not wrong\n"
+        "print('ok')\n")
+    env = dict(os.environ, PYTHONPATH=HFONNX_HOME + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    try:
+        res = subprocess.run([sys.executable, "-c", script, UNCASED, os.path.join(DATA, "text", "mixed.txt")],
+                             capture_output=True, text=True, env=env, timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("fork() while another thread streams lists hung (deadlock)")
+    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr
+
+
 def test_fork_after_use(tmp_path):
     script = (
         "import os, sys, json\n"

@@ -4,12 +4,13 @@
  * thread count.  The calling thread always works too (worker 0).  One job
  * runs at a time: a caller that finds the pool busy (another Python thread
  * with the GIL released) runs its job alone instead of waiting.
- * fork(): pthread_atfork handlers hold the pool's locks across fork(); the
- * child forgets the parent's threads (they do not exist there) and starts
- * its own on first use, so a forked child does not deadlock.  The Python
- * package also calls hfo_pool_shutdown before os.fork() (register_at_fork),
- * so the parent has no idle workers when it forks (Python 3.12+ warns when
- * a process with several threads forks); the pool restarts on next use. */
+ * fork(): pthread_atfork handlers hold the pool's lock across fork() (never
+ * a job: see busy); the child forgets the parent's threads (they do not
+ * exist there) and starts its own on first use, so a forked child does not
+ * deadlock.  The Python package also calls hfo_pool_shutdown before
+ * os.fork() (register_at_fork), so a parent with no job running has no
+ * idle workers when it forks (Python 3.12+ warns when a process with
+ * several threads forks); the pool restarts on next use. */
 #include "tok.h"
 
 #include <pthread.h>
@@ -19,7 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
-static pthread_mutex_t busy = PTHREAD_MUTEX_INITIALIZER;  /* one job at a time */
+/* One job at a time: 1 while a caller runs one (pool_acquire).  A flag, not
+ * a mutex, because fork() must not wait for it: a job that streams lists
+ * takes the GIL between rows, and the thread forking holds the GIL. */
+static atomic_int busy;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;  /* pool state */
 static pthread_cond_t cv_work = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t cv_done = PTHREAD_COND_INITIALIZER;
@@ -170,28 +174,39 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+static int pool_try_acquire(void)
+{
+    int idle = 0;
+    return atomic_compare_exchange_strong(&busy, &idle, 1);
+}
+
+static void pool_release(void)
+{
+    atomic_store_explicit(&busy, 0, memory_order_release);
+}
+
+/* fork(): the pool's lock is only ever held for a moment (never while
+ * waiting for anything else), so it is taken to fork a consistent state.  A
+ * job running in the parent goes on there; the child, where only the
+ * forking thread exists, forgets it and the parent's workers. */
 static void atfork_prepare(void)
 {
-    pthread_mutex_lock(&busy);
     pthread_mutex_lock(&lock);
 }
 
 static void atfork_parent(void)
 {
     pthread_mutex_unlock(&lock);
-    pthread_mutex_unlock(&busy);
 }
 
 static void atfork_child(void)
 {
-    /* Only the forking thread exists here: forget the parent's workers
-     * (their handles mean nothing in this process). */
     n_started = 0;
     stopping = 0;
+    atomic_store(&busy, 0);
     pthread_cond_init(&cv_work, NULL);
     pthread_cond_init(&cv_done, NULL);
     pthread_mutex_unlock(&lock);
-    pthread_mutex_unlock(&busy);
 }
 
 static void init_once(void)
@@ -199,10 +214,11 @@ static void init_once(void)
     pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
-void hfo_pool_shutdown(void)
+int hfo_pool_shutdown(void)
 {
     pthread_once(&once, init_once);
-    pthread_mutex_lock(&busy);   /* waits for a running job */
+    if (!pool_try_acquire())
+        return 0;   /* a job runs: its workers stay */
     pthread_mutex_lock(&lock);
     int n = n_started;
     stopping = 1;
@@ -215,7 +231,8 @@ void hfo_pool_shutdown(void)
     n_started = 0;
     stopping = 0;
     pthread_mutex_unlock(&lock);
-    pthread_mutex_unlock(&busy);
+    pool_release();
+    return 1;
 }
 
 int hfo_pool_default_threads(void)
@@ -250,7 +267,7 @@ static void pool_run(size_t n, int nthreads, hfo_pool_fn fn, void *ctx, int in_o
     pthread_once(&once, init_once);
     if (nthreads > 1 && (size_t)nthreads > n)
         nthreads = (int)n;
-    if (nthreads <= 1 || n < 2 || pthread_mutex_trylock(&busy) != 0) {
+    if (nthreads <= 1 || n < 2 || !pool_try_acquire()) {
         for (size_t i = 0; i < n; i++)
             fn(ctx, i, 0);
         return;
@@ -300,7 +317,7 @@ static void pool_run(size_t n, int nthreads, hfo_pool_fn fn, void *ctx, int in_o
         while (atomic_load_explicit(&job_active, memory_order_acquire) != 0)
             sched_yield();
     }
-    pthread_mutex_unlock(&busy);
+    pool_release();
 }
 
 void hfo_pool_run(size_t n, int nthreads, hfo_pool_fn fn, void *ctx)
