@@ -1,6 +1,6 @@
 """How two threads speed up hfonnx's numpy calls, by rows per call.
 
-    python benchmarks/thread_scaling.py [--data ../shared/data] [--repeat 5]
+    python benchmarks/thread_scaling.py [--data ../shared/data] [--repeat 5] [--processes 3]
 
 tokenize_bert.py times return_tensors="np" in batches of 256 rows, as a
 training loop calls a tokenizer.  A call's threads share its rows only: the
@@ -54,6 +54,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=os.path.join(harness.REPO, "..", "shared", "data"))
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--processes", type=int, default=3, help="fresh processes per setting (best kept)")
     ap.add_argument("--worker")
     ap.add_argument("--rows", type=int)
     ap.add_argument("--threads", type=int)
@@ -80,10 +81,13 @@ def main():
             return float(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.split()[-1])
 
         print(f"== english >= 10 MB: {len(lines)} lines, {mb:.1f} MB; return_tensors='np', padding=True; "
-              "each setting in a fresh process")
+              f"each setting the best of {args.processes} fresh processes")
         print(f"  a call of one one-character text: {measure(0, 1):.2f} us (one thread)")
         for rows in (64, 256, 1024, 4096):
-            one, two = measure(rows, 1), measure(rows, 2)
+            # the best of three fresh processes each, one and two threads in
+            # turn: a process's allocator state moves a setting by up to a third
+            runs = [(measure(rows, 1), measure(rows, 2)) for _ in range(args.processes)]
+            one, two = max(r[0] for r in runs), max(r[1] for r in runs)
             print(f"  {rows:5d} rows a call: one thread {one:7.1f} MB/s, two {two:7.1f} MB/s "
                   f"({two / one:.2f}x)")
 
