@@ -1533,7 +1533,8 @@ static PyObject *py_pool_shutdown(PyObject *mod, PyObject *unused)
 
 static PyMethodDef tok_functions[] = {
     {"_tok_pool_shutdown", py_pool_shutdown, METH_NOARGS,
-     "_tok_pool_shutdown(): stop the tokenizer thread pool (restarts on next use); run before fork."},
+     "_tok_pool_shutdown(): stop the tokenizer pool's idle threads (it restarts on next use; "
+     "nothing is stopped while a batch runs); run before fork."},
     {"set_num_threads", py_set_num_threads, METH_O,
      "set_num_threads(n): threads the tokenizers use for batches (n <= 0: all cores)."},
     {"get_num_threads", py_get_num_threads, METH_NOARGS,
