@@ -84,8 +84,8 @@ def main():
               f"each setting the best of {args.processes} fresh processes")
         print(f"  a call of one one-character text: {measure(0, 1):.2f} us (one thread)")
         for rows in (64, 256, 1024, 4096):
-            # the best of three fresh processes each, one and two threads in
-            # turn: a process's allocator state moves a setting by up to a third
+            # the best of --processes fresh processes each, one and two threads
+            # in turn: a process's allocator state moves a setting by up to a third
             runs = [(measure(rows, 1), measure(rows, 2)) for _ in range(args.processes)]
             one, two = max(r[0] for r in runs), max(r[1] for r in runs)
             print(f"  {rows:5d} rows a call: one thread {one:7.1f} MB/s, two {two:7.1f} MB/s "

@@ -45,11 +45,11 @@ static int job_pending;        /* background workers still busy with the job */
 static _Alignas(64) struct {
     hfo_pool_fn fn;
     void *ctx;
-    size_t n;
     int workers;               /* workers taking part, caller included */
-    int in_order;              /* one range for all (hfo_pool_run_in_order) */
+    int n_ranges;              /* workers, or 1 for all (hfo_pool_run_in_order) */
+    size_t share;              /* a claim: what is left in a range / share */
 } job;
-/* The items of worker w (run_items) */
+/* The items of worker w (run_items); one range for all in order */
 typedef struct {
     _Alignas(64) atomic_size_t next;
     size_t end;
@@ -114,9 +114,11 @@ static void spin_wait(int seq_wait, unsigned long seq)
  * runs of a quarter of each worker's share of what is left. */
 #define CLAIM_MAX 32
 
-static void run_range(pool_range *r, size_t share, int worker, hfo_pool_fn fn, void *ctx)
+static void run_range(pool_range *r, int worker)
 {
-    size_t end = r->end;
+    size_t end = r->end, share = job.share;
+    hfo_pool_fn fn = job.fn;
+    void *ctx = job.ctx;
     for (;;) {
         size_t seen = atomic_load_explicit(&r->next, memory_order_relaxed);
         if (seen >= end)
@@ -132,10 +134,8 @@ static void run_range(pool_range *r, size_t share, int worker, hfo_pool_fn fn, v
 
 static void run_items(int worker)
 {
-    int w = job.workers, ranges_used = job.in_order ? 1 : w;
-    size_t share = job.in_order ? 4 * (size_t)w : 4;
-    for (int k = 0; k < ranges_used; k++)
-        run_range(&ranges[(worker + k) % ranges_used], share, worker, job.fn, job.ctx);
+    for (int k = 0; k < job.n_ranges; k++)
+        run_range(&ranges[(worker + k) % job.n_ranges], worker);
 }
 
 static void *worker_main(void *arg)
@@ -214,11 +214,11 @@ static void init_once(void)
     pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
-int hfo_pool_shutdown(void)
+void hfo_pool_shutdown(void)
 {
     pthread_once(&once, init_once);
     if (!pool_try_acquire())
-        return 0;   /* a job runs: its workers stay */
+        return;   /* a job runs: its workers stay */
     pthread_mutex_lock(&lock);
     int n = n_started;
     stopping = 1;
@@ -232,7 +232,6 @@ int hfo_pool_shutdown(void)
     stopping = 0;
     pthread_mutex_unlock(&lock);
     pool_release();
-    return 1;
 }
 
 int hfo_pool_default_threads(void)
@@ -287,14 +286,13 @@ static void pool_run(size_t n, int nthreads, hfo_pool_fn fn, void *ctx, int in_o
         nthreads = n_started + 1;
     job.fn = fn;
     job.ctx = ctx;
-    job.n = n;
     job.workers = nthreads;
-    job.in_order = in_order;
+    job.n_ranges = in_order ? 1 : nthreads;
+    job.share = in_order ? 4 * (size_t)nthreads : 4;
     job_pending = nthreads - 1;
     atomic_store(&job_active, nthreads - 1);
-    int n_ranges = in_order ? 1 : nthreads;
-    size_t per = n / (size_t)n_ranges, extra = n % (size_t)n_ranges, start = 0;
-    for (int w = 0; w < n_ranges; w++) {
+    size_t per = n / (size_t)job.n_ranges, extra = n % (size_t)job.n_ranges, start = 0;
+    for (int w = 0; w < job.n_ranges; w++) {
         atomic_store_explicit(&ranges[w].next, start, memory_order_relaxed);
         start += per + ((size_t)w < extra);
         ranges[w].end = start;

@@ -273,9 +273,9 @@ void hfo_pool_run(size_t n, int nthreads, hfo_pool_fn fn, void *ctx);
 void hfo_pool_run_in_order(size_t n, int nthreads, hfo_pool_fn fn, void *ctx);
 int hfo_pool_default_threads(void);
 /* Stop and join the idle workers; the next hfo_pool_run starts new ones.
- * While a job runs it does nothing and returns 0 (it must not wait: the job
- * may need the GIL that a thread about to fork holds). */
-int hfo_pool_shutdown(void);
+ * While a job runs it does nothing (it must not wait: the job may need the
+ * GIL that a thread about to fork holds). */
+void hfo_pool_shutdown(void);
 void hfo_pool_set_threads(int n);   /* <= 0: back to the number of cores */
 int hfo_pool_get_threads(void);
 
